@@ -1,0 +1,7 @@
+//! promptdeck: a terminal workbench for LLM prompts.
+//!
+//! The binary (`src/main.rs`) is a thin edge over this library: configuration, the pure
+//! state machine ([`model`]), rendering ([`ui`]), the event loop ([`app`]) and the providers
+//! ([`llm`]) all live here so that tests can drive each of them without a terminal.
+
+pub mod llm;

@@ -1,0 +1,1 @@
+//! STUB: pure, incremental Server-Sent-Events decoder.
