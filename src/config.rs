@@ -1,0 +1,442 @@
+//! Configuration: flags, then the config file, then the environment, then defaults.
+//!
+//! Provider selection follows the issue's rule: `--provider` wins; without it the config
+//! file's `provider`, then `ANTHROPIC_API_KEY`, then `OPENAI_API_KEY`/`OPENAI_BASE_URL`, and
+//! when nothing is configured the offline demo provider (a first run). Keys and base URLs are
+//! read as the official SDKs read them. Every default is a named constant documented in the
+//! README, and every bad value is a [`ConfigError`] that names the file and the field.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::llm::Timeouts;
+use crate::llm::http::{ApiKey, Endpoint};
+
+/// Default Anthropic model.
+pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
+/// Default OpenAI-compatible model.
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4.1-mini";
+/// Default Anthropic base URL.
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+/// Default OpenAI base URL (with `/v1`, as the SDK reads `OPENAI_BASE_URL`).
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// Default `max_tokens`.
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// Which provider to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// The Anthropic Messages API.
+    Anthropic,
+    /// An OpenAI-compatible Chat Completions API (OpenAI, Ollama, llama.cpp, vLLM).
+    Openai,
+    /// The built-in offline demo: not a model.
+    Demo,
+}
+
+impl ProviderKind {
+    /// The provider's name as shown and logged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Openai => "openai",
+            ProviderKind::Demo => "demo",
+        }
+    }
+}
+
+/// A configuration problem, said so that the user can fix it.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Per-provider settings in the config file (`[anthropic]`, `[openai]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSection {
+    /// Base URL; overrides the `*_BASE_URL` environment variable.
+    pub base_url: Option<String>,
+    /// The API key itself (prefer `api_key_env`, so the key stays out of the file).
+    pub api_key: Option<String>,
+    /// Name of the environment variable holding the key.
+    pub api_key_env: Option<String>,
+    /// Model for this provider.
+    pub model: Option<String>,
+}
+
+/// Timeouts in the config file, in milliseconds.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutSection {
+    pub connect_ms: Option<u64>,
+    pub response_headers_ms: Option<u64>,
+    pub idle_read_ms: Option<u64>,
+}
+
+/// The config file, as written by the user. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub provider: Option<ProviderKind>,
+    pub model: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+    /// A system prompt for every request (a prompt file from the library overrides it).
+    pub system: Option<String>,
+    pub prompts_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub timeouts: TimeoutSection,
+    #[serde(default)]
+    pub anthropic: ProviderSection,
+    #[serde(default)]
+    pub openai: ProviderSection,
+}
+
+impl FileConfig {
+    /// Parses a config file's text.
+    pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().to_string(),
+        })
+    }
+
+    /// Loads `path`. A missing file is an error only when `required` (named with `--config`).
+    pub fn load(path: &Path, required: bool) -> Result<FileConfig, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => FileConfig::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(FileConfig::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Where promptdeck looks for its config file when `--config` is not given.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("dev", "promptdeck", "promptdeck")
+        .map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Where promptdeck writes its files when neither `--data-dir` nor `PROMPTDECK_DATA_DIR` is set.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("dev", "promptdeck", "promptdeck")
+        .map(|d| d.data_dir().to_path_buf())
+}
+
+/// What the command line says (the parts config resolution needs).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub provider: Option<ProviderKind>,
+    pub model: Option<String>,
+    pub max_tokens: Option<u32>,
+    pub system: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub prompts_dir: Option<PathBuf>,
+}
+
+/// The settled configuration for one run.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub provider: ProviderKind,
+    /// True when nothing chose the provider and the demo runs as a first-run fallback.
+    pub first_run: bool,
+    pub model: String,
+    pub max_tokens: u32,
+    pub temperature: Option<f32>,
+    pub system: Option<String>,
+    /// Endpoint for HTTP providers (`None` for the demo).
+    pub endpoint: Option<Endpoint>,
+    pub data_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+    /// The config file that was (or would be) read, for messages.
+    pub config_path: Option<PathBuf>,
+}
+
+/// Resolves flags, file and environment. `env` is passed in so that tests need not touch
+/// the process environment.
+pub fn resolve(
+    overrides: &Overrides,
+    file: &FileConfig,
+    env: &HashMap<String, String>,
+    config_path: Option<PathBuf>,
+) -> Result<Resolved, ConfigError> {
+    let get = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+    let (provider, first_run) = match (overrides.provider, file.provider) {
+        (Some(p), _) | (None, Some(p)) => (p, false),
+        (None, None) if get("ANTHROPIC_API_KEY").is_some() => (ProviderKind::Anthropic, false),
+        (None, None) if get("OPENAI_API_KEY").is_some() || get("OPENAI_BASE_URL").is_some() => {
+            (ProviderKind::Openai, false)
+        }
+        (None, None) => (ProviderKind::Demo, true),
+    };
+
+    let timeouts = resolve_timeouts(&file.timeouts)?;
+    let section = match provider {
+        ProviderKind::Anthropic => Some(&file.anthropic),
+        ProviderKind::Openai => Some(&file.openai),
+        ProviderKind::Demo => None,
+    };
+    let endpoint = match provider {
+        ProviderKind::Demo => None,
+        ProviderKind::Anthropic | ProviderKind::Openai => {
+            let section = section.cloned().unwrap_or_default();
+            let (key_var, url_var, default_url) = if provider == ProviderKind::Anthropic {
+                (
+                    "ANTHROPIC_API_KEY",
+                    "ANTHROPIC_BASE_URL",
+                    DEFAULT_ANTHROPIC_BASE_URL,
+                )
+            } else {
+                ("OPENAI_API_KEY", "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)
+            };
+            let key_var = section.api_key_env.as_deref().unwrap_or(key_var);
+            let api_key = section
+                .api_key
+                .clone()
+                .or_else(|| get(key_var))
+                .and_then(ApiKey::new);
+            let base_url = section
+                .base_url
+                .clone()
+                .or_else(|| get(url_var))
+                .unwrap_or_else(|| default_url.to_string());
+            let base_url = base_url.trim().trim_end_matches('/').to_string();
+            if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "{} base URL {base_url:?} must start with http:// or https://",
+                    provider.as_str()
+                )));
+            }
+            let needs_key = provider == ProviderKind::Anthropic || base_url == default_url;
+            if api_key.is_none() && needs_key {
+                return Err(ConfigError::Invalid(format!(
+                    "provider {} needs an API key: set {key_var} (or api_key_env in the [{}] \
+                     section of the config file)",
+                    provider.as_str(),
+                    provider.as_str()
+                )));
+            }
+            Some(Endpoint {
+                base_url,
+                api_key,
+                timeouts,
+            })
+        }
+    };
+
+    let model = overrides
+        .model
+        .clone()
+        .or_else(|| section.and_then(|s| s.model.clone()))
+        .or_else(|| file.model.clone())
+        .unwrap_or_else(|| {
+            match provider {
+                ProviderKind::Anthropic => DEFAULT_ANTHROPIC_MODEL,
+                ProviderKind::Openai => DEFAULT_OPENAI_MODEL,
+                ProviderKind::Demo => crate::llm::demo::DEMO_MODEL,
+            }
+            .to_string()
+        });
+    if model.trim().is_empty() {
+        return Err(ConfigError::Invalid("the model name is empty".into()));
+    }
+    let max_tokens = overrides
+        .max_tokens
+        .or(file.max_tokens)
+        .unwrap_or(DEFAULT_MAX_TOKENS);
+    if max_tokens == 0 {
+        return Err(ConfigError::Invalid("max_tokens must be at least 1".into()));
+    }
+    if let Some(t) = file.temperature
+        && !(0.0..=2.0).contains(&t)
+    {
+        return Err(ConfigError::Invalid(format!(
+            "temperature {t} is out of range (0.0 to 2.0)"
+        )));
+    }
+    let data_dir = overrides
+        .data_dir
+        .clone()
+        .or_else(|| get("PROMPTDECK_DATA_DIR").map(PathBuf::from))
+        .or_else(|| file.data_dir.clone())
+        .or_else(default_data_dir)
+        .ok_or_else(|| {
+            ConfigError::Invalid("no data directory: set --data-dir or PROMPTDECK_DATA_DIR".into())
+        })?;
+    let prompts_dir = overrides
+        .prompts_dir
+        .clone()
+        .or_else(|| file.prompts_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("prompts"));
+    Ok(Resolved {
+        provider,
+        first_run,
+        model,
+        max_tokens,
+        temperature: file.temperature,
+        system: overrides.system.clone().or_else(|| file.system.clone()),
+        endpoint,
+        data_dir,
+        prompts_dir,
+        config_path,
+    })
+}
+
+fn resolve_timeouts(section: &TimeoutSection) -> Result<Timeouts, ConfigError> {
+    let defaults = Timeouts::default();
+    let pick = |value: Option<u64>, default: Duration, name: &str| match value {
+        Some(0) => Err(ConfigError::Invalid(format!(
+            "timeouts.{name} must be greater than 0"
+        ))),
+        Some(ms) => Ok(Duration::from_millis(ms)),
+        None => Ok(default),
+    };
+    Ok(Timeouts {
+        connect: pick(section.connect_ms, defaults.connect, "connect_ms")?,
+        response_headers: pick(
+            section.response_headers_ms,
+            defaults.response_headers,
+            "response_headers_ms",
+        )?,
+        idle_read: pick(section.idle_read_ms, defaults.idle_read, "idle_read_ms")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn with_data_dir() -> Overrides {
+        Overrides {
+            data_dir: Some("/tmp/pd".into()),
+            ..Overrides::default()
+        }
+    }
+
+    #[test]
+    fn nothing_configured_is_a_first_run_with_the_demo() {
+        let r = resolve(&with_data_dir(), &FileConfig::default(), &env(&[]), None).unwrap();
+        assert_eq!(
+            (r.provider, r.first_run, r.model.as_str()),
+            (ProviderKind::Demo, true, "demo")
+        );
+        assert_eq!(r.endpoint.is_none(), true);
+    }
+
+    #[test]
+    fn provider_precedence_is_flag_file_anthropic_env_openai_env() {
+        let both = env(&[("ANTHROPIC_API_KEY", "a"), ("OPENAI_API_KEY", "o")]);
+        let pick = |o: &Overrides, f: &FileConfig, e: &HashMap<String, String>| {
+            resolve(o, f, e, None).unwrap().provider
+        };
+        assert_eq!(
+            pick(&with_data_dir(), &FileConfig::default(), &both),
+            ProviderKind::Anthropic
+        );
+        let file = FileConfig {
+            provider: Some(ProviderKind::Openai),
+            ..FileConfig::default()
+        };
+        assert_eq!(pick(&with_data_dir(), &file, &both), ProviderKind::Openai);
+        let flag = Overrides {
+            provider: Some(ProviderKind::Demo),
+            ..with_data_dir()
+        };
+        assert_eq!(pick(&flag, &file, &both), ProviderKind::Demo);
+        let local = env(&[("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1/")]);
+        let r = resolve(&with_data_dir(), &FileConfig::default(), &local, None).unwrap();
+        assert_eq!(r.provider, ProviderKind::Openai);
+        let endpoint = r.endpoint.unwrap();
+        assert_eq!(endpoint.base_url, "http://127.0.0.1:11434/v1");
+        assert_eq!(endpoint.api_key, None, "a local server needs no key");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let r = resolve(
+            &Overrides {
+                provider: Some(ProviderKind::Anthropic),
+                ..with_data_dir()
+            },
+            &FileConfig::default(),
+            &env(&[]),
+            None,
+        );
+        assert!(r.unwrap_err().to_string().contains("ANTHROPIC_API_KEY"));
+        let err = FileConfig::parse("provider = \"gemini\"", Path::new("/x/config.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/x/config.toml") && err.contains("gemini"),
+            "{err}"
+        );
+        let err = FileConfig::parse("[timeouts]\nidle_read = 5", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("idle_read"), "{err}");
+        let file = FileConfig::parse("[timeouts]\nidle_read_ms = 0", Path::new("c.toml")).unwrap();
+        let err = resolve(&with_data_dir(), &file, &env(&[]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("idle_read_ms"), "{err}");
+    }
+
+    #[test]
+    fn file_settings_apply_and_keys_come_from_the_named_variable() {
+        let file = FileConfig::parse(
+            r#"
+            provider = "anthropic"
+            max_tokens = 512
+            [anthropic]
+            base_url = "http://127.0.0.1:9999/"
+            api_key_env = "TEAM_KEY"
+            model = "claude-haiku-4-5"
+            [timeouts]
+            idle_read_ms = 1500
+            "#,
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let r = resolve(&with_data_dir(), &file, &env(&[("TEAM_KEY", "k-1")]), None).unwrap();
+        assert_eq!(r.model, "claude-haiku-4-5");
+        assert_eq!(r.max_tokens, 512);
+        let endpoint = r.endpoint.unwrap();
+        assert_eq!(endpoint.base_url, "http://127.0.0.1:9999");
+        assert_eq!(endpoint.api_key.as_ref().map(ApiKey::expose), Some("k-1"));
+        assert_eq!(endpoint.timeouts.idle_read, Duration::from_millis(1500));
+        assert_eq!(
+            format!("{:?}", endpoint).contains("k-1"),
+            false,
+            "keys never print"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! The one vocabulary of things that happen to the app.
+//!
+//! Every producer (terminal input, request tasks, timers, signals, later the prompt watcher)
+//! sends an [`AppEvent`] into one channel; the event loop hands each to `Model::update`
+//! together with the time it was taken off the channel.
+
+use crossterm::event::KeyEvent;
+
+use crate::llm::{LlmError, StreamEvent};
+
+/// Identifies one request (one attempt) from start to end. Events for an id that is no longer
+/// active (cancelled, superseded) are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum AppEvent {
+    /// A key was pressed in the terminal (releases and repeats are filtered out before).
+    Key(KeyEvent),
+    /// Text pasted with bracketed paste, as one event however large.
+    Paste(String),
+    /// The terminal was resized to `width` x `height` cells.
+    Resize { width: u16, height: u16 },
+    /// A provider event for request `id`.
+    Stream { id: RequestId, event: StreamEvent },
+    /// Request `id` failed; no more events follow for it.
+    StreamFailed { id: RequestId, error: LlmError },
+    /// A periodic tick, sent only while something animates (a reply is streaming), so that
+    /// elapsed times update; never while idle.
+    Tick,
+    /// The process was asked to stop (SIGTERM, SIGHUP from a dropped SSH session, SIGINT).
+    Terminate,
+}

@@ -1,0 +1,329 @@
+//! The pure state machine at the heart of the app.
+//!
+//! [`Model::update`] takes one [`AppEvent`] and the current time and returns the [`Effect`]s
+//! the app must carry out (start a request, abort one, quit). It performs no IO and never reads
+//! the clock, so every behaviour a user sees — sending, streaming, cancelling, scrolling,
+//! errors — is tested here without a terminal or a network.
+
+pub mod transcript;
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui_textarea::{TextArea, WrapMode};
+
+use crate::event::{AppEvent, RequestId};
+use crate::llm::{ChatRequest, Message, Role};
+use crate::text;
+pub use transcript::{Entry, Reply, ReplyState, Transcript};
+
+/// What the app must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Start streaming `request` in a new task whose events are tagged `id`.
+    StartRequest { id: RequestId, request: ChatRequest },
+    /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
+    CancelRequest { id: RequestId },
+    /// Restore the terminal and exit.
+    Quit,
+}
+
+/// Fixed facts about this chat session, decided at start-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Provider name (`anthropic`, `openai`, `demo`).
+    pub provider: String,
+    /// A label to show beside every reply (the demo's "demo — not a model").
+    pub provider_label: Option<String>,
+    /// Model requested.
+    pub model: String,
+    /// `max_tokens` for every request.
+    pub max_tokens: u32,
+    /// Sampling temperature, if set.
+    pub temperature: Option<f32>,
+    /// System prompt sent with every request.
+    pub system: Option<String>,
+    /// Why the session started as it did, e.g. no provider configured.
+    pub start: StartKind,
+}
+
+/// How the session came to use its provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartKind {
+    /// A provider was configured or chosen explicitly.
+    Configured,
+    /// Nothing was configured: the demo provider runs, and the welcome screen says how to
+    /// configure a real one. The string is the config file path to suggest.
+    FirstRun { config_path: String },
+}
+
+/// Where the transcript view is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scroll {
+    /// Pinned to the bottom: new text scrolls into view.
+    Follow,
+    /// The first visible row, counted from the top of the transcript.
+    Fixed { top_row: usize },
+}
+
+/// A short message on the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub tone: StatusTone,
+    pub text: String,
+}
+
+/// How a status message reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusTone {
+    Info,
+    Warning,
+    Error,
+}
+
+/// The whole state of the chat screen.
+#[derive(Debug)]
+pub struct Model {
+    pub session: Session,
+    pub transcript: Transcript,
+    pub composer: TextArea<'static>,
+    pub scroll: Scroll,
+    pub status: Option<Status>,
+    /// The request currently streaming, if any.
+    pub active: Option<RequestId>,
+    next_request: u64,
+    /// Size of the transcript viewport at the last frame (columns, rows), written by the
+    /// renderer so that paging moves by what the user actually sees.
+    pub transcript_view: Cell<(u16, u16)>,
+    /// Time of the last update, for live elapsed counters in the view.
+    pub now: Option<Instant>,
+}
+
+/// How often the view refreshes while a reply streams (elapsed-time counters).
+pub const STREAMING_TICK: Duration = Duration::from_millis(250);
+
+impl Model {
+    /// A fresh chat.
+    pub fn new(session: Session) -> Model {
+        let mut composer = TextArea::default();
+        composer.set_wrap_mode(WrapMode::WordOrGlyph);
+        composer.set_placeholder_text("Type a message — Enter sends, Ctrl-J adds a newline");
+        composer.set_cursor_line_style(ratatui::style::Style::default());
+        let mut transcript = Transcript::default();
+        if let StartKind::FirstRun { config_path } = &session.start {
+            transcript.push(Entry::Welcome {
+                config_path: config_path.clone(),
+            });
+        }
+        Model {
+            session,
+            transcript,
+            composer,
+            scroll: Scroll::Follow,
+            status: None,
+            active: None,
+            next_request: 1,
+            transcript_view: Cell::new((80, 20)),
+            now: None,
+        }
+    }
+
+    /// True while something on screen changes by itself (the app then sends ticks).
+    pub fn is_animating(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// The composer's text as it would be sent.
+    pub fn composer_text(&self) -> String {
+        self.composer.lines().join("\n")
+    }
+
+    /// Applies one event. Pure: no IO, `now` is the only time source.
+    pub fn update(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
+        self.now = Some(now);
+        match event {
+            AppEvent::Key(key) => self.on_key(key, now),
+            AppEvent::Paste(pasted) => {
+                self.composer.insert_str(text::normalize_paste(&pasted));
+                Vec::new()
+            }
+            AppEvent::Resize { .. } | AppEvent::Tick => Vec::new(),
+            AppEvent::Stream { id, event } => {
+                if self.active == Some(id) {
+                    let done = self.transcript.apply(id, event, now);
+                    if done {
+                        self.active = None;
+                    }
+                }
+                Vec::new()
+            }
+            AppEvent::StreamFailed { id, error } => {
+                if self.active == Some(id) {
+                    self.transcript.fail(id, error, now);
+                    self.active = None;
+                }
+                Vec::new()
+            }
+            AppEvent::Terminate => self.quit(now),
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+        match key.code {
+            KeyCode::Char('c') if ctrl => self.quit(now),
+            KeyCode::Char('d') if ctrl && self.composer.is_empty() => self.quit(now),
+            KeyCode::Enter if alt || shift => {
+                self.composer.insert_newline();
+                Vec::new()
+            }
+            KeyCode::Char('j') if ctrl => {
+                self.composer.insert_newline();
+                Vec::new()
+            }
+            KeyCode::Enter => self.send(now),
+            KeyCode::Esc => self.cancel(now),
+            KeyCode::PageUp => {
+                self.scroll_by(-(self.page_rows() as isize));
+                Vec::new()
+            }
+            KeyCode::PageDown => {
+                self.scroll_by(self.page_rows() as isize);
+                Vec::new()
+            }
+            KeyCode::Home => {
+                self.scroll = Scroll::Fixed { top_row: 0 };
+                Vec::new()
+            }
+            KeyCode::End => {
+                self.scroll = Scroll::Follow;
+                Vec::new()
+            }
+            _ => {
+                self.composer.input(key);
+                Vec::new()
+            }
+        }
+    }
+
+    fn page_rows(&self) -> usize {
+        let (_, rows) = self.transcript_view.get();
+        (rows as usize).saturating_sub(2).max(1)
+    }
+
+    /// Moves the view by `delta` rows (negative is up), switching to follow at the bottom.
+    fn scroll_by(&mut self, delta: isize) {
+        let (width, rows) = self.transcript_view.get();
+        let total = self.transcript.total_rows(width);
+        let max_top = total.saturating_sub(rows as usize);
+        let top = match self.scroll {
+            Scroll::Follow => max_top,
+            Scroll::Fixed { top_row } => top_row.min(max_top),
+        };
+        let new_top = top.saturating_add_signed(delta).min(max_top);
+        self.scroll = if new_top >= max_top {
+            Scroll::Follow
+        } else {
+            Scroll::Fixed { top_row: new_top }
+        };
+    }
+
+    fn send(&mut self, now: Instant) -> Vec<Effect> {
+        let message = self.composer_text();
+        if message.trim().is_empty() {
+            return Vec::new();
+        }
+        if self.active.is_some() {
+            self.status = Some(Status {
+                tone: StatusTone::Warning,
+                text: "a reply is still streaming — wait, or press Esc to cancel it".into(),
+            });
+            return Vec::new();
+        }
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        self.transcript.push(Entry::User { text: message });
+        let request = ChatRequest {
+            model: self.session.model.clone(),
+            system: self.session.system.clone(),
+            messages: self.transcript.history(),
+            max_tokens: self.session.max_tokens,
+            temperature: self.session.temperature,
+        };
+        self.transcript.push(Entry::Reply(Reply::new(
+            id,
+            self.session.model.clone(),
+            self.session.provider_label.clone(),
+            now,
+        )));
+        self.composer = fresh_composer(&self.composer);
+        self.active = Some(id);
+        self.status = None;
+        self.scroll = Scroll::Follow;
+        vec![Effect::StartRequest { id, request }]
+    }
+
+    fn cancel(&mut self, now: Instant) -> Vec<Effect> {
+        match self.active.take() {
+            Some(id) => {
+                self.transcript.cancel(id, now);
+                self.status = Some(Status {
+                    tone: StatusTone::Info,
+                    text: "reply cancelled — the partial text is kept".into(),
+                });
+                vec![Effect::CancelRequest { id }]
+            }
+            None => {
+                self.status = None;
+                Vec::new()
+            }
+        }
+    }
+
+    fn quit(&mut self, now: Instant) -> Vec<Effect> {
+        let mut effects = self.cancel(now);
+        effects.push(Effect::Quit);
+        effects
+    }
+}
+
+/// An empty composer with the same settings as `old`.
+fn fresh_composer(old: &TextArea<'static>) -> TextArea<'static> {
+    let mut composer = TextArea::default();
+    composer.set_wrap_mode(old.wrap_mode());
+    composer.set_placeholder_text(old.placeholder_text());
+    composer.set_cursor_line_style(old.cursor_line_style());
+    composer
+}
+
+/// Merges consecutive messages of the same role (a failed reply leaves two user messages in a
+/// row, which some APIs reject) and drops empty ones.
+pub fn normalize_history(messages: Vec<Message>) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::with_capacity(messages.len());
+    for m in messages {
+        if m.content.trim().is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.role == m.role => {
+                last.content.push_str("\n\n");
+                last.content.push_str(&m.content);
+            }
+            _ => out.push(m),
+        }
+    }
+    // A conversation sent to a model must start with the user.
+    while out.first().is_some_and(|m| m.role == Role::Assistant) {
+        out.remove(0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,399 @@
+//! The chat transcript: a list of entries, each caching its wrapped rows per width.
+//!
+//! Rows are laid out once per (entry, width) and reused by every frame, so a frame costs the
+//! same at message 10 and message 10,000: scrolling sums cached heights and only the visible
+//! entries are turned into styled terminal lines. Text is kept raw (it is what the model said
+//! and what goes back into the history) and sanitized when it is laid out.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::event::RequestId;
+use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usage};
+use crate::text::{self, StyledLine, StyledSpan};
+use crate::ui::theme::Tone;
+
+/// One row of laid-out text with semantic tones.
+pub type Row = StyledLine<Tone>;
+
+/// How a reply is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyState {
+    /// Sent; no answer yet.
+    Waiting,
+    /// Text is arriving.
+    Streaming,
+    /// The model finished.
+    Finished(StopReason),
+    /// The user cancelled it (Esc); partial text is kept.
+    Cancelled,
+    /// It failed; partial text, if any, is kept and marked interrupted.
+    Failed(LlmError),
+}
+
+/// A model's reply with everything measured about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub id: RequestId,
+    /// The model that was asked.
+    pub requested_model: String,
+    /// The model that answered, when the server said.
+    pub answered_model: Option<String>,
+    /// A provider label such as "demo — not a model".
+    pub label: Option<String>,
+    /// The raw reply text as streamed.
+    pub text: String,
+    /// Non-text blocks (thinking, tool calls), shown collapsed.
+    pub notes: Vec<(NoteKind, String)>,
+    /// Token counts; `None` fields were not reported.
+    pub usage: Usage,
+    pub state: ReplyState,
+    pub sent_at: Instant,
+    pub first_token_at: Option<Instant>,
+    pub ended_at: Option<Instant>,
+    /// The provider's response id (`msg_...`).
+    pub response_id: Option<String>,
+    /// The provider's request id header.
+    pub request_id: Option<String>,
+}
+
+impl Reply {
+    /// A reply that was just requested.
+    pub fn new(id: RequestId, model: String, label: Option<String>, sent_at: Instant) -> Reply {
+        Reply {
+            id,
+            requested_model: model,
+            answered_model: None,
+            label,
+            text: String::new(),
+            notes: Vec::new(),
+            usage: Usage::default(),
+            state: ReplyState::Waiting,
+            sent_at,
+            first_token_at: None,
+            ended_at: None,
+            response_id: None,
+            request_id: None,
+        }
+    }
+
+    /// Time to first token.
+    pub fn ttft(&self) -> Option<Duration> {
+        self.first_token_at.map(|t| t - self.sent_at)
+    }
+
+    /// Time from sending to the end, or to `now` while it runs.
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        self.ended_at
+            .unwrap_or(now)
+            .saturating_duration_since(self.sent_at)
+    }
+
+    /// True while the reply may still change.
+    pub fn is_live(&self) -> bool {
+        matches!(self.state, ReplyState::Waiting | ReplyState::Streaming)
+    }
+}
+
+/// One item of the transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    /// The first-run screen: how to configure a real provider; the demo is active.
+    Welcome { config_path: String },
+    /// Something the user sent.
+    User { text: String },
+    /// A model's reply.
+    Reply(Reply),
+}
+
+#[derive(Debug)]
+struct Item {
+    entry: Entry,
+    /// Body rows laid out for one width.
+    layout: RefCell<Option<(u16, Rc<[Row]>)>>,
+}
+
+/// The list of entries with their layout caches.
+#[derive(Debug, Default)]
+pub struct Transcript {
+    items: Vec<Item>,
+}
+
+impl Transcript {
+    /// Appends an entry.
+    pub fn push(&mut self, entry: Entry) {
+        self.items.push(Item {
+            entry,
+            layout: RefCell::new(None),
+        });
+    }
+
+    /// Entries, oldest first.
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> + ExactSizeIterator {
+        self.items.iter().map(|i| &i.entry)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when there is nothing in the transcript.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The reply with request id `id`.
+    pub fn reply(&self, id: RequestId) -> Option<&Reply> {
+        self.items.iter().rev().find_map(|i| match &i.entry {
+            Entry::Reply(r) if r.id == id => Some(r),
+            _ => None,
+        })
+    }
+
+    /// The most recent reply.
+    pub fn last_reply(&self) -> Option<&Reply> {
+        self.items.iter().rev().find_map(|i| match &i.entry {
+            Entry::Reply(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    fn reply_mut(&mut self, id: RequestId) -> Option<&mut Reply> {
+        self.items
+            .iter_mut()
+            .rev()
+            .find_map(|i| match &mut i.entry {
+                Entry::Reply(r) if r.id == id => {
+                    // Whoever mutates a reply changes its layout.
+                    *i.layout.get_mut() = None;
+                    Some(r)
+                }
+                _ => None,
+            })
+    }
+
+    /// Applies a stream event to reply `id`; returns true when the reply is over.
+    pub fn apply(&mut self, id: RequestId, event: StreamEvent, now: Instant) -> bool {
+        let Some(reply) = self.reply_mut(id) else {
+            return true;
+        };
+        match event {
+            StreamEvent::Started {
+                model,
+                response_id,
+                request_id,
+            } => {
+                reply.answered_model = model.or(reply.answered_model.take());
+                reply.response_id = response_id;
+                reply.request_id = request_id;
+                false
+            }
+            StreamEvent::TextDelta(delta) => {
+                if reply.first_token_at.is_none() {
+                    reply.first_token_at = Some(now);
+                }
+                reply.state = ReplyState::Streaming;
+                reply.text.push_str(&delta);
+                false
+            }
+            StreamEvent::Note { kind, summary } => {
+                reply.notes.push((kind, summary));
+                false
+            }
+            StreamEvent::Usage(usage) => {
+                reply.usage.merge(usage);
+                false
+            }
+            StreamEvent::Finished { stop_reason } => {
+                reply.state = ReplyState::Finished(stop_reason);
+                reply.ended_at = Some(now);
+                true
+            }
+        }
+    }
+
+    /// Marks reply `id` as failed with `error`, keeping its partial text.
+    pub fn fail(&mut self, id: RequestId, error: LlmError, now: Instant) {
+        if let Some(reply) = self.reply_mut(id) {
+            reply.state = ReplyState::Failed(error);
+            reply.ended_at = Some(now);
+        }
+    }
+
+    /// Marks reply `id` as cancelled by the user, keeping its partial text.
+    pub fn cancel(&mut self, id: RequestId, now: Instant) {
+        if let Some(reply) = self.reply_mut(id)
+            && reply.is_live()
+        {
+            reply.state = ReplyState::Cancelled;
+            reply.ended_at = Some(now);
+        }
+    }
+
+    /// The conversation to send: user messages and the text of replies (partial ones too,
+    /// since the user saw them), normalized so roles alternate.
+    pub fn history(&self) -> Vec<Message> {
+        let messages = self
+            .items
+            .iter()
+            .filter_map(|i| match &i.entry {
+                Entry::User { text } => Some(Message {
+                    role: Role::User,
+                    content: text.clone(),
+                }),
+                Entry::Reply(r) => Some(Message {
+                    role: Role::Assistant,
+                    content: r.text.clone(),
+                }),
+                Entry::Welcome { .. } => None,
+            })
+            .collect();
+        super::normalize_history(messages)
+    }
+
+    /// Height in rows of entry `index` at `width` (header, body, separator).
+    pub fn entry_rows(&self, index: usize, width: u16) -> usize {
+        self.body(index, width).len() + header_rows(&self.items[index].entry) + 1
+    }
+
+    /// Total height of the transcript at `width`.
+    pub fn total_rows(&self, width: u16) -> usize {
+        (0..self.items.len())
+            .map(|i| self.entry_rows(i, width))
+            .sum()
+    }
+
+    /// The laid-out body rows of entry `index` at `width`, from the cache when possible.
+    pub fn body(&self, index: usize, width: u16) -> Rc<[Row]> {
+        let item = &self.items[index];
+        if let Some((w, rows)) = item.layout.borrow().as_ref()
+            && *w == width
+        {
+            return rows.clone();
+        }
+        let rows: Rc<[Row]> = layout_body(&item.entry, width as usize).into();
+        *item.layout.borrow_mut() = Some((width, rows.clone()));
+        rows
+    }
+
+    /// The entry at `index`.
+    pub fn get(&self, index: usize) -> Option<&Entry> {
+        self.items.get(index).map(|i| &i.entry)
+    }
+}
+
+/// Rows above the body: a header line for messages, none for the welcome screen.
+pub fn header_rows(entry: &Entry) -> usize {
+    match entry {
+        Entry::Welcome { .. } => 0,
+        Entry::User { .. } | Entry::Reply(_) => 1,
+    }
+}
+
+fn span(tone: Tone, text: impl Into<String>) -> StyledSpan<Tone> {
+    StyledSpan {
+        style: tone,
+        text: text.into(),
+    }
+}
+
+/// Wraps a block of (sanitized) text, one logical line at a time, with an indent.
+fn wrap_block(out: &mut Vec<Row>, raw: &str, tone: Tone, width: usize) {
+    let clean = text::sanitize(raw);
+    for line in clean.split('\n') {
+        out.extend(text::wrap(&[span(tone, line)], width));
+    }
+}
+
+/// Text indent for message bodies, in columns.
+pub const BODY_INDENT_COLUMNS: usize = 2;
+
+fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
+    let inner = width.saturating_sub(BODY_INDENT_COLUMNS).max(1);
+    let mut rows = Vec::new();
+    match entry {
+        Entry::Welcome { config_path } => layout_welcome(&mut rows, config_path, width),
+        Entry::User { text } => wrap_block(&mut rows, text, Tone::Normal, inner),
+        Entry::Reply(reply) => {
+            if !reply.text.is_empty() {
+                wrap_block(&mut rows, &reply.text, Tone::Normal, inner);
+            }
+            for (kind, summary) in &reply.notes {
+                let what = match kind {
+                    NoteKind::Thinking => "thinking",
+                    NoteKind::ToolUse => "tool call",
+                    NoteKind::Other => "block",
+                };
+                let line = format!("▸ {what}: {} (collapsed)", text::sanitize(summary));
+                rows.extend(text::wrap(&[span(Tone::Muted, line)], inner));
+            }
+            let footer: Option<(Tone, String)> = match &reply.state {
+                ReplyState::Waiting => Some((Tone::Muted, "…".into())),
+                ReplyState::Streaming => None,
+                ReplyState::Finished(StopReason::MaxTokens) => Some((
+                    Tone::Warning,
+                    "⚠ cut short: the reply reached max_tokens".into(),
+                )),
+                ReplyState::Finished(StopReason::Refusal) => Some((
+                    Tone::Warning,
+                    "⚠ the provider refused or filtered this reply".into(),
+                )),
+                ReplyState::Finished(_) => None,
+                ReplyState::Cancelled => Some((Tone::Muted, "⏹ cancelled".into())),
+                ReplyState::Failed(error) => {
+                    let prefix = if reply.text.is_empty() {
+                        "✗ "
+                    } else {
+                        "✗ interrupted — "
+                    };
+                    Some((
+                        Tone::Error,
+                        format!("{prefix}{}", text::sanitize(&error.to_string())),
+                    ))
+                }
+            };
+            if let Some((tone, line)) = footer {
+                rows.extend(text::wrap(&[span(tone, line)], inner));
+            }
+        }
+    }
+    rows
+}
+
+fn layout_welcome(rows: &mut Vec<Row>, config_path: &str, width: usize) {
+    let lines: Vec<(Tone, String)> = vec![
+        (Tone::Heading, "Welcome to promptdeck".into()),
+        (Tone::Normal, String::new()),
+        (
+            Tone::Normal,
+            "No model provider is configured, so this chat uses the built-in demo provider \
+             (demo — not a model): it streams a canned reply offline and costs nothing. Try it: \
+             type below and press Enter."
+                .into(),
+        ),
+        (Tone::Normal, String::new()),
+        (
+            Tone::Normal,
+            "To chat with a real model, set one of:".into(),
+        ),
+        (Tone::Code, "  export ANTHROPIC_API_KEY=sk-ant-…".into()),
+        (Tone::Code, "  export OPENAI_API_KEY=sk-…".into()),
+        (
+            Tone::Code,
+            "  export OPENAI_BASE_URL=http://127.0.0.1:11434/v1   # Ollama, llama.cpp, vLLM".into(),
+        ),
+        (Tone::Normal, format!("or write {config_path}:")),
+        (Tone::Code, "  provider = \"anthropic\"".into()),
+        (Tone::Code, "  model = \"claude-sonnet-4-5\"".into()),
+        (Tone::Normal, String::new()),
+        (
+            Tone::Muted,
+            "Then start promptdeck again. `promptdeck --help` lists every option.".into(),
+        ),
+    ];
+    for (tone, line) in lines {
+        rows.extend(text::wrap(&[span(tone, line)], width.max(1)));
+    }
+}

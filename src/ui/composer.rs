@@ -1,0 +1,36 @@
+//! The composer pane: the multi-line message editor (ratatui-textarea) with its frame.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders};
+
+use super::COMPOSER_MAX_TEXT_ROWS;
+use super::theme::Theme;
+use crate::model::Model;
+
+/// Rows the composer takes: its text (1 to [`COMPOSER_MAX_TEXT_ROWS`]) plus the top border,
+/// never more than a third of the screen.
+pub fn height(model: &Model, screen_rows: u16) -> u16 {
+    let text_rows = (model.composer.lines().len().min(u16::MAX as usize) as u16)
+        .clamp(1, COMPOSER_MAX_TEXT_ROWS)
+        .min((screen_rows / 3).max(1));
+    text_rows + 1
+}
+
+/// Draws the composer.
+pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let hint = if model.active.is_some() {
+        " Esc cancel "
+    } else {
+        " Enter send · Ctrl-J newline "
+    };
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.border)
+        .title(Line::styled(" message ", theme.muted))
+        .title(Line::styled(hint, theme.muted).right_aligned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(&model.composer, inner);
+}

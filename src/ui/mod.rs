@@ -1,0 +1,57 @@
+//! Rendering: a pure function from the model to a frame.
+//!
+//! One file per pane. [`render`] splits the screen and asks each pane to draw itself; panes
+//! read the model and never change it (except the transcript, which records the size of its
+//! viewport so that paging moves by what the user sees).
+
+pub mod composer;
+pub mod status;
+pub mod theme;
+pub mod transcript;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use crate::model::Model;
+use theme::Theme;
+
+/// Below this size the panes cannot be drawn usefully; a short notice is shown instead.
+pub const MIN_WIDTH_COLUMNS: u16 = 20;
+/// See [`MIN_WIDTH_COLUMNS`].
+pub const MIN_HEIGHT_ROWS: u16 = 6;
+
+/// Most rows the composer grows to before it scrolls.
+pub const COMPOSER_MAX_TEXT_ROWS: u16 = 8;
+
+/// Draws the whole screen.
+pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH_COLUMNS || area.height < MIN_HEIGHT_ROWS {
+        let notice = Paragraph::new(Line::styled(
+            format!(
+                "promptdeck needs at least {MIN_WIDTH_COLUMNS}x{MIN_HEIGHT_ROWS}; enlarge the terminal"
+            ),
+            theme.warning,
+        ))
+        .wrap(Wrap { trim: true });
+        frame.render_widget(notice, area);
+        return;
+    }
+    let composer_rows = composer::height(model, area.height);
+    let [transcript_area, composer_area, status_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(composer_rows),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    transcript::render(model, theme, frame, transcript_area);
+    composer::render(model, theme, frame, composer_area);
+    status::render(model, theme, frame, status_area);
+}
+
+/// Helper for panes: an area's size as (columns, rows).
+pub fn size(area: Rect) -> (u16, u16) {
+    (area.width, area.height)
+}

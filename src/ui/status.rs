@@ -1,0 +1,52 @@
+//! The status line: provider and model on the left, the current state or message in the
+//! middle, key hints on the right.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use crate::model::{Model, StatusTone};
+use crate::text;
+
+/// Draws the status line.
+pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let session = &model.session;
+    let mut left = format!(" {} · {}", session.provider, text::sanitize(&session.model));
+    if let Some(label) = &session.provider_label {
+        left.push_str(&format!(" ({label})"));
+    }
+    left.push(' ');
+    let (middle, style) = match &model.status {
+        Some(status) => (
+            format!(" {} ", text::sanitize(&status.text)),
+            match status.tone {
+                StatusTone::Info => theme.status_bar,
+                StatusTone::Warning => theme.status_bar.patch(theme.warning),
+                StatusTone::Error => theme.status_bar.patch(theme.error),
+            },
+        ),
+        None if model.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
+        None => (String::new(), theme.status_bar),
+    };
+    let right = " PgUp/PgDn scroll · Ctrl-C quit ";
+    let width = area.width as usize;
+    let left = text::truncate(&left, width);
+    let rest = width.saturating_sub(text::width(&left));
+    let middle = text::truncate(&middle, rest);
+    let rest = rest.saturating_sub(text::width(&middle));
+    let right = if text::width(right) <= rest {
+        right
+    } else {
+        ""
+    };
+    let pad = rest.saturating_sub(text::width(right));
+    let line = Line::from(vec![
+        Span::styled(left, theme.status_bar.patch(theme.strong)),
+        Span::styled(middle, style),
+        Span::styled(" ".repeat(pad), theme.status_bar),
+        Span::styled(right, theme.status_bar),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+}

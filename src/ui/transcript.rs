@@ -1,0 +1,174 @@
+//! The transcript pane: messages and replies, newest at the bottom.
+//!
+//! Only the entries that intersect the viewport are turned into terminal lines; their bodies
+//! come from the per-width layout cache in [`crate::model::transcript`]. Reply headers are
+//! built per frame because they carry live numbers (elapsed time, tokens so far).
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
+
+use super::theme::{Theme, Tone};
+use crate::model::transcript::{BODY_INDENT_COLUMNS, Entry, Reply, ReplyState, Row, header_rows};
+use crate::model::{Model, Scroll};
+use crate::text;
+
+/// Draws the visible part of the transcript into `area`.
+pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    // One column for the scrollbar.
+    let text_width = area.width.saturating_sub(1).max(1);
+    model.transcript_view.set((text_width, area.height));
+    let transcript = &model.transcript;
+    let rows_visible = area.height as usize;
+    let now = model.now.unwrap_or_else(Instant::now);
+
+    let total = transcript.total_rows(text_width);
+    let max_top = total.saturating_sub(rows_visible);
+    let top = match model.scroll {
+        Scroll::Follow => max_top,
+        Scroll::Fixed { top_row } => top_row.min(max_top),
+    };
+
+    // Find the first entry that reaches into the viewport.
+    let mut row_of_entry = 0usize;
+    let mut index = 0usize;
+    while index < transcript.len() {
+        let h = transcript.entry_rows(index, text_width);
+        if row_of_entry + h > top {
+            break;
+        }
+        row_of_entry += h;
+        index += 1;
+    }
+    let mut skip = top - row_of_entry;
+    let mut lines: Vec<Line<'static>> = Vec::with_capacity(rows_visible);
+    while index < transcript.len() && lines.len() < rows_visible {
+        let Some(entry) = transcript.get(index) else {
+            break;
+        };
+        let mut entry_lines = Vec::new();
+        if header_rows(entry) > 0 {
+            entry_lines.push(header(entry, theme, now, text_width as usize));
+        }
+        let indent = match entry {
+            Entry::Welcome { .. } => 0,
+            _ => BODY_INDENT_COLUMNS,
+        };
+        for row in transcript.body(index, text_width).iter() {
+            entry_lines.push(styled(row, theme, indent));
+        }
+        entry_lines.push(Line::default());
+        for line in entry_lines {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if lines.len() < rows_visible {
+                lines.push(line);
+            }
+        }
+        index += 1;
+    }
+    let text_area = Rect {
+        width: text_width,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(lines), text_area);
+
+    if total > rows_visible {
+        let mut state = ScrollbarState::new(max_top).position(top);
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .begin_symbol(None)
+                .end_symbol(None)
+                .style(theme.muted),
+            area,
+            &mut state,
+        );
+    }
+}
+
+fn styled(row: &Row, theme: &Theme, indent: usize) -> Line<'static> {
+    let mut spans = Vec::with_capacity(row.len() + 1);
+    if indent > 0 {
+        spans.push(Span::raw(" ".repeat(indent)));
+    }
+    spans.extend(
+        row.iter()
+            .map(|s| Span::styled(s.text.clone(), theme.style(s.style))),
+    );
+    Line::from(spans)
+}
+
+/// The one-line header above a message.
+fn header(entry: &Entry, theme: &Theme, now: Instant, width: usize) -> Line<'static> {
+    let parts: Vec<(Tone, String)> = match entry {
+        Entry::Welcome { .. } => Vec::new(),
+        Entry::User { .. } => vec![(Tone::User, "▌ you".into())],
+        Entry::Reply(reply) => reply_header(reply, now),
+    };
+    // Keep the header to one row: cut the last parts first.
+    let mut used = 0usize;
+    let mut spans = Vec::new();
+    for (tone, part) in parts {
+        let w = text::width(&part);
+        if used + w > width {
+            let cut = text::truncate(&part, width.saturating_sub(used));
+            spans.push(Span::styled(cut, theme.style(tone)));
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(part, theme.style(tone)));
+    }
+    Line::from(spans)
+}
+
+/// Formats a duration as `0.35s` under a minute, `2m05s` above.
+pub fn seconds(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
+    let model = reply
+        .answered_model
+        .as_deref()
+        .unwrap_or(&reply.requested_model);
+    let mut parts = vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))];
+    if let Some(label) = &reply.label {
+        parts.push((Tone::Warning, format!(" · {label}")));
+    }
+    let elapsed = seconds(reply.elapsed(now));
+    let tokens = match reply.usage.output_tokens {
+        Some(n) => format!("{n} tok"),
+        None if reply.is_live() => {
+            format!("~{} tok", crate::llm::demo::estimate_tokens(&reply.text))
+        }
+        None => "usage not reported".into(),
+    };
+    let state = match &reply.state {
+        ReplyState::Waiting => (Tone::Muted, format!(" · waiting {elapsed}")),
+        ReplyState::Streaming => (Tone::Muted, format!(" · streaming {elapsed} · {tokens}")),
+        ReplyState::Finished(_) => {
+            let ttft = reply.ttft().map(seconds).unwrap_or_else(|| "-".into());
+            (
+                Tone::Muted,
+                format!(" · {elapsed} · first token {ttft} · {tokens}"),
+            )
+        }
+        ReplyState::Cancelled => (Tone::Muted, format!(" · cancelled after {elapsed}")),
+        ReplyState::Failed(e) => (Tone::Error, format!(" · failed: {}", e.kind())),
+    };
+    parts.push(state);
+    parts
+}
