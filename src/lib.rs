@@ -4,9 +4,13 @@
 //! state machine ([`model`]), rendering ([`ui`]), the event loop ([`app`]) and the providers
 //! ([`llm`]) all live here so that tests can drive each of them without a terminal.
 
+pub mod app;
+pub mod ask;
+pub mod cli;
 pub mod config;
 pub mod event;
 pub mod llm;
 pub mod model;
 pub mod text;
+pub mod tui;
 pub mod ui;

@@ -1,1 +1,176 @@
-fn main() {}
+//! The `promptdeck` binary: parse flags, load configuration, set up logging, run.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
+use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
+use promptdeck::llm::anthropic::AnthropicProvider;
+use promptdeck::llm::demo::DemoProvider;
+use promptdeck::llm::openai::OpenAiProvider;
+use promptdeck::llm::{ChatRequest, Message, Provider, Role};
+use promptdeck::model::{Model, Session, StartKind};
+use promptdeck::ui::theme::Theme;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let resolved = match load_config(&cli.global) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    let _log_guard = init_logging(&resolved.data_dir);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("promptdeck: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let provider = match build_provider(&resolved) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    let code = match cli.command {
+        Some(Command::Ask(args)) => runtime.block_on(ask(args, &resolved, provider)),
+        None => runtime.block_on(interactive(resolved, provider)),
+    };
+    ExitCode::from(code)
+}
+
+fn load_config(global: &GlobalArgs) -> Result<Resolved, ConfigError> {
+    let (path, required) = match &global.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (config::default_config_path(), false),
+    };
+    let file = match &path {
+        Some(p) => FileConfig::load(p, required)?,
+        None => FileConfig::default(),
+    };
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let overrides = Overrides {
+        provider: global.provider,
+        model: global.model.clone(),
+        max_tokens: global.max_tokens,
+        system: global.system.clone(),
+        data_dir: global.data_dir.clone(),
+        prompts_dir: global.prompts_dir.clone(),
+    };
+    config::resolve(&overrides, &file, &env, path)
+}
+
+fn build_provider(resolved: &Resolved) -> Result<Arc<dyn Provider>, String> {
+    let endpoint = || {
+        resolved
+            .endpoint
+            .clone()
+            .ok_or_else(|| "internal: no endpoint for an HTTP provider".to_string())
+    };
+    Ok(match resolved.provider {
+        ProviderKind::Demo => Arc::new(DemoProvider::default()),
+        ProviderKind::Anthropic => {
+            Arc::new(AnthropicProvider::new(endpoint()?).map_err(|e| e.to_string())?)
+        }
+        ProviderKind::Openai => {
+            Arc::new(OpenAiProvider::new(endpoint()?).map_err(|e| e.to_string())?)
+        }
+    })
+}
+
+/// Logs go to a file under the data dir (never to the terminal the UI draws on). Keys never
+/// appear: they are only held in `ApiKey`, whose Debug is redacted.
+fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(data_dir).ok()?;
+    let file = tracing_appender::rolling::never(data_dir, "promptdeck.log");
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PROMPTDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) -> u8 {
+    let message = if args.message.is_empty() || args.message == ["-"] {
+        let mut input = String::new();
+        if std::io::stdin().is_terminal() {
+            eprintln!("promptdeck: reading the message from stdin (end with Ctrl-D)…");
+        }
+        if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+            eprintln!("promptdeck: cannot read the message from stdin: {e}");
+            return exit::USAGE;
+        }
+        input
+    } else {
+        args.message.join(" ")
+    };
+    if message.trim().is_empty() {
+        eprintln!("promptdeck: the message is empty");
+        return exit::USAGE;
+    }
+    let request = ChatRequest {
+        model: resolved.model.clone(),
+        system: resolved.system.clone(),
+        messages: vec![Message {
+            role: Role::User,
+            content: message,
+        }],
+        max_tokens: resolved.max_tokens,
+        temperature: resolved.temperature,
+    };
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    promptdeck::ask::run(provider, request, args.json, &mut stdout, &mut stderr).await
+}
+
+async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>) -> u8 {
+    if !std::io::stdout().is_terminal() {
+        eprintln!(
+            "promptdeck: the chat needs a terminal; use `promptdeck ask \"message\"` in scripts"
+        );
+        return exit::USAGE;
+    }
+    let config_path = resolved
+        .config_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "config.toml".into());
+    let session = Session {
+        provider: provider.name().to_string(),
+        provider_label: provider.label().map(str::to_string),
+        model: resolved.model.clone(),
+        max_tokens: resolved.max_tokens,
+        temperature: resolved.temperature,
+        system: resolved.system.clone(),
+        start: if resolved.first_run {
+            StartKind::FirstRun { config_path }
+        } else {
+            StartKind::Configured
+        },
+    };
+    let model = Model::new(session);
+    match promptdeck::app::run(model, provider, Theme::default(), resolved.data_dir.clone()).await {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            exit::INTERNAL
+        }
+    }
+}

@@ -138,7 +138,7 @@ pub fn wrap<S: Clone + PartialEq>(
 
     // Tokenize into words and runs of spaces, keeping each token's style.
     for span in spans {
-        for token in span.text.split_word_bounds() {
+        for token in space_runs(&span.text) {
             let is_space = token.chars().all(|c| c == ' ');
             let token_width = width(token);
             if row_width + token_width <= width_columns {
@@ -173,6 +173,23 @@ pub fn wrap<S: Clone + PartialEq>(
     }
     rows.push(row);
     rows
+}
+
+/// Splits text into alternating runs of spaces and of everything else, so punctuation stays
+/// with its word.
+fn space_runs(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let first = rest.chars().next()?;
+        let is_space = first == ' ';
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| (c == ' ') != is_space)
+            .map_or(rest.len(), |(i, _)| i);
+        let (run, tail) = rest.split_at(end);
+        rest = tail;
+        Some(run)
+    })
 }
 
 fn push<S: Clone + PartialEq>(row: &mut StyledLine<S>, style: &S, text: &str) {
@@ -288,8 +305,21 @@ mod tests {
             .iter()
             .map(|r| r.iter().map(|s| s.text.as_str()).collect())
             .collect();
-        // Ideographs may break anywhere; Latin words only at spaces.
+        // Words break at spaces; a run wider than a row is split between graphemes.
         assert_eq!(rows, vec!["hello", "wide 日", "本語日本", "語 world"]);
+        let spans = vec![StyledSpan {
+            style: 0u8,
+            text: "the end. (yes)".into(),
+        }];
+        let rows: Vec<String> = wrap(&spans, 8)
+            .iter()
+            .map(|r| r.iter().map(|s| s.text.as_str()).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            vec!["the end.", "(yes)"],
+            "punctuation stays with its word"
+        );
     }
 
     #[test]

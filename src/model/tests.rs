@@ -1,1 +1,355 @@
+//! Pure transition tests of the chat state machine: no terminal, no network, no clock.
 
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pretty_assertions::assert_eq;
+
+use super::*;
+use crate::llm::{LlmError, StopReason, StreamEvent, Usage};
+
+fn session() -> Session {
+    Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "claude-test".into(),
+        max_tokens: 1000,
+        temperature: None,
+        system: Some("Be brief.".into()),
+        start: StartKind::Configured,
+    }
+}
+
+struct Harness {
+    model: Model,
+    t0: Instant,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness {
+            model: Model::new(session()),
+            t0: Instant::now(),
+        }
+    }
+    fn at(&self, ms: u64) -> Instant {
+        self.t0 + Duration::from_millis(ms)
+    }
+    fn key(&mut self, code: KeyCode, modifiers: KeyModifiers, ms: u64) -> Vec<Effect> {
+        let now = self.at(ms);
+        self.model
+            .update(AppEvent::Key(KeyEvent::new(code, modifiers)), now)
+    }
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c), KeyModifiers::NONE, 0);
+        }
+    }
+    fn send(&mut self, text: &str, ms: u64) -> RequestId {
+        self.type_text(text);
+        match self.key(KeyCode::Enter, KeyModifiers::NONE, ms).as_slice() {
+            [Effect::StartRequest { id, .. }] => *id,
+            other => panic!("expected one StartRequest, got {other:?}"),
+        }
+    }
+    fn stream(&mut self, id: RequestId, event: StreamEvent, ms: u64) {
+        let now = self.at(ms);
+        let effects = self.model.update(AppEvent::Stream { id, event }, now);
+        assert_eq!(effects, vec![]);
+    }
+    fn reply(&self, id: RequestId) -> Reply {
+        self.model
+            .transcript
+            .reply(id)
+            .expect("reply exists")
+            .clone()
+    }
+}
+
+fn text(s: &str) -> StreamEvent {
+    StreamEvent::TextDelta(s.into())
+}
+
+#[test]
+fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
+    let mut h = Harness::new();
+    h.type_text("hello");
+    let effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 5);
+    assert_eq!(
+        effects,
+        vec![Effect::StartRequest {
+            id: RequestId(1),
+            request: ChatRequest {
+                model: "claude-test".into(),
+                system: Some("Be brief.".into()),
+                messages: vec![Message {
+                    role: Role::User,
+                    content: "hello".into()
+                }],
+                max_tokens: 1000,
+                temperature: None,
+            }
+        }]
+    );
+    assert_eq!(h.model.composer_text(), "", "the composer is cleared");
+    assert_eq!(h.model.active, Some(RequestId(1)));
+    assert_eq!(h.reply(RequestId(1)).state, ReplyState::Waiting);
+}
+
+#[test]
+fn blank_messages_are_not_sent() {
+    let mut h = Harness::new();
+    h.type_text("   ");
+    assert_eq!(h.key(KeyCode::Enter, KeyModifiers::NONE, 0), vec![]);
+    assert_eq!(h.model.transcript.len(), 0);
+}
+
+#[test]
+fn a_streamed_reply_accumulates_text_usage_and_timings() {
+    let mut h = Harness::new();
+    let id = h.send("hi", 0);
+    h.stream(
+        id,
+        StreamEvent::Started {
+            model: Some("claude-test-2025".into()),
+            response_id: Some("msg_1".into()),
+            request_id: Some("req_1".into()),
+        },
+        100,
+    );
+    h.stream(
+        id,
+        StreamEvent::Usage(Usage {
+            input_tokens: Some(12),
+            output_tokens: Some(1),
+            cache_creation_input_tokens: Some(0),
+            cache_read_input_tokens: Some(4),
+        }),
+        100,
+    );
+    h.stream(id, text("Hel"), 250);
+    assert_eq!(h.reply(id).state, ReplyState::Streaming);
+    h.stream(id, text("lo 👋"), 300);
+    // message_delta usage is cumulative: 5 then 9 means 9.
+    for n in [5, 9] {
+        h.stream(
+            id,
+            StreamEvent::Usage(Usage {
+                output_tokens: Some(n),
+                ..Usage::default()
+            }),
+            310,
+        );
+    }
+    h.stream(
+        id,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        400,
+    );
+    let reply = h.reply(id);
+    assert_eq!(reply.text, "Hello 👋");
+    assert_eq!(reply.answered_model.as_deref(), Some("claude-test-2025"));
+    assert_eq!(
+        reply.usage,
+        Usage {
+            input_tokens: Some(12),
+            output_tokens: Some(9),
+            cache_creation_input_tokens: Some(0),
+            cache_read_input_tokens: Some(4),
+        }
+    );
+    assert_eq!(reply.ttft(), Some(Duration::from_millis(250)));
+    assert_eq!(reply.elapsed(h.at(9999)), Duration::from_millis(400));
+    assert_eq!(reply.state, ReplyState::Finished(StopReason::EndTurn));
+    assert_eq!(h.model.active, None, "the chat is idle again");
+}
+
+#[test]
+fn esc_cancels_keeping_partial_text_and_later_events_are_ignored() {
+    let mut h = Harness::new();
+    let id = h.send("long story", 0);
+    h.stream(id, text("Once upon"), 100);
+    let effects = h.key(KeyCode::Esc, KeyModifiers::NONE, 150);
+    assert_eq!(effects, vec![Effect::CancelRequest { id }]);
+    h.stream(id, text(" a time"), 160);
+    let reply = h.reply(id);
+    assert_eq!(reply.text, "Once upon");
+    assert_eq!(reply.state, ReplyState::Cancelled);
+    assert_eq!(h.model.active, None);
+    // The partial reply is part of the history of the next request.
+    h.type_text("go on");
+    let effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 200);
+    let Effect::StartRequest { request, .. } = &effects[0] else {
+        panic!("{effects:?}")
+    };
+    let roles: Vec<(Role, &str)> = request
+        .messages
+        .iter()
+        .map(|m| (m.role, m.content.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            (Role::User, "long story"),
+            (Role::Assistant, "Once upon"),
+            (Role::User, "go on")
+        ]
+    );
+}
+
+#[test]
+fn a_failure_mid_stream_keeps_the_partial_text_and_the_error() {
+    let mut h = Harness::new();
+    let id = h.send("hi", 0);
+    h.stream(id, text("partial"), 100);
+    let error = LlmError::Connection {
+        message: "connection reset".into(),
+    };
+    h.model.update(
+        AppEvent::StreamFailed {
+            id,
+            error: error.clone(),
+        },
+        h.at(200),
+    );
+    let reply = h.reply(id);
+    assert_eq!(
+        (reply.text.as_str(), reply.state),
+        ("partial", ReplyState::Failed(error))
+    );
+    assert_eq!(h.model.active, None);
+}
+
+#[test]
+fn a_failed_reply_without_text_does_not_break_role_alternation() {
+    let mut h = Harness::new();
+    let id = h.send("first", 0);
+    h.model.update(
+        AppEvent::StreamFailed {
+            id,
+            error: LlmError::Overloaded {
+                status: 529,
+                message: "busy".into(),
+            },
+        },
+        h.at(10),
+    );
+    h.type_text("second");
+    let effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 20);
+    let Effect::StartRequest { request, .. } = &effects[0] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        request.messages,
+        vec![Message {
+            role: Role::User,
+            content: "first\n\nsecond".into()
+        }]
+    );
+}
+
+#[test]
+fn enter_while_streaming_is_refused_and_keeps_the_draft() {
+    let mut h = Harness::new();
+    h.send("one", 0);
+    h.type_text("two");
+    assert_eq!(h.key(KeyCode::Enter, KeyModifiers::NONE, 10), vec![]);
+    assert_eq!(h.model.composer_text(), "two");
+    assert_eq!(
+        h.model.status.as_ref().map(|s| s.tone),
+        Some(StatusTone::Warning)
+    );
+}
+
+#[test]
+fn ctrl_j_alt_enter_and_shift_enter_insert_newlines() {
+    let mut h = Harness::new();
+    h.type_text("a");
+    h.key(KeyCode::Char('j'), KeyModifiers::CONTROL, 0);
+    h.type_text("b");
+    h.key(KeyCode::Enter, KeyModifiers::ALT, 0);
+    h.type_text("c");
+    h.key(KeyCode::Enter, KeyModifiers::SHIFT, 0);
+    h.type_text("d");
+    assert_eq!(h.model.composer_text(), "a\nb\nc\nd");
+}
+
+#[test]
+fn a_huge_paste_lands_in_the_composer_normalized() {
+    let mut h = Harness::new();
+    let line = "0123456789 ".repeat(10);
+    let pasted = format!("{line}\r\n").repeat(20_000) + "\u{1b}[31mend\u{7}";
+    h.model.update(AppEvent::Paste(pasted), h.at(0));
+    let lines = h.model.composer.lines();
+    assert_eq!(lines.len(), 20_001);
+    assert_eq!(lines[0], line);
+    assert_eq!(lines[20_000], "end", "control sequences are stripped");
+}
+
+#[test]
+fn paging_scrolls_up_and_back_down_to_follow() {
+    let mut h = Harness::new();
+    h.model.transcript_view.set((40, 10));
+    for i in 0..10 {
+        let id = h.send(&format!("message {i}"), i * 10);
+        h.stream(id, text("line\nline\nline"), i * 10 + 1);
+        h.stream(
+            id,
+            StreamEvent::Finished {
+                stop_reason: StopReason::EndTurn,
+            },
+            i * 10 + 2,
+        );
+    }
+    // Each exchange: user (header + 1 + blank) + reply (header + 3 + blank) = 8 rows.
+    assert_eq!(h.model.transcript.total_rows(40), 80);
+    h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
+    assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 62 });
+    h.key(KeyCode::Home, KeyModifiers::NONE, 200);
+    assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 0 });
+    h.key(KeyCode::PageDown, KeyModifiers::NONE, 200);
+    assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 8 });
+    h.key(KeyCode::End, KeyModifiers::NONE, 200);
+    assert_eq!(h.model.scroll, Scroll::Follow);
+    h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
+    for _ in 0..20 {
+        h.key(KeyCode::PageDown, KeyModifiers::NONE, 200);
+    }
+    assert_eq!(
+        h.model.scroll,
+        Scroll::Follow,
+        "paging past the end follows again"
+    );
+}
+
+#[test]
+fn ctrl_c_and_signals_quit_cancelling_the_active_request() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.key(KeyCode::Char('c'), KeyModifiers::CONTROL, 0),
+        vec![Effect::Quit]
+    );
+    let mut h = Harness::new();
+    let id = h.send("hi", 0);
+    assert_eq!(
+        h.model.update(AppEvent::Terminate, h.at(5)),
+        vec![Effect::CancelRequest { id }, Effect::Quit]
+    );
+}
+
+#[test]
+fn the_first_run_shows_the_welcome_screen() {
+    let model = Model::new(Session {
+        start: StartKind::FirstRun {
+            config_path: "/home/u/.config/promptdeck/config.toml".into(),
+        },
+        ..session()
+    });
+    assert!(matches!(
+        model.transcript.get(0),
+        Some(Entry::Welcome { .. })
+    ));
+    assert_eq!(model.transcript.history(), vec![]);
+}

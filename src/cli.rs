@@ -1,0 +1,106 @@
+//! Command-line interface: flags shared by every command, and the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::ProviderKind;
+
+/// Exit statuses, one per class of failure (documented in `--help`).
+pub mod exit {
+    /// The reply finished.
+    pub const OK: u8 = 0;
+    /// An unexpected internal error.
+    pub const INTERNAL: u8 = 1;
+    /// Bad command-line usage.
+    pub const USAGE: u8 = 2;
+    /// Bad configuration (config file, environment, flags).
+    pub const CONFIG: u8 = 3;
+    /// Authentication failed (401/403).
+    pub const AUTH: u8 = 4;
+    /// The request was rejected (400, 404, 413, other 4xx).
+    pub const REQUEST: u8 = 5;
+    /// The provider's rate limit (429).
+    pub const RATE_LIMITED: u8 = 6;
+    /// The provider is overloaded or failed (529, 5xx, an error event in the stream).
+    pub const PROVIDER: u8 = 7;
+    /// The network failed: connection refused or dropped, stalled or interrupted stream.
+    pub const NETWORK: u8 = 8;
+    /// The server's reply was not the expected protocol.
+    pub const PROTOCOL: u8 = 9;
+    /// Interrupted by a signal (Ctrl-C); the partial reply was printed.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const AFTER_HELP: &str = "\
+Keys (interactive): Enter send · Ctrl-J or Alt-Enter newline · Esc cancel a streaming reply ·
+PgUp/PgDn/Home/End scroll · Ctrl-C quit.
+
+Exit status of `promptdeck ask`:
+  0    the reply finished
+  1    internal error
+  2    bad command-line usage
+  3    bad configuration (config file, environment, flags)
+  4    authentication failed (HTTP 401/403)
+  5    request rejected (HTTP 400, 404 unknown model, 413 too large)
+  6    rate limited by the provider (HTTP 429)
+  7    provider overloaded or failed (HTTP 529, 5xx, error event mid-stream)
+  8    network: connection failed or dropped, stream stalled or interrupted
+  9    malformed response from the server
+  130  interrupted by Ctrl-C (the partial reply was printed)
+
+Environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, OPENAI_API_KEY, OPENAI_BASE_URL,
+PROMPTDECK_DATA_DIR, PROMPTDECK_LOG (log filter, default `info`).";
+
+/// promptdeck — a terminal workbench for LLM prompts.
+#[derive(Debug, Parser)]
+#[command(name = "promptdeck", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags accepted by every command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Provider to use [default: the first configured; the demo when none is]
+    #[arg(long, global = true, value_enum)]
+    pub provider: Option<ProviderKind>,
+    /// Model name [default: claude-sonnet-4-5 for anthropic, gpt-4.1-mini for openai]
+    #[arg(long, global = true)]
+    pub model: Option<String>,
+    /// Config file [default: the platform config dir's promptdeck/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for every file promptdeck writes (log, draft) [env: PROMPTDECK_DATA_DIR]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Prompt library directory [default: ./prompts]
+    #[arg(long = "prompts", global = true, value_name = "DIR")]
+    pub prompts_dir: Option<PathBuf>,
+    /// A system prompt for every request
+    #[arg(long, global = true, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Upper bound on output tokens [default: 4096]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_tokens: Option<u32>,
+}
+
+/// Commands; without one, the full-screen chat opens.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send one message and stream the reply to stdout (usage summary on stderr).
+    Ask(AskArgs),
+}
+
+/// `promptdeck ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The message; read from stdin when absent or `-`.
+    pub message: Vec<String>,
+    /// Print one JSON object (text, model, usage, timings, stop reason, error) instead.
+    #[arg(long)]
+    pub json: bool,
+}

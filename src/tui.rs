@@ -1,0 +1,66 @@
+//! Terminal set-up and, above all, tear-down.
+//!
+//! The terminal must come back exactly as it was on every exit path: a normal quit, an error,
+//! a panic (the hook restores first, then chains to the previous hook so the message is
+//! readable), SIGTERM and SIGHUP (handled by the app as a quit). [`restore`] is idempotent
+//! and ignores write errors, because after an SSH drop there may be no terminal to write to.
+
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::cursor::Show;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor::Hide, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+/// The terminal type the app draws on.
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Enters raw mode and the alternate screen, enables bracketed paste, hides the cursor and
+/// installs the panic hook.
+pub fn init() -> io::Result<Term> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut stdout = io::stdout();
+    if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste, Hide) {
+        restore();
+        return Err(e);
+    }
+    match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            restore();
+            Err(e)
+        }
+    }
+}
+
+/// Leaves the alternate screen, disables bracketed paste and raw mode, shows the cursor.
+/// Safe to call more than once and from a panic hook.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut stdout = io::stdout();
+        let _ = execute!(stdout, DisableBracketedPaste, LeaveAlternateScreen, Show);
+        let _ = disable_raw_mode();
+        let _ = stdout.flush();
+    }
+}
+
+fn install_panic_hook() {
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
