@@ -1,0 +1,226 @@
+//! The chat screen rendered with ratatui's TestBackend and snapshotted with insta, at 80x24 and
+//! 120x40, idle and mid-stream, plus the edge cases users hit: tiny terminals, wide characters,
+//! control sequences in model output, errors.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use promptdeck::event::{AppEvent, RequestId};
+use promptdeck::llm::{LlmError, StopReason, StreamEvent, Usage};
+use promptdeck::model::{Effect, Model, Session, StartKind};
+use promptdeck::ui::{self, theme::Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn session(start: StartKind) -> Session {
+    Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "claude-sonnet-4-5".into(),
+        max_tokens: 4096,
+        temperature: None,
+        system: None,
+        start,
+    }
+}
+
+struct Screen {
+    model: Model,
+    t0: Instant,
+}
+
+impl Screen {
+    fn new(start: StartKind) -> Screen {
+        Screen {
+            model: Model::new(session(start)),
+            t0: Instant::now(),
+        }
+    }
+
+    fn at(&self, ms: u64) -> Instant {
+        self.t0 + Duration::from_millis(ms)
+    }
+
+    fn type_and_send(&mut self, text: &str, ms: u64) -> RequestId {
+        for c in text.chars() {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            self.model.update(AppEvent::Key(key), self.at(ms));
+        }
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        match self
+            .model
+            .update(AppEvent::Key(enter), self.at(ms))
+            .as_slice()
+        {
+            [Effect::StartRequest { id, .. }] => *id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn stream(&mut self, id: RequestId, event: StreamEvent, ms: u64) {
+        self.model
+            .update(AppEvent::Stream { id, event }, self.at(ms));
+    }
+
+    fn type_text(&mut self, text: &str, ms: u64) {
+        for c in text.chars() {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            self.model.update(AppEvent::Key(key), self.at(ms));
+        }
+    }
+
+    fn render(&self, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|f| ui::render(&self.model, &Theme::default(), f))
+            .unwrap();
+        terminal.backend().to_string()
+    }
+}
+
+fn finished_exchange(s: &mut Screen) {
+    let id = s.type_and_send("What is a sliding window rate limit?", 0);
+    s.stream(
+        id,
+        StreamEvent::Started {
+            model: Some("claude-sonnet-4-5-20250929".into()),
+            response_id: Some("msg_01".into()),
+            request_id: None,
+        },
+        120,
+    );
+    s.stream(
+        id,
+        StreamEvent::TextDelta(
+            "A sliding window limit allows at most N requests in any interval of length W, \
+             measured back from now.\n\nUnlike a fixed window, it never lets 2N through at a \
+             boundary."
+                .into(),
+        ),
+        350,
+    );
+    s.stream(
+        id,
+        StreamEvent::Usage(Usage {
+            input_tokens: Some(18),
+            output_tokens: Some(41),
+            cache_creation_input_tokens: Some(0),
+            cache_read_input_tokens: Some(0),
+        }),
+        1200,
+    );
+    s.stream(
+        id,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        1210,
+    );
+}
+
+fn mid_stream(s: &mut Screen) {
+    finished_exchange(s);
+    let id = s.type_and_send("And a token bucket?", 2000);
+    s.stream(
+        id,
+        StreamEvent::TextDelta("A token bucket refills at a steady ".into()),
+        2400,
+    );
+    s.stream(
+        id,
+        StreamEvent::TextDelta("rate, so it allows bursts up to".into()),
+        2600,
+    );
+    s.model.update(AppEvent::Tick, s.at(2750));
+    s.type_text("next question, typed while it streams", 2750);
+}
+
+#[test]
+fn idle_80x24() {
+    let mut s = Screen::new(StartKind::Configured);
+    finished_exchange(&mut s);
+    insta::assert_snapshot!(s.render(80, 24));
+}
+
+#[test]
+fn idle_120x40() {
+    let mut s = Screen::new(StartKind::Configured);
+    finished_exchange(&mut s);
+    insta::assert_snapshot!(s.render(120, 40));
+}
+
+#[test]
+fn mid_stream_80x24() {
+    let mut s = Screen::new(StartKind::Configured);
+    mid_stream(&mut s);
+    insta::assert_snapshot!(s.render(80, 24));
+}
+
+#[test]
+fn mid_stream_120x40() {
+    let mut s = Screen::new(StartKind::Configured);
+    mid_stream(&mut s);
+    insta::assert_snapshot!(s.render(120, 40));
+}
+
+#[test]
+fn first_run_welcome_80x24() {
+    let mut s = Screen::new(StartKind::FirstRun {
+        config_path: "/home/dev/.config/promptdeck/config.toml".into(),
+    });
+    s.model.session.provider = "demo".into();
+    s.model.session.model = "demo".into();
+    s.model.session.provider_label = Some("demo — not a model".into());
+    insta::assert_snapshot!(s.render(80, 24));
+}
+
+#[test]
+fn errors_cancellation_and_hostile_text_80x24() {
+    let mut s = Screen::new(StartKind::Configured);
+    let id = s.type_and_send("日本語で答えて 👋", 0);
+    s.stream(
+        id,
+        StreamEvent::TextDelta("\u{1b}]0;pwned\u{7}\u{1b}[2J日本語の説明です。絵文字 👩‍💻 も".into()),
+        300,
+    );
+    s.model.update(
+        AppEvent::StreamFailed {
+            id,
+            error: LlmError::Connection {
+                message: "connection reset by peer".into(),
+            },
+        },
+        s.at(900),
+    );
+    let id = s.type_and_send("try again", 1000);
+    s.model.update(
+        AppEvent::StreamFailed {
+            id,
+            error: LlmError::RateLimited {
+                message: "Number of requests has exceeded your rate limit".into(),
+                retry_after: Some(Duration::from_secs(7)),
+            },
+        },
+        s.at(1100),
+    );
+    let id = s.type_and_send("once more", 1200);
+    s.stream(id, StreamEvent::TextDelta("Partial answ".into()), 1500);
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    s.model.update(AppEvent::Key(esc), s.at(1600));
+    let screen = s.render(80, 24);
+    assert!(
+        !screen.contains("pwned"),
+        "OSC payloads never reach the screen"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn tiny_terminal_says_so_instead_of_breaking() {
+    let mut s = Screen::new(StartKind::Configured);
+    finished_exchange(&mut s);
+    insta::assert_snapshot!(s.render(18, 5));
+    // One row more than the minimum still draws every pane.
+    let screen = s.render(20, 6);
+    assert!(screen.contains("message"), "{screen}");
+}
