@@ -294,7 +294,7 @@ fn paging_scrolls_up_and_back_down_to_follow() {
     h.model.transcript_view.set((40, 10));
     for i in 0..10 {
         let id = h.send(&format!("message {i}"), i * 10);
-        h.stream(id, text("line\nline\nline"), i * 10 + 1);
+        h.stream(id, text("- one\n- two\n- three"), i * 10 + 1);
         h.stream(
             id,
             StreamEvent::Finished {

@@ -318,7 +318,7 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
         Entry::User { text } => wrap_block(&mut rows, text, Tone::Normal, inner),
         Entry::Reply(reply) => {
             if !reply.text.is_empty() {
-                wrap_block(&mut rows, &reply.text, Tone::Normal, inner);
+                rows.extend(crate::ui::markdown::layout(&reply.text, inner));
             }
             for (kind, summary) in &reply.notes {
                 let what = match kind {

@@ -5,6 +5,7 @@
 //! viewport so that paging moves by what the user sees).
 
 pub mod composer;
+pub mod markdown;
 pub mod status;
 pub mod theme;
 pub mod transcript;

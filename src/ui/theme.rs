@@ -27,8 +27,10 @@ pub enum Tone {
     Code,
     /// Headings.
     Heading,
-    /// Emphasis (bold).
+    /// Strong emphasis (bold).
     Strong,
+    /// Emphasis (italic).
+    Emphasis,
 }
 
 /// The style for every tone, plus chrome.
@@ -44,6 +46,7 @@ pub struct Theme {
     pub code: Style,
     pub heading: Style,
     pub strong: Style,
+    pub emphasis: Style,
     /// Pane borders.
     pub border: Style,
     /// The status line's background row.
@@ -67,6 +70,7 @@ impl Default for Theme {
             code: Style::default().fg(Color::Magenta),
             heading: Style::default().add_modifier(Modifier::BOLD),
             strong: Style::default().add_modifier(Modifier::BOLD),
+            emphasis: Style::default().add_modifier(Modifier::ITALIC),
             border: Style::default().fg(Color::DarkGray),
             status_bar: Style::default().add_modifier(Modifier::REVERSED),
         }
@@ -87,6 +91,7 @@ impl Theme {
             Tone::Code => self.code,
             Tone::Heading => self.heading,
             Tone::Strong => self.strong,
+            Tone::Emphasis => self.emphasis,
         }
     }
 }
