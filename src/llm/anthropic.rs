@@ -138,7 +138,7 @@ pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -213,15 +213,12 @@ struct BlockDelta {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Delta {
-    TextDelta {
-        text: String,
-    },
-    ThinkingDelta {
-        thinking: String,
-    },
-    InputJsonDelta {
-        partial_json: String,
-    },
+    #[serde(rename = "text_delta")]
+    Text { text: String },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: String },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: String },
     #[serde(other)]
     Other,
 }
@@ -353,15 +350,13 @@ impl AnthropicParser {
                 self.ensure_started(&mut out);
                 let block = self.blocks.entry(delta.index).or_insert(Block::Text);
                 match (delta.delta, block) {
-                    (Delta::TextDelta { text }, _) => {
-                        if !text.is_empty() {
-                            out.push(StreamEvent::TextDelta(text));
-                        }
+                    (Delta::Text { text }, _) if !text.is_empty() => {
+                        out.push(StreamEvent::TextDelta(text));
                     }
-                    (Delta::ThinkingDelta { thinking }, Block::Thinking { chars }) => {
+                    (Delta::Thinking { thinking }, Block::Thinking { chars }) => {
                         *chars += thinking.chars().count();
                     }
-                    (Delta::InputJsonDelta { partial_json }, Block::Tool { input_bytes, .. }) => {
+                    (Delta::InputJson { partial_json }, Block::Tool { input_bytes, .. }) => {
                         *input_bytes += partial_json.len();
                     }
                     _ => {} // signatures, citations, deltas for a block of another type

@@ -68,17 +68,16 @@ pub fn demo_reply(request: &ChatRequest) -> String {
         Some(s) if !s.trim().is_empty() => format!(
             "a system prompt of {} characters, starting \"{}\"",
             s.chars().count(),
-            s.lines().next().unwrap_or("").chars().take(40).collect::<String>()
+            s.lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(40)
+                .collect::<String>()
         ),
         _ => "no system prompt".to_string(),
     };
-    let first_line: String = last
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(60)
-        .collect();
+    let first_line: String = last.lines().next().unwrap_or("").chars().take(60).collect();
     format!(
         "This is promptdeck's offline **demo** provider: no model was called and nothing left \
          this machine.\n\n\
@@ -121,7 +120,11 @@ impl Provider for DemoProvider {
 
     fn stream(&self, request: ChatRequest) -> EventStream {
         let input_text: usize = request.system.as_deref().map_or(0, str::len)
-            + request.messages.iter().map(|m| m.content.len()).sum::<usize>();
+            + request
+                .messages
+                .iter()
+                .map(|m| m.content.len())
+                .sum::<usize>();
         let input_tokens = (input_text as u64).div_ceil(4);
         let reply = demo_reply(&request);
         let mut events = vec![
@@ -211,7 +214,10 @@ mod tests {
             .filter(|e| matches!(e, Ok(StreamEvent::TextDelta(_))))
             .count() as u32;
         assert!(deltas > 50, "the reply streams in many small chunks");
-        assert_eq!(elapsed, Duration::from_millis(350) + Duration::from_millis(18) * (deltas - 1));
+        assert_eq!(
+            elapsed,
+            Duration::from_millis(350) + Duration::from_millis(18) * (deltas - 1)
+        );
         assert_eq!(
             events.last(),
             Some(&Ok(StreamEvent::Finished {

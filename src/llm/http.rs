@@ -144,10 +144,7 @@ type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// Where the driver is.
 enum Drive<P, F> {
     /// The request has not been sent yet.
-    Sending {
-        request: reqwest::RequestBuilder,
-        make_parser: F,
-    },
+    Sending(Box<(reqwest::RequestBuilder, F)>),
     /// Reading the body.
     Streaming(Box<Reading<P>>),
     /// Finished, failed, or the body ended: nothing more to yield.
@@ -214,10 +211,7 @@ where
     P: Protocol,
     F: FnOnce(&HeaderMap) -> P + Send + 'static,
 {
-    let start = Drive::Sending {
-        request,
-        make_parser,
-    };
+    let start = Drive::Sending(Box::new((request, make_parser)));
     let events = stream::unfold(start, move |state| async move {
         let (item, next) = step(state, timeouts).await?;
         Some((item, next))
@@ -242,10 +236,7 @@ where
     loop {
         state = match state {
             Drive::Done => return None,
-            Drive::Sending {
-                request,
-                make_parser,
-            } => match open(request, timeouts, make_parser).await {
+            Drive::Sending(sending) => match open(sending.0, timeouts, sending.1).await {
                 Ok(reading) => Drive::Streaming(Box::new(reading)),
                 Err(e) => return Some((Err(e), Drive::Done)),
             },
