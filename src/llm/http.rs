@@ -201,6 +201,12 @@ impl<P: Protocol> Reading<P> {
 /// Sends `request` and streams the SSE reply through the parser `make_parser` builds from
 /// the response headers. The stream ends after `Finished` or the first `Err`; every error
 /// has `secret` (the API key, if any) redacted from its message.
+///
+/// Failures: no response headers within `timeouts.response_headers`, or no body chunk within
+/// `timeouts.idle_read`, is [`LlmError::Stalled`] (with that duration); a refused or broken
+/// connection is [`LlmError::Connection`]; a non-2xx status goes through
+/// [`super::error::error_from_response`]; a 2xx JSON body (not an event stream) is a
+/// [`LlmError::Stream`] when it holds an error object, else [`LlmError::Protocol`].
 pub fn drive_sse<P, F>(
     request: reqwest::RequestBuilder,
     timeouts: Timeouts,
