@@ -1,26 +1,721 @@
-//! STUB: Anthropic Messages API provider.
+//! The Anthropic Messages API, streaming.
+//!
+//! [`AnthropicParser`] is a pure state machine from the API's SSE events to promptdeck's
+//! [`StreamEvent`]s; [`AnthropicProvider`] builds the request and hands the body to the shared
+//! driver in [`super::http`]. Non-text content blocks (extended thinking, tool calls, server
+//! tools, anything newer than this code) are never dropped silently: each becomes one
+//! [`StreamEvent::Note`] when its block stops. Usage in `message_delta` is cumulative, so it is
+//! emitted as a report to [`Usage::merge`], never summed.
 
-use super::http::Endpoint;
-use super::{ChatRequest, EventStream, Provider};
+use std::collections::BTreeMap;
+
+use reqwest::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+use super::error::{clean_server_text, stream_error};
+use super::http::{Endpoint, Protocol, build_client, drive_sse, header_text};
+use super::sse::SseEvent;
+use super::{
+    ChatRequest, EventStream, LlmError, Message, NoteKind, Provider, StopReason, StreamEvent, Usage,
+};
+
+/// The API version sent in `anthropic-version`.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The response header carrying Anthropic's request id.
+pub const REQUEST_ID_HEADER: &str = "request-id";
 
 /// The Anthropic Messages API (`POST {base}/v1/messages`, streaming).
+#[derive(Debug, Clone)]
 pub struct AnthropicProvider {
-    #[allow(dead_code)]
     endpoint: Endpoint,
+    client: reqwest::Client,
 }
 
 impl AnthropicProvider {
-    /// A provider talking to `endpoint`.
-    pub fn new(endpoint: Endpoint) -> Result<Self, super::LlmError> {
-        Ok(AnthropicProvider { endpoint })
+    /// A provider talking to `endpoint` (base URL like `https://api.anthropic.com`).
+    pub fn new(endpoint: Endpoint) -> Result<Self, LlmError> {
+        let client = build_client(&endpoint.timeouts)?;
+        Ok(AnthropicProvider { endpoint, client })
     }
+}
+
+/// The JSON body of a streaming Messages request.
+#[derive(Debug, Serialize)]
+struct RequestBody<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a str>,
+    messages: &'a [Message],
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+}
+
+/// The request body for `request`, as JSON.
+pub fn request_body(request: &ChatRequest) -> serde_json::Value {
+    let body = RequestBody {
+        model: &request.model,
+        max_tokens: request.max_tokens,
+        system: request.system.as_deref().filter(|s| !s.is_empty()),
+        messages: &request.messages,
+        stream: true,
+        temperature: request.temperature,
+    };
+    serde_json::to_value(body).unwrap_or(serde_json::Value::Null)
 }
 
 impl Provider for AnthropicProvider {
     fn name(&self) -> &'static str {
         "anthropic"
     }
-    fn stream(&self, _request: ChatRequest) -> EventStream {
-        Box::pin(futures_util::stream::empty())
+
+    fn stream(&self, request: ChatRequest) -> EventStream {
+        let mut builder = self
+            .client
+            .post(self.endpoint.url("/v1/messages"))
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .json(&request_body(&request));
+        if let Some(key) = &self.endpoint.api_key {
+            builder = builder.header("x-api-key", key.expose());
+        }
+        drive_sse(
+            builder,
+            self.endpoint.timeouts,
+            self.endpoint.api_key.clone(),
+            |headers: &HeaderMap| AnthropicParser::new(header_text(headers, REQUEST_ID_HEADER)),
+        )
+    }
+}
+
+/// What a content block is, with what we accumulate about it for its note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Block {
+    /// Reply text: streamed as `TextDelta`, no note.
+    Text,
+    /// Extended thinking; the number of characters received.
+    Thinking { chars: usize },
+    /// Encrypted thinking: nothing readable.
+    RedactedThinking,
+    /// A client or server tool call; `kind` is the block type, `input_bytes` the size of the
+    /// streamed JSON input.
+    Tool {
+        kind: String,
+        name: String,
+        input_bytes: usize,
+    },
+    /// A block type we do not render.
+    Other { kind: String },
+}
+
+impl Block {
+    fn note(&self) -> Option<StreamEvent> {
+        let (kind, summary) = match self {
+            Block::Text => return None,
+            Block::Thinking { chars } => (
+                NoteKind::Thinking,
+                format!("thinking ({} chars)", thousands(*chars)),
+            ),
+            Block::RedactedThinking => (NoteKind::Thinking, "redacted thinking".to_string()),
+            Block::Tool {
+                kind,
+                name,
+                input_bytes,
+            } => (
+                NoteKind::ToolUse,
+                format!("{kind} {name} ({} bytes of input)", thousands(*input_bytes)),
+            ),
+            Block::Other { kind } => (NoteKind::Other, format!("{kind} block")),
+        };
+        Some(StreamEvent::Note { kind, summary })
+    }
+}
+
+/// `1234567` → `"1,234,567"`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether the parser has seen the end of the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before `message_start`.
+    Waiting,
+    /// `Started` was emitted; content may stream.
+    Streaming,
+    /// `message_stop` was seen and `Finished` emitted.
+    Finished,
+}
+
+/// The pure Anthropic stream parser: one SSE event in, zero or more [`StreamEvent`]s out.
+#[derive(Debug, Clone)]
+pub struct AnthropicParser {
+    request_id: Option<String>,
+    phase: Phase,
+    /// Open content blocks by index.
+    blocks: BTreeMap<u64, Block>,
+    stop_reason: Option<StopReason>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Usage {
+        Usage {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens,
+            cache_read_input_tokens: u.cache_read_input_tokens,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageStart {
+    message: StartedMessage,
+}
+
+#[derive(Debug, Deserialize)]
+struct StartedMessage {
+    id: Option<String>,
+    model: Option<String>,
+    usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockStart {
+    index: u64,
+    content_block: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockDelta {
+    index: u64,
+    delta: Delta,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Delta {
+    #[serde(rename = "text_delta")]
+    Text { text: String },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: String },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: String },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockStop {
+    index: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageDelta {
+    delta: Option<MessageDeltaBody>,
+    usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageDeltaBody {
+    stop_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorEvent {
+    error: ErrorBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    message: Option<String>,
+}
+
+fn parse<'a, T: Deserialize<'a>>(event: &str, data: &'a str) -> Result<T, LlmError> {
+    serde_json::from_str(data).map_err(|e| LlmError::Protocol {
+        message: format!(
+            "invalid `{}` event from Anthropic: {}",
+            clean_server_text(event),
+            clean_server_text(&e.to_string())
+        ),
+    })
+}
+
+impl AnthropicParser {
+    /// A parser for one response; `request_id` is the `request-id` response header.
+    pub fn new(request_id: Option<String>) -> AnthropicParser {
+        AnthropicParser {
+            request_id,
+            phase: Phase::Waiting,
+            blocks: BTreeMap::new(),
+            stop_reason: None,
+        }
+    }
+
+    /// `Started` without details, for a stream whose content arrives before `message_start`.
+    fn ensure_started(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.phase == Phase::Waiting {
+            self.phase = Phase::Streaming;
+            out.push(StreamEvent::Started {
+                model: None,
+                response_id: None,
+                request_id: self.request_id.clone(),
+            });
+        }
+    }
+
+    /// Maps one SSE event. Unknown event types and `ping` produce nothing.
+    pub fn parse_event(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, LlmError> {
+        let mut out = Vec::new();
+        // Anthropic names every event; fall back to the JSON `type` for proxies that do not.
+        let name = match &event.event {
+            Some(name) => name.clone(),
+            None => serde_json::from_str::<serde_json::Value>(&event.data)
+                .ok()
+                .and_then(|v| v.get("type")?.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        };
+        let data = event.data.as_str();
+        match name.as_str() {
+            "message_start" => {
+                let start: MessageStart = parse(&name, data)?;
+                if self.phase == Phase::Waiting {
+                    self.phase = Phase::Streaming;
+                    out.push(StreamEvent::Started {
+                        model: start.message.model.map(|m| clean_server_text(&m)),
+                        response_id: start.message.id.map(|m| clean_server_text(&m)),
+                        request_id: self.request_id.clone(),
+                    });
+                }
+                if let Some(usage) = start.message.usage {
+                    out.push(StreamEvent::Usage(usage.into()));
+                }
+            }
+            "content_block_start" => {
+                let start: BlockStart = parse(&name, data)?;
+                self.ensure_started(&mut out);
+                let block = &start.content_block;
+                let text = |key: &str| block.get(key).and_then(|v| v.as_str()).unwrap_or("");
+                let kind = text("type");
+                let state = match kind {
+                    "text" => {
+                        if !text("text").is_empty() {
+                            out.push(StreamEvent::TextDelta(text("text").to_string()));
+                        }
+                        Block::Text
+                    }
+                    "thinking" => Block::Thinking {
+                        chars: text("thinking").chars().count(),
+                    },
+                    "redacted_thinking" => Block::RedactedThinking,
+                    "tool_use" | "server_tool_use" | "mcp_tool_use" => {
+                        let initial = block
+                            .get("input")
+                            .filter(|v| v.as_object().is_none_or(|o| !o.is_empty()))
+                            .map_or(0, |v| v.to_string().len());
+                        Block::Tool {
+                            kind: kind.to_string(),
+                            name: clean_server_text(text("name")),
+                            input_bytes: initial,
+                        }
+                    }
+                    other => Block::Other {
+                        kind: clean_server_text(if other.is_empty() { "unknown" } else { other }),
+                    },
+                };
+                self.blocks.insert(start.index, state);
+            }
+            "content_block_delta" => {
+                let delta: BlockDelta = parse(&name, data)?;
+                self.ensure_started(&mut out);
+                let block = self.blocks.entry(delta.index).or_insert(Block::Text);
+                match (delta.delta, block) {
+                    (Delta::Text { text }, _) if !text.is_empty() => {
+                        out.push(StreamEvent::TextDelta(text));
+                    }
+                    (Delta::Thinking { thinking }, Block::Thinking { chars }) => {
+                        *chars += thinking.chars().count();
+                    }
+                    (Delta::InputJson { partial_json }, Block::Tool { input_bytes, .. }) => {
+                        *input_bytes += partial_json.len();
+                    }
+                    _ => {} // signatures, citations, deltas for a block of another type
+                }
+            }
+            "content_block_stop" => {
+                let stop: BlockStop = parse(&name, data)?;
+                if let Some(note) = self.blocks.remove(&stop.index).and_then(|b| b.note()) {
+                    out.push(note);
+                }
+            }
+            "message_delta" => {
+                let delta: MessageDelta = parse(&name, data)?;
+                self.ensure_started(&mut out);
+                if let Some(reason) = delta.delta.and_then(|d| d.stop_reason) {
+                    self.stop_reason = Some(StopReason::from_wire(&clean_server_text(&reason)));
+                }
+                if let Some(usage) = delta.usage {
+                    let usage = Usage::from(usage);
+                    if !usage.is_unreported() {
+                        out.push(StreamEvent::Usage(usage));
+                    }
+                }
+            }
+            "message_stop" => {
+                self.ensure_started(&mut out);
+                // Blocks never stopped still get their note.
+                let open = std::mem::take(&mut self.blocks);
+                out.extend(open.values().filter_map(Block::note));
+                self.phase = Phase::Finished;
+                out.push(StreamEvent::Finished {
+                    stop_reason: self
+                        .stop_reason
+                        .clone()
+                        .unwrap_or_else(|| StopReason::Other("unknown".into())),
+                });
+            }
+            "error" => {
+                let error: ErrorEvent = parse(&name, data)?;
+                return Err(stream_error(
+                    error.error.kind.as_deref(),
+                    error.error.message.as_deref().unwrap_or(""),
+                ));
+            }
+            _ => {} // `ping` and event types newer than this code
+        }
+        Ok(out)
+    }
+
+    /// The body ended: fine after `message_stop`, an interruption before it.
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
+        match self.phase {
+            Phase::Finished => Ok(Vec::new()),
+            Phase::Waiting | Phase::Streaming => Err(LlmError::Interrupted),
+        }
+    }
+}
+
+impl Protocol for AnthropicParser {
+    fn on_event(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, LlmError> {
+        self.parse_event(event)
+    }
+
+    fn on_eof(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
+        self.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use super::*;
+
+    fn sse(event: &str, data: serde_json::Value) -> SseEvent {
+        SseEvent {
+            event: Some(event.to_string()),
+            data: data.to_string(),
+            id: None,
+        }
+    }
+
+    fn run(events: &[SseEvent]) -> Vec<Result<StreamEvent, LlmError>> {
+        let mut p = AnthropicParser::new(Some("req_1".into()));
+        let mut out = Vec::new();
+        for e in events {
+            match p.parse_event(e) {
+                Ok(evs) => out.extend(evs.into_iter().map(Ok)),
+                Err(err) => {
+                    out.push(Err(err));
+                    return out;
+                }
+            }
+        }
+        match p.finish() {
+            Ok(evs) => out.extend(evs.into_iter().map(Ok)),
+            Err(err) => out.push(Err(err)),
+        }
+        out
+    }
+
+    fn start() -> SseEvent {
+        sse(
+            "message_start",
+            json!({"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant",
+                "model":"claude-x","content":[],"stop_reason":null,
+                "usage":{"input_tokens":25,"output_tokens":1,"cache_creation_input_tokens":3,"cache_read_input_tokens":40}}}),
+        )
+    }
+
+    #[test]
+    fn maps_a_text_reply_with_cumulative_usage() {
+        let events = vec![
+            start(),
+            sse(
+                "content_block_start",
+                json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}),
+            ),
+            sse("ping", json!({"type":"ping"})),
+            sse(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}),
+            ),
+            sse(
+                "content_block_stop",
+                json!({"type":"content_block_stop","index":0}),
+            ),
+            sse(
+                "message_delta",
+                json!({"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":5}}),
+            ),
+            sse(
+                "message_delta",
+                json!({"type":"message_delta","delta":{},"usage":{"output_tokens":12}}),
+            ),
+            sse("message_stop", json!({"type":"message_stop"})),
+        ];
+        let out = run(&events);
+        assert_eq!(
+            out,
+            vec![
+                Ok(StreamEvent::Started {
+                    model: Some("claude-x".into()),
+                    response_id: Some("msg_1".into()),
+                    request_id: Some("req_1".into()),
+                }),
+                Ok(StreamEvent::Usage(Usage {
+                    input_tokens: Some(25),
+                    output_tokens: Some(1),
+                    cache_creation_input_tokens: Some(3),
+                    cache_read_input_tokens: Some(40),
+                })),
+                Ok(StreamEvent::TextDelta("Hi".into())),
+                Ok(StreamEvent::Usage(Usage {
+                    output_tokens: Some(5),
+                    ..Usage::default()
+                })),
+                Ok(StreamEvent::Usage(Usage {
+                    output_tokens: Some(12),
+                    ..Usage::default()
+                })),
+                Ok(StreamEvent::Finished {
+                    stop_reason: StopReason::MaxTokens
+                }),
+            ]
+        );
+        let mut usage = Usage::default();
+        for e in out.iter().flatten() {
+            if let StreamEvent::Usage(u) = e {
+                usage.merge(*u);
+            }
+        }
+        assert_eq!(usage.output_tokens, Some(12));
+    }
+
+    #[test]
+    fn thinking_tool_use_and_unknown_blocks_become_notes() {
+        let events = vec![
+            start(),
+            sse(
+                "content_block_start",
+                json!({"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}),
+            ),
+            sse(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"x".repeat(1234)}}),
+            ),
+            sse(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}),
+            ),
+            sse(
+                "content_block_stop",
+                json!({"type":"content_block_stop","index":0}),
+            ),
+            sse(
+                "content_block_start",
+                json!({"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"zzz"}}),
+            ),
+            sse(
+                "content_block_stop",
+                json!({"type":"content_block_stop","index":1}),
+            ),
+            sse(
+                "content_block_start",
+                json!({"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"t1","name":"get_weather","input":{}}}),
+            ),
+            sse(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"city\": "}}),
+            ),
+            sse(
+                "content_block_delta",
+                json!({"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"\"Paris\"}"}}),
+            ),
+            sse(
+                "content_block_stop",
+                json!({"type":"content_block_stop","index":2}),
+            ),
+            sse(
+                "content_block_start",
+                json!({"type":"content_block_start","index":3,"content_block":{"type":"web_search_tool_result"}}),
+            ),
+            sse(
+                "message_delta",
+                json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}),
+            ),
+            sse("message_stop", json!({"type":"message_stop"})),
+        ];
+        let notes: Vec<_> = run(&events)
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    Ok(StreamEvent::Note { .. }) | Ok(StreamEvent::Finished { .. })
+                )
+            })
+            .collect();
+        let note = |kind, s: &str| {
+            Ok(StreamEvent::Note {
+                kind,
+                summary: s.to_string(),
+            })
+        };
+        assert_eq!(
+            notes,
+            vec![
+                note(NoteKind::Thinking, "thinking (1,234 chars)"),
+                note(NoteKind::Thinking, "redacted thinking"),
+                note(
+                    NoteKind::ToolUse,
+                    "tool_use get_weather (17 bytes of input)"
+                ),
+                note(NoteKind::Other, "web_search_tool_result block"),
+                Ok(StreamEvent::Finished {
+                    stop_reason: StopReason::ToolUse
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn error_events_map_to_errors() {
+        let err = |kind: &str| {
+            run(&[
+                start(),
+                sse(
+                    "error",
+                    json!({"type":"error","error":{"type":kind,"message":"m\u{1b}[1m"}}),
+                ),
+            ])
+            .pop()
+        };
+        assert_eq!(
+            err("overloaded_error"),
+            Some(Err(LlmError::Overloaded {
+                status: 529,
+                message: "m".into()
+            }))
+        );
+        assert_eq!(
+            err("rate_limit_error"),
+            Some(Err(LlmError::RateLimited {
+                message: "m".into(),
+                retry_after: None
+            }))
+        );
+        assert_eq!(
+            err("api_error"),
+            Some(Err(LlmError::Stream {
+                kind: "api_error".into(),
+                message: "m".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn eof_before_message_stop_is_an_interruption() {
+        let out = run(&[start()]);
+        assert_eq!(out.last(), Some(&Err(LlmError::Interrupted)));
+        assert_eq!(run(&[]), vec![Err(LlmError::Interrupted)]);
+    }
+
+    #[test]
+    fn malformed_json_is_a_protocol_error_and_unknown_events_are_ignored() {
+        let out = run(&[
+            start(),
+            sse("future_event", json!({"anything": 1})),
+            SseEvent {
+                event: Some("content_block_delta".into()),
+                data: "{not json".into(),
+                id: None,
+            },
+        ]);
+        assert!(
+            matches!(out.last(), Some(Err(LlmError::Protocol { .. }))),
+            "{out:?}"
+        );
+        assert_eq!(out.len(), 3);
+    }
+
+    #[test]
+    fn unnamed_events_fall_back_to_the_json_type() {
+        let mut p = AnthropicParser::new(None);
+        let out = p
+            .parse_event(&SseEvent {
+                event: None,
+                data: json!({"type":"message_stop"}).to_string(),
+                id: None,
+            })
+            .unwrap();
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn request_body_has_the_documented_shape() {
+        let body = request_body(&ChatRequest {
+            model: "claude-x".into(),
+            system: Some("be brief".into()),
+            messages: vec![Message {
+                role: super::super::Role::User,
+                content: "hi".into(),
+            }],
+            max_tokens: 64,
+            temperature: None,
+        });
+        assert_eq!(
+            body,
+            json!({"model":"claude-x","max_tokens":64,"system":"be brief",
+                   "messages":[{"role":"user","content":"hi"}],"stream":true})
+        );
+    }
+
+    #[test]
+    fn thousands_separates_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1234), "1,234");
+        assert_eq!(thousands(1234567), "1,234,567");
     }
 }

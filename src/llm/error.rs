@@ -108,3 +108,423 @@ impl LlmError {
         }
     }
 }
+
+impl LlmError {
+    /// Replaces every occurrence of `secret` (an API key) in the error's message by
+    /// `[redacted]`. The HTTP driver applies this to every error it returns, so a server or
+    /// proxy that echoes the key back cannot make it reach the screen or the logs.
+    pub fn redact(self, secret: &str) -> LlmError {
+        if secret.is_empty() {
+            return self;
+        }
+        let r = |m: String| m.replace(secret, "[redacted]");
+        match self {
+            LlmError::Auth { status, message } => LlmError::Auth {
+                status,
+                message: r(message),
+            },
+            LlmError::BadRequest { status, message } => LlmError::BadRequest {
+                status,
+                message: r(message),
+            },
+            LlmError::NotFound { message } => LlmError::NotFound {
+                message: r(message),
+            },
+            LlmError::TooLarge { message } => LlmError::TooLarge {
+                message: r(message),
+            },
+            LlmError::RateLimited {
+                message,
+                retry_after,
+            } => LlmError::RateLimited {
+                message: r(message),
+                retry_after,
+            },
+            LlmError::Overloaded { status, message } => LlmError::Overloaded {
+                status,
+                message: r(message),
+            },
+            LlmError::Server { status, message } => LlmError::Server {
+                status,
+                message: r(message),
+            },
+            LlmError::Stream { kind, message } => LlmError::Stream {
+                kind: r(kind),
+                message: r(message),
+            },
+            LlmError::Connection { message } => LlmError::Connection {
+                message: r(message),
+            },
+            LlmError::Protocol { message } => LlmError::Protocol {
+                message: r(message),
+            },
+            e @ (LlmError::Stalled { .. } | LlmError::Interrupted) => e,
+        }
+    }
+}
+
+/// Longest server-provided text kept in an error message, in characters.
+pub const SERVER_TEXT_MAX_CHARS: usize = 300;
+
+/// Makes text that came from a server safe to show: removes ANSI/ESC sequences (CSI, OSC,
+/// and two-byte escapes), C0 and C1 control characters and bidirectional overrides, folds all
+/// whitespace (newlines included) into single spaces so the result is one line, and caps it
+/// at [`SERVER_TEXT_MAX_CHARS`] characters (ending in `…` when cut).
+pub fn clean_server_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(SERVER_TEXT_MAX_CHARS * 4));
+    let mut chars = text.chars().peekable();
+    let mut kept = 0usize;
+    let mut pending_space = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates, then one final byte in @..~
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: a string ended by BEL or ESC \
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' {
+                            if chars.peek() == Some(&'\\') {
+                                chars.next();
+                            }
+                            break;
+                        }
+                    }
+                }
+                _ => {} // a two-character escape: both dropped
+            },
+            c if c.is_whitespace() => pending_space = kept > 0,
+            c if c.is_control() => {}
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => {
+                if kept >= SERVER_TEXT_MAX_CHARS {
+                    out.push('…');
+                    return out;
+                }
+                if pending_space {
+                    out.push(' ');
+                    kept += 1;
+                    pending_space = false;
+                }
+                out.push(c);
+                kept += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The `type` and `message` a provider put in an error body, when the body is JSON of the
+/// Anthropic shape `{"type":"error","error":{"type":..,"message":..}}` or the OpenAI shape
+/// `{"error":{"message":..,"type":..,"code":..}}` (a bare string `{"error":"..."}`, as some
+/// local servers send, is accepted too). Both parts are sanitized.
+pub fn server_error_parts(body: &[u8]) -> Option<(Option<String>, String)> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = value.get("error")?;
+    if let Some(text) = error.as_str() {
+        return Some((None, clean_server_text(text)));
+    }
+    let message = error
+        .get("message")
+        .and_then(|m| m.as_str())
+        .map(clean_server_text)
+        .unwrap_or_default();
+    let kind = ["type", "code"]
+        .iter()
+        .find_map(|k| error.get(*k).and_then(|v| v.as_str()))
+        .map(clean_server_text)
+        .filter(|k| !k.is_empty());
+    Some((kind, message))
+}
+
+/// Maps an error reported inside a started stream (Anthropic's `error` event, an OpenAI
+/// `{"error":..}` chunk) to an [`LlmError`]: `overloaded_error` becomes
+/// [`LlmError::Overloaded`] with status 529, `rate_limit_error` becomes
+/// [`LlmError::RateLimited`], anything else [`LlmError::Stream`]. Inputs are sanitized here.
+pub fn stream_error(kind: Option<&str>, message: &str) -> LlmError {
+    let kind = clean_server_text(kind.unwrap_or("error"));
+    let message = clean_server_text(message);
+    match kind.as_str() {
+        "overloaded_error" => LlmError::Overloaded {
+            status: 529,
+            message,
+        },
+        "rate_limit_error" | "rate_limit_exceeded" => LlmError::RateLimited {
+            message,
+            retry_after: None,
+        },
+        _ => LlmError::Stream { kind, message },
+    }
+}
+
+/// Maps a non-2xx HTTP response to an [`LlmError`], reading `retry-after` against the
+/// current time. See [`error_from_response_at`].
+pub fn error_from_response(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> LlmError {
+    error_from_response_at(status, headers, body, std::time::SystemTime::now())
+}
+
+/// Maps a non-2xx HTTP response to an [`LlmError`], with `now` for an HTTP-date
+/// `retry-after`.
+///
+/// 401/403 → `Auth`, 400 → `BadRequest`, 404 → `NotFound`, 413 → `TooLarge`, 429 →
+/// `RateLimited` (with [`retry_after`]), 529 or an `overloaded_error` body → `Overloaded`,
+/// 408/409/other 4xx → `BadRequest`, 5xx → `Server`, anything else (an unfollowed redirect)
+/// → `Protocol`. The message is the body's error message, else the sanitized, shortened
+/// body, else the status's reason phrase.
+pub fn error_from_response_at(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+    now: std::time::SystemTime,
+) -> LlmError {
+    let parts = server_error_parts(body);
+    let kind = parts.as_ref().and_then(|(k, _)| k.clone());
+    let message = match parts {
+        Some((_, m)) if !m.is_empty() => m,
+        _ => {
+            let text = clean_server_text(&String::from_utf8_lossy(body));
+            if text.is_empty() {
+                reqwest::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("no details")
+                    .to_string()
+            } else {
+                text
+            }
+        }
+    };
+    if status == 529 || kind.as_deref() == Some("overloaded_error") {
+        return LlmError::Overloaded { status, message };
+    }
+    match status {
+        401 | 403 => LlmError::Auth { status, message },
+        404 => LlmError::NotFound { message },
+        413 => LlmError::TooLarge { message },
+        429 => LlmError::RateLimited {
+            message,
+            retry_after: retry_after(headers, now),
+        },
+        400..=499 => LlmError::BadRequest { status, message },
+        500..=599 => LlmError::Server { status, message },
+        _ => LlmError::Protocol {
+            message: format!("unexpected HTTP status {status}: {message}"),
+        },
+    }
+}
+
+/// How long the server asked us to wait: `retry-after-ms` (milliseconds, Anthropic and
+/// OpenAI) wins over `retry-after` (whole seconds, or an HTTP-date measured from `now`; a date
+/// in the past means zero). Unparseable or negative values are ignored.
+pub fn retry_after(
+    headers: &reqwest::header::HeaderMap,
+    now: std::time::SystemTime,
+) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    let value = header("retry-after")?;
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn clean_server_text_strips_escapes_and_controls_and_keeps_one_line() {
+        assert_eq!(
+            clean_server_text("\u{1b}[31mred\u{1b}[0m\n\tnext\u{7} \u{1b}]0;title\u{7}x\u{9b}y"),
+            "red next xy"
+        );
+        assert_eq!(
+            clean_server_text("a\u{1b}]8;;http://e\u{1b}\\b\u{202e}c"),
+            "abc"
+        );
+        assert_eq!(
+            clean_server_text("  \r\n lead  and   trail \n"),
+            "lead and trail"
+        );
+    }
+
+    #[test]
+    fn clean_server_text_caps_length() {
+        let long = "é".repeat(1000);
+        let cleaned = clean_server_text(&long);
+        assert_eq!(cleaned.chars().count(), SERVER_TEXT_MAX_CHARS + 1);
+        assert!(cleaned.ends_with('…'));
+    }
+
+    #[test]
+    fn maps_statuses_and_extracts_messages() {
+        let anthropic = br#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too big"}}"#;
+        let openai = br#"{"error":{"message":"Incorrect API key","type":"invalid_request_error","code":"invalid_api_key"}}"#;
+        let none = reqwest::header::HeaderMap::new();
+        let now = SystemTime::UNIX_EPOCH;
+        assert_eq!(
+            error_from_response_at(400, &none, anthropic, now),
+            LlmError::BadRequest {
+                status: 400,
+                message: "max_tokens: too big".into()
+            }
+        );
+        assert_eq!(
+            error_from_response_at(401, &none, openai, now),
+            LlmError::Auth {
+                status: 401,
+                message: "Incorrect API key".into()
+            }
+        );
+        assert_eq!(
+            error_from_response_at(500, &none, b"<html>\n<b>oops</b>\n</html>", now),
+            LlmError::Server {
+                status: 500,
+                message: "<html> <b>oops</b> </html>".into()
+            }
+        );
+        assert_eq!(
+            error_from_response_at(503, &none, b"", now),
+            LlmError::Server {
+                status: 503,
+                message: "Service Unavailable".into()
+            }
+        );
+        assert_eq!(
+            error_from_response_at(409, &none, b"conflict", now),
+            LlmError::BadRequest {
+                status: 409,
+                message: "conflict".into()
+            }
+        );
+        assert_eq!(
+            error_from_response_at(
+                500,
+                &none,
+                br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+                now
+            ),
+            LlmError::Overloaded {
+                status: 500,
+                message: "Overloaded".into()
+            }
+        );
+        assert_eq!(
+            error_from_response_at(302, &none, b"", now).kind(),
+            "protocol"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_ms_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            retry_after(&headers(&[("retry-after-ms", "1500")]), now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after-ms", "250"), ("retry-after", "7")]),
+                now
+            ),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT")]),
+                now
+            ),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT")]),
+                now
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        assert_eq!(
+            retry_after(&headers(&[("retry-after-ms", "-5")]), now),
+            None
+        );
+    }
+
+    #[test]
+    fn stream_errors_map_overload_and_rate_limits() {
+        assert_eq!(
+            stream_error(Some("overloaded_error"), "Overloaded"),
+            LlmError::Overloaded {
+                status: 529,
+                message: "Overloaded".into()
+            }
+        );
+        assert_eq!(
+            stream_error(Some("rate_limit_error"), "slow down").kind(),
+            "rate_limited"
+        );
+        assert_eq!(
+            stream_error(Some("api_error"), "boom\u{1b}[2J"),
+            LlmError::Stream {
+                kind: "api_error".into(),
+                message: "boom".into()
+            }
+        );
+    }
+
+    #[test]
+    fn redact_removes_the_key_from_messages() {
+        let e = LlmError::Auth {
+            status: 401,
+            message: "bad key sk-secret-123".into(),
+        };
+        assert_eq!(
+            e.redact("sk-secret-123"),
+            LlmError::Auth {
+                status: 401,
+                message: "bad key [redacted]".into()
+            }
+        );
+    }
+}

@@ -1,26 +1,530 @@
-//! STUB: OpenAI-compatible Chat Completions provider.
+//! OpenAI-compatible Chat Completions, streaming: OpenAI itself, Ollama, llama.cpp's server,
+//! vLLM and the many proxies that copy the format.
+//!
+//! [`OpenAiParser`] is a pure state machine from the `chat.completion.chunk` stream to
+//! promptdeck's [`StreamEvent`]s; [`OpenAiProvider`] builds the request and hands the body to
+//! the shared driver in [`super::http`]. The servers differ in what they report, so the parser
+//! is lenient where it can be honest about it:
+//!
+//! - usage arrives only with `stream_options.include_usage` and only from some servers; a
+//!   stream without it produces no `Usage` event (shown as "not reported", never 0);
+//! - reasoning text (`reasoning_content` from DeepSeek/vLLM, `reasoning` from Ollama and
+//!   OpenRouter) and tool calls are summarised as one `Note` each just before `Finished`;
+//! - some servers close the stream after the chunk carrying `finish_reason` without sending
+//!   `data: [DONE]`. We treat that as a normal finish: the model said why it stopped, so the
+//!   reply is complete. End of input before any `finish_reason` is [`LlmError::Interrupted`].
 
-use super::http::Endpoint;
-use super::{ChatRequest, EventStream, Provider};
+use std::collections::BTreeMap;
+
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{clean_server_text, server_error_parts, stream_error};
+use super::http::{Endpoint, Protocol, build_client, drive_sse, header_text};
+use super::sse::SseEvent;
+use super::{
+    ChatRequest, EventStream, LlmError, NoteKind, Provider, Role, StopReason, StreamEvent, Usage,
+};
+use crate::llm::anthropic::thousands;
+
+/// The response header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// OpenAI-compatible Chat Completions (`POST {base}/chat/completions`, streaming).
+#[derive(Debug, Clone)]
 pub struct OpenAiProvider {
-    #[allow(dead_code)]
     endpoint: Endpoint,
+    client: reqwest::Client,
 }
 
 impl OpenAiProvider {
-    /// A provider talking to `endpoint`.
-    pub fn new(endpoint: Endpoint) -> Result<Self, super::LlmError> {
-        Ok(OpenAiProvider { endpoint })
+    /// A provider talking to `endpoint` (base URL like `https://api.openai.com/v1` or
+    /// `http://127.0.0.1:8080/v1`).
+    pub fn new(endpoint: Endpoint) -> Result<Self, LlmError> {
+        let client = build_client(&endpoint.timeouts)?;
+        Ok(OpenAiProvider { endpoint, client })
     }
+}
+
+/// The request body for `request`, as JSON: the system prompt becomes the first message.
+pub fn request_body(request: &ChatRequest) -> serde_json::Value {
+    let mut messages = Vec::with_capacity(request.messages.len() + 1);
+    if let Some(system) = request.system.as_deref().filter(|s| !s.is_empty()) {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    for m in &request.messages {
+        let role = match m.role {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        messages.push(json!({"role": role, "content": m.content}));
+    }
+    let mut body = json!({
+        "model": request.model,
+        "messages": messages,
+        "max_tokens": request.max_tokens,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    if let Some(t) = request.temperature {
+        body["temperature"] = json!(t);
+    }
+    body
 }
 
 impl Provider for OpenAiProvider {
     fn name(&self) -> &'static str {
         "openai"
     }
-    fn stream(&self, _request: ChatRequest) -> EventStream {
-        Box::pin(futures_util::stream::empty())
+
+    fn stream(&self, request: ChatRequest) -> EventStream {
+        let mut builder = self
+            .client
+            .post(self.endpoint.url("/chat/completions"))
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .json(&request_body(&request));
+        if let Some(key) = &self.endpoint.api_key {
+            builder = builder.bearer_auth(key.expose());
+        }
+        drive_sse(
+            builder,
+            self.endpoint.timeouts,
+            self.endpoint.api_key.clone(),
+            |headers: &HeaderMap| OpenAiParser::new(header_text(headers, REQUEST_ID_HEADER)),
+        )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    id: Option<String>,
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<Choice>,
+    usage: Option<WireUsage>,
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    #[serde(default)]
+    index: u64,
+    delta: Option<ChoiceDelta>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChoiceDelta {
+    content: Option<String>,
+    reasoning_content: Option<String>,
+    reasoning: Option<String>,
+    tool_calls: Option<Vec<ToolCallDelta>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ToolCallDelta {
+    #[serde(default)]
+    index: u64,
+    function: Option<FunctionDelta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FunctionDelta {
+    name: Option<String>,
+    arguments: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Usage {
+        let cached = u.prompt_tokens_details.and_then(|d| d.cached_tokens);
+        Usage {
+            input_tokens: u
+                .prompt_tokens
+                .map(|p| p.saturating_sub(cached.unwrap_or(0))),
+            output_tokens: u.completion_tokens,
+            // Chat Completions does not report cache writes.
+            cache_creation_input_tokens: None,
+            cache_read_input_tokens: cached,
+        }
+    }
+}
+
+/// A tool call being assembled from deltas.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ToolCall {
+    name: String,
+    argument_bytes: usize,
+}
+
+/// Where the parser is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No chunk yet.
+    Waiting,
+    /// `Started` was emitted.
+    Streaming,
+    /// `Finished` was emitted.
+    Finished,
+}
+
+/// The pure OpenAI-compatible stream parser: one SSE event in, zero or more events out.
+#[derive(Debug, Clone)]
+pub struct OpenAiParser {
+    request_id: Option<String>,
+    phase: Phase,
+    finish_reason: Option<StopReason>,
+    /// Characters of reasoning text received.
+    reasoning_chars: usize,
+    tool_calls: BTreeMap<u64, ToolCall>,
+}
+
+impl OpenAiParser {
+    /// A parser for one response; `request_id` is the `x-request-id` response header.
+    pub fn new(request_id: Option<String>) -> OpenAiParser {
+        OpenAiParser {
+            request_id,
+            phase: Phase::Waiting,
+            finish_reason: None,
+            reasoning_chars: 0,
+            tool_calls: BTreeMap::new(),
+        }
+    }
+
+    fn started(&mut self, model: Option<String>, id: Option<String>) -> Option<StreamEvent> {
+        (self.phase == Phase::Waiting).then(|| {
+            self.phase = Phase::Streaming;
+            StreamEvent::Started {
+                model: model
+                    .map(|m| clean_server_text(&m))
+                    .filter(|m| !m.is_empty()),
+                response_id: id.map(|i| clean_server_text(&i)).filter(|i| !i.is_empty()),
+                request_id: self.request_id.clone(),
+            }
+        })
+    }
+
+    /// Notes for reasoning and tool calls, then `Finished`.
+    fn finish_events(&mut self, stop_reason: StopReason) -> Vec<StreamEvent> {
+        let mut out: Vec<StreamEvent> = self.started(None, None).into_iter().collect();
+        if self.reasoning_chars > 0 {
+            out.push(StreamEvent::Note {
+                kind: NoteKind::Thinking,
+                summary: format!("reasoning ({} chars)", thousands(self.reasoning_chars)),
+            });
+            self.reasoning_chars = 0;
+        }
+        for call in std::mem::take(&mut self.tool_calls).into_values() {
+            let name = if call.name.is_empty() {
+                "(unnamed)".to_string()
+            } else {
+                clean_server_text(&call.name)
+            };
+            out.push(StreamEvent::Note {
+                kind: NoteKind::ToolUse,
+                summary: format!(
+                    "tool_call {name} ({} bytes of input)",
+                    thousands(call.argument_bytes)
+                ),
+            });
+        }
+        self.phase = Phase::Finished;
+        out.push(StreamEvent::Finished { stop_reason });
+        out
+    }
+
+    /// Maps one SSE event (the SSE event name is ignored: these servers send only data).
+    pub fn parse_event(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, LlmError> {
+        let data = event.data.trim();
+        if data == "[DONE]" {
+            let reason = self
+                .finish_reason
+                .clone()
+                .unwrap_or_else(|| StopReason::Other("unknown".into()));
+            return Ok(self.finish_events(reason));
+        }
+        if data.is_empty() {
+            return Ok(Vec::new());
+        }
+        let chunk: Chunk = serde_json::from_str(data).map_err(|e| LlmError::Protocol {
+            message: format!(
+                "invalid chunk from the OpenAI-compatible server: {}",
+                clean_server_text(&e.to_string())
+            ),
+        })?;
+        if chunk.error.is_some() {
+            let (kind, message) =
+                server_error_parts(data.as_bytes()).unwrap_or((None, "unknown error".to_string()));
+            return Err(stream_error(kind.as_deref(), &message));
+        }
+        let mut out: Vec<StreamEvent> = self.started(chunk.model, chunk.id).into_iter().collect();
+        if let Some(choice) = chunk.choices.into_iter().find(|c| c.index == 0) {
+            if let Some(delta) = choice.delta {
+                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                    out.push(StreamEvent::TextDelta(text));
+                }
+                for reasoning in [delta.reasoning_content, delta.reasoning]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.reasoning_chars += reasoning.chars().count();
+                }
+                for call in delta.tool_calls.into_iter().flatten() {
+                    let entry = self.tool_calls.entry(call.index).or_default();
+                    if let Some(f) = call.function {
+                        if let Some(name) = f.name {
+                            entry.name.push_str(&name);
+                        }
+                        entry.argument_bytes += f.arguments.map_or(0, |a| a.len());
+                    }
+                }
+            }
+            if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                self.finish_reason = Some(StopReason::from_wire(&clean_server_text(&reason)));
+            }
+        }
+        if let Some(usage) = chunk.usage {
+            let usage = Usage::from(usage);
+            if !usage.is_unreported() {
+                out.push(StreamEvent::Usage(usage));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The body ended: a normal finish if a `finish_reason` was seen (see the module docs),
+    /// else an interruption.
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
+        match (self.phase, self.finish_reason.clone()) {
+            (Phase::Finished, _) => Ok(Vec::new()),
+            (_, Some(reason)) => Ok(self.finish_events(reason)),
+            (_, None) => Err(LlmError::Interrupted),
+        }
+    }
+}
+
+impl Protocol for OpenAiParser {
+    fn on_event(&mut self, event: &SseEvent) -> Result<Vec<StreamEvent>, LlmError> {
+        self.parse_event(event)
+    }
+
+    fn on_eof(&mut self) -> Result<Vec<StreamEvent>, LlmError> {
+        self.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::llm::Message;
+
+    fn data(d: serde_json::Value) -> SseEvent {
+        SseEvent {
+            event: None,
+            data: d.to_string(),
+            id: None,
+        }
+    }
+
+    fn done() -> SseEvent {
+        SseEvent {
+            event: None,
+            data: "[DONE]".into(),
+            id: None,
+        }
+    }
+
+    fn delta(d: serde_json::Value) -> SseEvent {
+        data(
+            json!({"id":"chatcmpl-1","object":"chat.completion.chunk","model":"gpt-x",
+            "choices":[{"index":0,"delta":d,"finish_reason":null}]}),
+        )
+    }
+
+    fn finish(reason: &str) -> SseEvent {
+        data(json!({"id":"chatcmpl-1","model":"gpt-x",
+            "choices":[{"index":0,"delta":{},"finish_reason":reason}]}))
+    }
+
+    fn run(events: &[SseEvent]) -> Vec<Result<StreamEvent, LlmError>> {
+        let mut p = OpenAiParser::new(Some("xr".into()));
+        let mut out = Vec::new();
+        for e in events {
+            match p.parse_event(e) {
+                Ok(evs) => out.extend(evs.into_iter().map(Ok)),
+                Err(err) => {
+                    out.push(Err(err));
+                    return out;
+                }
+            }
+            if p.phase == Phase::Finished {
+                return out;
+            }
+        }
+        match p.finish() {
+            Ok(evs) => out.extend(evs.into_iter().map(Ok)),
+            Err(err) => out.push(Err(err)),
+        }
+        out
+    }
+
+    fn started() -> Result<StreamEvent, LlmError> {
+        Ok(StreamEvent::Started {
+            model: Some("gpt-x".into()),
+            response_id: Some("chatcmpl-1".into()),
+            request_id: Some("xr".into()),
+        })
+    }
+
+    #[test]
+    fn maps_text_usage_with_cache_and_done() {
+        let out = run(&[
+            delta(json!({"role":"assistant","content":""})),
+            delta(json!({"content":"Hel"})),
+            delta(json!({"content":"lo"})),
+            finish("stop"),
+            data(json!({"id":"chatcmpl-1","model":"gpt-x","choices":[],
+                "usage":{"prompt_tokens":100,"completion_tokens":7,"total_tokens":107,
+                         "prompt_tokens_details":{"cached_tokens":64}}})),
+            done(),
+        ]);
+        assert_eq!(
+            out,
+            vec![
+                started(),
+                Ok(StreamEvent::TextDelta("Hel".into())),
+                Ok(StreamEvent::TextDelta("lo".into())),
+                Ok(StreamEvent::Usage(Usage {
+                    input_tokens: Some(36),
+                    output_tokens: Some(7),
+                    cache_creation_input_tokens: None,
+                    cache_read_input_tokens: Some(64),
+                })),
+                Ok(StreamEvent::Finished {
+                    stop_reason: StopReason::EndTurn
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stream_without_usage_reports_none() {
+        let out = run(&[delta(json!({"content":"x"})), finish("length"), done()]);
+        assert_eq!(
+            out,
+            vec![
+                started(),
+                Ok(StreamEvent::TextDelta("x".into())),
+                Ok(StreamEvent::Finished {
+                    stop_reason: StopReason::MaxTokens
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn reasoning_and_tool_calls_become_notes_before_finished() {
+        let out = run(&[
+            delta(json!({"reasoning_content":"abc"})),
+            delta(json!({"reasoning":"déf"})),
+            delta(json!({"tool_calls":[{"index":0,"id":"c1","type":"function",
+                "function":{"name":"get_weather","arguments":""}}]})),
+            delta(json!({"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]})),
+            delta(json!({"tool_calls":[{"index":0,"function":{"arguments":"\"Oslo\"}"}}]})),
+            finish("tool_calls"),
+            done(),
+        ]);
+        assert_eq!(
+            out,
+            vec![
+                started(),
+                Ok(StreamEvent::Note {
+                    kind: NoteKind::Thinking,
+                    summary: "reasoning (6 chars)".into()
+                }),
+                Ok(StreamEvent::Note {
+                    kind: NoteKind::ToolUse,
+                    summary: "tool_call get_weather (15 bytes of input)".into()
+                }),
+                Ok(StreamEvent::Finished {
+                    stop_reason: StopReason::ToolUse
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn eof_after_finish_reason_finishes_and_eof_before_it_interrupts() {
+        let out = run(&[delta(json!({"content":"x"})), finish("stop")]);
+        assert_eq!(
+            out.last(),
+            Some(&Ok(StreamEvent::Finished {
+                stop_reason: StopReason::EndTurn
+            }))
+        );
+        let out = run(&[delta(json!({"content":"x"}))]);
+        assert_eq!(out.last(), Some(&Err(LlmError::Interrupted)));
+    }
+
+    #[test]
+    fn error_objects_and_malformed_chunks_are_errors() {
+        let out = run(&[
+            delta(json!({"content":"x"})),
+            data(json!({"error":{"message":"boom","type":"server_error"}})),
+        ]);
+        assert_eq!(
+            out.last(),
+            Some(&Err(LlmError::Stream {
+                kind: "server_error".into(),
+                message: "boom".into()
+            }))
+        );
+        let out = run(&[SseEvent {
+            event: None,
+            data: "{\"choices\": [".into(),
+            id: None,
+        }]);
+        assert!(matches!(out.as_slice(), [Err(LlmError::Protocol { .. })]));
+    }
+
+    #[test]
+    fn request_body_puts_the_system_prompt_first_and_asks_for_usage() {
+        let body = request_body(&ChatRequest {
+            model: "gpt-x".into(),
+            system: Some("sys".into()),
+            messages: vec![
+                Message {
+                    role: Role::User,
+                    content: "a".into(),
+                },
+                Message {
+                    role: Role::Assistant,
+                    content: "b".into(),
+                },
+            ],
+            max_tokens: 10,
+            temperature: Some(0.5),
+        });
+        assert_eq!(
+            body,
+            json!({"model":"gpt-x","messages":[{"role":"system","content":"sys"},
+                {"role":"user","content":"a"},{"role":"assistant","content":"b"}],
+                "max_tokens":10,"stream":true,"stream_options":{"include_usage":true},
+                "temperature":0.5})
+        );
     }
 }

@@ -1,0 +1,853 @@
+//! Both HTTP providers against an in-process mock server over real HTTP on 127.0.0.1.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use pretty_assertions::assert_eq;
+use serde_json::json;
+
+use common::mock::{self, MockResponse, MockServer, Step};
+use promptdeck::llm::anthropic::AnthropicProvider;
+use promptdeck::llm::http::{ApiKey, Endpoint};
+use promptdeck::llm::openai::OpenAiProvider;
+use promptdeck::llm::{
+    ChatRequest, LlmError, Message, NoteKind, Provider, Role, StopReason, StreamEvent, Timeouts,
+    Usage,
+};
+
+const KEY: &str = "sk-test-SECRET-4242";
+
+type Events = Vec<Result<StreamEvent, LlmError>>;
+
+fn timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_secs(5),
+        response_headers: Duration::from_secs(10),
+        idle_read: Duration::from_secs(10),
+    }
+}
+
+fn anthropic_at(server: &MockServer, t: Timeouts) -> AnthropicProvider {
+    AnthropicProvider::new(Endpoint {
+        base_url: format!("{}/", server.base_url()),
+        api_key: ApiKey::new(KEY),
+        timeouts: t,
+    })
+    .unwrap()
+}
+
+fn anthropic(server: &MockServer) -> AnthropicProvider {
+    anthropic_at(server, timeouts())
+}
+
+fn openai_with(server: &MockServer, key: Option<&str>, t: Timeouts) -> OpenAiProvider {
+    OpenAiProvider::new(Endpoint {
+        base_url: server.openai_base_url(),
+        api_key: key.and_then(ApiKey::new),
+        timeouts: t,
+    })
+    .unwrap()
+}
+
+fn openai(server: &MockServer) -> OpenAiProvider {
+    openai_with(server, Some(KEY), timeouts())
+}
+
+fn request() -> ChatRequest {
+    ChatRequest {
+        model: "test-model".into(),
+        system: Some("You are terse.".into()),
+        messages: vec![Message {
+            role: Role::User,
+            content: "hello".into(),
+        }],
+        max_tokens: 256,
+        temperature: Some(0.25),
+    }
+}
+
+async fn run(provider: &dyn Provider) -> Events {
+    provider.stream(request()).collect().await
+}
+
+fn text(events: &Events) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(StreamEvent::TextDelta(t)) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn usage(events: &Events) -> Option<Usage> {
+    let mut total: Option<Usage> = None;
+    for e in events {
+        if let Ok(StreamEvent::Usage(u)) = e {
+            total.get_or_insert_with(Usage::default).merge(*u);
+        }
+    }
+    total
+}
+
+fn started(model: &str, id: &str, request_id: Option<&str>) -> Result<StreamEvent, LlmError> {
+    Ok(StreamEvent::Started {
+        model: Some(model.into()),
+        response_id: Some(id.into()),
+        request_id: request_id.map(str::to_string),
+    })
+}
+
+fn finished(reason: StopReason) -> Result<StreamEvent, LlmError> {
+    Ok(StreamEvent::Finished {
+        stop_reason: reason,
+    })
+}
+
+fn delta(t: &str) -> Result<StreamEvent, LlmError> {
+    Ok(StreamEvent::TextDelta(t.into()))
+}
+
+// ---------------------------------------------------------------- normal replies
+
+#[tokio::test]
+async fn anthropic_streams_text_and_cumulative_usage_with_cache_tokens() {
+    let server = MockServer::start().await;
+    let body = mock::anthropic::event(json!({"type":"message_start","message":{
+            "id":"msg_1","type":"message","role":"assistant","model":"claude-test","content":[],
+            "usage":{"input_tokens":20,"output_tokens":1,
+                     "cache_creation_input_tokens":100,"cache_read_input_tokens":900}}}))
+        + &mock::anthropic::text_block(0, &["Hello", ", wor", "ld."])
+        + &mock::anthropic::message_delta("end_turn", 5)
+        + &mock::anthropic::event(json!({"type":"message_delta","delta":{},
+            "usage":{"output_tokens":12}}))
+        + &mock::anthropic::message_stop();
+    server.push(MockResponse::sse(body).header("request-id", "req_abc"));
+
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(
+        events,
+        vec![
+            started("claude-test", "msg_1", Some("req_abc")),
+            Ok(StreamEvent::Usage(Usage {
+                input_tokens: Some(20),
+                output_tokens: Some(1),
+                cache_creation_input_tokens: Some(100),
+                cache_read_input_tokens: Some(900),
+            })),
+            delta("Hello"),
+            delta(", wor"),
+            delta("ld."),
+            Ok(StreamEvent::Usage(Usage {
+                output_tokens: Some(5),
+                ..Usage::default()
+            })),
+            Ok(StreamEvent::Usage(Usage {
+                output_tokens: Some(12),
+                ..Usage::default()
+            })),
+            finished(StopReason::EndTurn),
+        ]
+    );
+    assert_eq!(
+        usage(&events),
+        Some(Usage {
+            input_tokens: Some(20),
+            output_tokens: Some(12),
+            cache_creation_input_tokens: Some(100),
+            cache_read_input_tokens: Some(900),
+        })
+    );
+}
+
+#[tokio::test]
+async fn anthropic_sends_the_documented_headers_and_body() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(mock::anthropic::reply(&["ok"], 1, 1)));
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(events.last(), Some(&finished(StopReason::EndTurn)));
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let r = &requests[0];
+    assert_eq!(r.path, "/v1/messages");
+    assert_eq!(r.header("x-api-key"), Some(KEY));
+    assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("authorization"), None);
+    assert_eq!(
+        r.body,
+        json!({"model":"test-model","max_tokens":256,"system":"You are terse.",
+               "messages":[{"role":"user","content":"hello"}],"stream":true,"temperature":0.25})
+    );
+}
+
+#[tokio::test]
+async fn openai_streams_text_and_usage_with_cached_tokens() {
+    let server = MockServer::start().await;
+    server.push(
+        MockResponse::sse(mock::openai::reply(&["Hi", " there"], 1000, 7, 768))
+            .header("x-request-id", "xreq-9"),
+    );
+    let events = run(&openai(&server)).await;
+    assert_eq!(
+        events,
+        vec![
+            started("gpt-test", "chatcmpl-test", Some("xreq-9")),
+            delta("Hi"),
+            delta(" there"),
+            Ok(StreamEvent::Usage(Usage {
+                input_tokens: Some(232),
+                output_tokens: Some(7),
+                cache_creation_input_tokens: None,
+                cache_read_input_tokens: Some(768),
+            })),
+            finished(StopReason::EndTurn),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn openai_sends_bearer_system_message_and_stream_options() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(mock::openai::reply(&["a"], 1, 1, 0)));
+    server.push(MockResponse::sse(mock::openai::reply(&["b"], 1, 1, 0)));
+    run(&openai(&server)).await;
+    run(&openai_with(&server, None, timeouts())).await;
+
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/v1/chat/completions");
+    let bearer = format!("Bearer {KEY}");
+    assert_eq!(requests[0].header("authorization"), Some(bearer.as_str()));
+    assert_eq!(
+        requests[1].header("authorization"),
+        None,
+        "no key, no header"
+    );
+    assert_eq!(
+        requests[0].body,
+        json!({"model":"test-model",
+               "messages":[{"role":"system","content":"You are terse."},
+                           {"role":"user","content":"hello"}],
+               "max_tokens":256,"stream":true,"stream_options":{"include_usage":true},
+               "temperature":0.25})
+    );
+}
+
+#[tokio::test]
+async fn llama_cpp_style_stream_without_usage_has_no_usage_event() {
+    let server = MockServer::start().await;
+    let body = mock::openai::delta(json!({"content":"local"}))
+        + &mock::openai::finish("stop")
+        + &mock::openai::done();
+    server.push(MockResponse::sse(body));
+    let events = run(&openai_with(&server, None, timeouts())).await;
+    assert_eq!(
+        events,
+        vec![
+            started("gpt-test", "chatcmpl-test", None),
+            delta("local"),
+            finished(StopReason::EndTurn),
+        ]
+    );
+    assert_eq!(usage(&events), None);
+}
+
+#[tokio::test]
+async fn openai_stream_ending_after_finish_reason_without_done_is_finished() {
+    let server = MockServer::start().await;
+    let body = mock::openai::delta(json!({"content":"x"})) + &mock::openai::finish("length");
+    server.push(MockResponse::sse(body));
+    let events = run(&openai(&server)).await;
+    assert_eq!(events.last(), Some(&finished(StopReason::MaxTokens)));
+}
+
+// ---------------------------------------------------------------- framing
+
+#[tokio::test]
+async fn utf8_split_mid_character_by_chunk_boundaries_is_reassembled() {
+    let pieces = ["Crab 🦀 and ", "世界, ", "naïve 👩‍👩‍👧 done"];
+    let expected: String = pieces.concat();
+    for size in [1, 2, 3, 5, 7] {
+        let server = MockServer::start().await;
+        server.push(MockResponse::sse_chunked(
+            mock::anthropic::reply(&pieces, 3, 9),
+            size,
+        ));
+        server.push(MockResponse::sse_chunked(
+            mock::openai::reply(&pieces, 3, 9, 0),
+            size,
+        ));
+        let a = run(&anthropic(&server)).await;
+        assert_eq!(text(&a), expected, "anthropic, chunks of {size}");
+        assert_eq!(a.last(), Some(&finished(StopReason::EndTurn)));
+        let o = run(&openai(&server)).await;
+        assert_eq!(text(&o), expected, "openai, chunks of {size}");
+        assert_eq!(o.last(), Some(&finished(StopReason::EndTurn)));
+    }
+}
+
+#[tokio::test]
+async fn crlf_bodies_split_between_cr_and_lf_are_decoded() {
+    let server = MockServer::start().await;
+    let body = mock::anthropic::reply(&["one", "two"], 1, 2).replace('\n', "\r\n");
+    // Cut right after every CR so each CR LF pair straddles two chunks.
+    let steps: Vec<Step> = body
+        .split_inclusive('\r')
+        .map(|s| Step::Chunk(Bytes::from(s.to_string())))
+        .collect();
+    server.push(MockResponse::sse_steps(steps));
+    server.push(MockResponse::sse(
+        mock::openai::reply(&["three"], 1, 1, 0).replace('\n', "\r\n"),
+    ));
+    let a = run(&anthropic(&server)).await;
+    assert_eq!(text(&a), "onetwo");
+    assert_eq!(a.last(), Some(&finished(StopReason::EndTurn)));
+    let o = run(&openai(&server)).await;
+    assert_eq!(text(&o), "three");
+    assert_eq!(o.last(), Some(&finished(StopReason::EndTurn)));
+}
+
+#[tokio::test]
+async fn pings_and_comment_lines_are_ignored() {
+    let server = MockServer::start().await;
+    let ping = mock::anthropic::event(json!({"type":"ping"}));
+    let body = ": hello from the proxy\n\n".to_string()
+        + &mock::anthropic::message_start("claude-test", "msg_p", 4)
+        + &ping
+        + ": keep-alive\n"
+        + &mock::anthropic::text_block(0, &["pong"])
+        + &ping
+        + &mock::anthropic::message_delta("end_turn", 1)
+        + &mock::anthropic::message_stop();
+    server.push(MockResponse::sse(body));
+    server.push(MockResponse::sse(
+        ": OPENROUTER PROCESSING\n\n".to_string() + &mock::openai::reply(&["pong"], 1, 1, 0),
+    ));
+    let a = run(&anthropic(&server)).await;
+    assert_eq!(text(&a), "pong");
+    assert!(a.iter().all(Result::is_ok), "{a:?}");
+    let o = run(&openai(&server)).await;
+    assert_eq!(text(&o), "pong");
+    assert!(o.iter().all(Result::is_ok), "{o:?}");
+}
+
+#[tokio::test]
+async fn anthropic_thinking_and_tool_use_blocks_become_notes() {
+    use mock::anthropic::event;
+    let server = MockServer::start().await;
+    let body = mock::anthropic::message_start("claude-test", "msg_t", 10)
+        + &event(json!({"type":"content_block_start","index":0,
+            "content_block":{"type":"thinking","thinking":""}}))
+        + &event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"thinking_delta","thinking":"Let me think… ".repeat(100)}}))
+        + &event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"signature_delta","signature":"EqQBCgIYAhIM"}}))
+        + &event(json!({"type":"content_block_stop","index":0}))
+        + &mock::anthropic::text_block(1, &["Checking."])
+        + &event(json!({"type":"content_block_start","index":2,
+            "content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}))
+        + &event(json!({"type":"content_block_delta","index":2,
+            "delta":{"type":"input_json_delta","partial_json":"{\"location\": \"San Fra"}}))
+        + &event(json!({"type":"content_block_delta","index":2,
+            "delta":{"type":"input_json_delta","partial_json":"ncisco, CA\", \"unit\": \"c\"}"}}))
+        + &event(json!({"type":"content_block_stop","index":2}))
+        + &mock::anthropic::message_delta("tool_use", 80)
+        + &mock::anthropic::message_stop();
+    server.push(MockResponse::sse(body));
+    let events = run(&anthropic(&server)).await;
+    let interesting: Events = events
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e,
+                Ok(StreamEvent::Started { .. }) | Ok(StreamEvent::Usage(_))
+            )
+        })
+        .collect();
+    assert_eq!(
+        interesting,
+        vec![
+            Ok(StreamEvent::Note {
+                kind: NoteKind::Thinking,
+                summary: "thinking (1,400 chars)".into()
+            }),
+            delta("Checking."),
+            Ok(StreamEvent::Note {
+                kind: NoteKind::ToolUse,
+                summary: "tool_use get_weather (46 bytes of input)".into()
+            }),
+            finished(StopReason::ToolUse),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn openai_reasoning_and_tool_calls_become_notes() {
+    let server = MockServer::start().await;
+    let body = mock::openai::delta(json!({"role":"assistant","reasoning_content":"hmm, "}))
+        + &mock::openai::delta(json!({"reasoning_content":"ok"}))
+        + &mock::openai::delta(
+            json!({"tool_calls":[{"index":0,"id":"call_1","type":"function",
+            "function":{"name":"lookup","arguments":"{\"q\":"}}]}),
+        )
+        + &mock::openai::delta(
+            json!({"tool_calls":[{"index":0,"function":{"arguments":"\"x\"}"}}]}),
+        )
+        + &mock::openai::finish("tool_calls")
+        + &mock::openai::done();
+    server.push(MockResponse::sse(body));
+    let events = run(&openai(&server)).await;
+    assert_eq!(
+        events,
+        vec![
+            started("gpt-test", "chatcmpl-test", None),
+            Ok(StreamEvent::Note {
+                kind: NoteKind::Thinking,
+                summary: "reasoning (7 chars)".into()
+            }),
+            Ok(StreamEvent::Note {
+                kind: NoteKind::ToolUse,
+                summary: "tool_call lookup (9 bytes of input)".into()
+            }),
+            finished(StopReason::ToolUse),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- HTTP errors
+
+async fn anthropic_error(response: MockResponse) -> Events {
+    let server = MockServer::start().await;
+    server.push(response);
+    run(&anthropic(&server)).await
+}
+
+fn anthropic_error_body(kind: &str, message: &str) -> serde_json::Value {
+    json!({"type":"error","error":{"type":kind,"message":message}})
+}
+
+#[tokio::test]
+async fn http_error_statuses_map_to_error_classes() {
+    let cases: Vec<(u16, &str, LlmError)> = vec![
+        (
+            401,
+            "authentication_error",
+            LlmError::Auth {
+                status: 401,
+                message: "invalid x-api-key".into(),
+            },
+        ),
+        (
+            403,
+            "permission_error",
+            LlmError::Auth {
+                status: 403,
+                message: "invalid x-api-key".into(),
+            },
+        ),
+        (
+            400,
+            "invalid_request_error",
+            LlmError::BadRequest {
+                status: 400,
+                message: "invalid x-api-key".into(),
+            },
+        ),
+        (
+            404,
+            "not_found_error",
+            LlmError::NotFound {
+                message: "invalid x-api-key".into(),
+            },
+        ),
+        (
+            413,
+            "request_too_large",
+            LlmError::TooLarge {
+                message: "invalid x-api-key".into(),
+            },
+        ),
+        (
+            500,
+            "api_error",
+            LlmError::Server {
+                status: 500,
+                message: "invalid x-api-key".into(),
+            },
+        ),
+        (
+            529,
+            "overloaded_error",
+            LlmError::Overloaded {
+                status: 529,
+                message: "invalid x-api-key".into(),
+            },
+        ),
+    ];
+    for (status, kind, expected) in cases {
+        let events = anthropic_error(MockResponse::error(
+            status,
+            anthropic_error_body(kind, "invalid x-api-key"),
+        ))
+        .await;
+        assert_eq!(events, vec![Err(expected)], "status {status}");
+    }
+}
+
+#[tokio::test]
+async fn openai_shaped_error_bodies_are_understood() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::error(
+        401,
+        json!({"error":{"message":"Incorrect API key provided.","type":"invalid_request_error",
+                        "code":"invalid_api_key","param":null}}),
+    ));
+    server.push(MockResponse::error(
+        404,
+        json!({"error":{"message":"The model `nope` does not exist","type":"invalid_request_error"}}),
+    ));
+    assert_eq!(
+        run(&openai(&server)).await,
+        vec![Err(LlmError::Auth {
+            status: 401,
+            message: "Incorrect API key provided.".into()
+        })]
+    );
+    assert_eq!(
+        run(&openai(&server)).await,
+        vec![Err(LlmError::NotFound {
+            message: "The model `nope` does not exist".into()
+        })]
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_carry_retry_after_in_seconds_ms_or_http_date() {
+    let body = anthropic_error_body("rate_limit_error", "slow down");
+    let events =
+        anthropic_error(MockResponse::error(429, body.clone()).header("retry-after", "7")).await;
+    assert_eq!(
+        events,
+        vec![Err(LlmError::RateLimited {
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        })]
+    );
+
+    let events =
+        anthropic_error(MockResponse::error(429, body.clone()).header("retry-after-ms", "1500"))
+            .await;
+    assert_eq!(
+        events,
+        vec![Err(LlmError::RateLimited {
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_millis(1500)),
+        })]
+    );
+
+    let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+    let events = anthropic_error(MockResponse::error(429, body).header("retry-after", &date)).await;
+    match events.as_slice() {
+        [
+            Err(LlmError::RateLimited {
+                retry_after: Some(after),
+                ..
+            }),
+        ] => assert!(
+            *after > Duration::from_secs(3000) && *after <= Duration::from_secs(3600),
+            "{after:?}"
+        ),
+        other => panic!("expected a rate limit with a retry delay, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn error_messages_are_sanitized_and_never_contain_the_key() {
+    let message = format!("\u{1b}[31mbad key\u{1b}[0m {KEY}\nsecond line\u{7}");
+    let events = anthropic_error(MockResponse::error(
+        401,
+        anthropic_error_body("authentication_error", &message),
+    ))
+    .await;
+    assert_eq!(
+        events,
+        vec![Err(LlmError::Auth {
+            status: 401,
+            message: "bad key [redacted] second line".into()
+        })]
+    );
+    let shown = events[0].as_ref().unwrap_err().to_string();
+    assert!(!shown.contains(KEY), "{shown}");
+}
+
+#[tokio::test]
+async fn non_json_error_bodies_fall_back_to_shortened_text() {
+    let long = format!("<html><body>{}</body></html>", "Bad gateway. ".repeat(100));
+    let events = anthropic_error(MockResponse {
+        status: 502,
+        headers: vec![("content-type".into(), "text/html".into())],
+        headers_delay: Duration::ZERO,
+        body: vec![Step::Chunk(Bytes::from(long))],
+    })
+    .await;
+    match events.as_slice() {
+        [
+            Err(LlmError::Server {
+                status: 502,
+                message,
+            }),
+        ] => {
+            assert!(message.starts_with("<html><body>Bad gateway."), "{message}");
+            assert!(message.chars().count() <= 301, "{message}");
+        }
+        other => panic!("expected a server error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- stream failures
+
+#[tokio::test]
+async fn an_error_event_after_text_comes_after_the_text() {
+    let server = MockServer::start().await;
+    let body = mock::anthropic::message_start("claude-test", "msg_e", 2)
+        + &mock::anthropic::event(json!({"type":"content_block_start","index":0,
+            "content_block":{"type":"text","text":""}}))
+        + &mock::anthropic::event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"text_delta","text":"partial"}}))
+        + &mock::anthropic::event(json!({"type":"error",
+            "error":{"type":"api_error","message":"Internal server error"}}));
+    server.push(MockResponse::sse(body.clone()));
+    let overloaded = body.replace("api_error", "overloaded_error");
+    server.push(MockResponse::sse(overloaded));
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(
+        events[2..],
+        [
+            delta("partial"),
+            Err(LlmError::Stream {
+                kind: "api_error".into(),
+                message: "Internal server error".into()
+            }),
+        ]
+    );
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(
+        events.last(),
+        Some(&Err(LlmError::Overloaded {
+            status: 529,
+            message: "Internal server error".into()
+        }))
+    );
+}
+
+#[tokio::test]
+async fn an_openai_error_object_in_the_stream_is_a_stream_error() {
+    let server = MockServer::start().await;
+    let body = mock::openai::delta(json!({"content":"so far"}))
+        + &mock::sse_event(
+            None,
+            &json!({"error":{"message":"model crashed","type":"server_error"}}).to_string(),
+        );
+    server.push(MockResponse::sse(body));
+    let events = run(&openai(&server)).await;
+    assert_eq!(
+        events,
+        vec![
+            started("gpt-test", "chatcmpl-test", None),
+            delta("so far"),
+            Err(LlmError::Stream {
+                kind: "server_error".into(),
+                message: "model crashed".into()
+            }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_mid_stream_keeps_the_partial_text_then_fails() {
+    let server = MockServer::start().await;
+    let head = mock::anthropic::message_start("claude-test", "msg_d", 2)
+        + &mock::anthropic::event(json!({"type":"content_block_start","index":0,
+            "content_block":{"type":"text","text":""}}))
+        + &mock::anthropic::event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"text_delta","text":"half a"}}));
+    server.push(MockResponse::sse_steps(vec![
+        Step::Chunk(Bytes::from(head)),
+        Step::Chunk(Bytes::from_static(
+            b"event: content_block_delta\ndata: {\"ty",
+        )),
+        // Let the server flush what it has before it breaks the connection.
+        Step::Sleep(Duration::from_millis(100)),
+        Step::Abort,
+    ]));
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(text(&events), "half a");
+    assert!(
+        matches!(
+            events.last(),
+            Some(Err(LlmError::Connection { .. } | LlmError::Interrupted))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(events.iter().filter(|e| e.is_err()).count(), 1);
+}
+
+#[tokio::test]
+async fn a_clean_eof_without_the_end_marker_is_an_interruption() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(
+        mock::anthropic::message_start("claude-test", "msg_i", 2)
+            + &mock::anthropic::text_block(0, &["cut"]),
+    ));
+    server.push(MockResponse::sse(mock::openai::delta(
+        json!({"content":"cut"}),
+    )));
+    let a = run(&anthropic(&server)).await;
+    assert_eq!(text(&a), "cut");
+    assert_eq!(a.last(), Some(&Err(LlmError::Interrupted)));
+    let o = run(&openai(&server)).await;
+    assert_eq!(text(&o), "cut");
+    assert_eq!(o.last(), Some(&Err(LlmError::Interrupted)));
+}
+
+#[tokio::test]
+async fn a_stalled_stream_times_out_after_the_idle_read_timeout() {
+    let server = MockServer::start().await;
+    let head = mock::anthropic::message_start("claude-test", "msg_s", 2)
+        + &mock::anthropic::event(json!({"type":"content_block_start","index":0,
+            "content_block":{"type":"text","text":""}}))
+        + &mock::anthropic::event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"text_delta","text":"waiting"}}));
+    server.push(MockResponse::sse_steps(vec![
+        Step::Chunk(Bytes::from(head)),
+        Step::Hang,
+    ]));
+    let t = Timeouts {
+        idle_read: Duration::from_millis(300),
+        ..timeouts()
+    };
+    let events = run(&anthropic_at(&server, t)).await;
+    assert_eq!(
+        events[2..],
+        [
+            delta("waiting"),
+            Err(LlmError::Stalled {
+                after: Duration::from_millis(300)
+            }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn slow_response_headers_time_out() {
+    let server = MockServer::start().await;
+    server.push(
+        MockResponse::sse(mock::anthropic::reply(&["late"], 1, 1))
+            .delay_headers(Duration::from_secs(5)),
+    );
+    let t = Timeouts {
+        response_headers: Duration::from_millis(200),
+        ..timeouts()
+    };
+    assert_eq!(
+        run(&anthropic_at(&server, t)).await,
+        vec![Err(LlmError::Stalled {
+            after: Duration::from_millis(200)
+        })]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connection_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let provider = OpenAiProvider::new(Endpoint {
+        base_url: format!("http://{addr}/v1"),
+        api_key: ApiKey::new(KEY),
+        timeouts: timeouts(),
+    })
+    .unwrap();
+    let events = run(&provider).await;
+    match events.as_slice() {
+        [Err(LlmError::Connection { message })] => {
+            assert!(message.starts_with("could not connect"), "{message}");
+            assert!(!message.contains(KEY), "{message}");
+        }
+        other => panic!("expected one connection error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn malformed_json_in_a_data_line_is_a_protocol_error() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(
+        mock::anthropic::message_start("claude-test", "msg_m", 2)
+            + "event: content_block_delta\ndata: {\"type\": \"content_block_delta\", oops}\n\n"
+            + &mock::anthropic::message_stop(),
+    ));
+    server.push(MockResponse::sse(
+        mock::openai::delta(json!({"content":"a"})) + "data: {not json at all\n\n",
+    ));
+    let a = run(&anthropic(&server)).await;
+    assert_eq!(a.len(), 3, "{a:?}");
+    assert!(
+        matches!(a.last(), Some(Err(LlmError::Protocol { .. }))),
+        "{a:?}"
+    );
+    let o = run(&openai(&server)).await;
+    assert_eq!(o.len(), 3, "{o:?}");
+    assert!(
+        matches!(o.last(), Some(Err(LlmError::Protocol { .. }))),
+        "{o:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_json_reply_to_a_streaming_request_is_reported() {
+    let server = MockServer::start().await;
+    server.push(MockResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        headers_delay: Duration::ZERO,
+        body: vec![Step::Chunk(Bytes::from_static(
+            b"{\"id\":\"x\",\"choices\":[]}",
+        ))],
+    });
+    let events = run(&openai(&server)).await;
+    assert!(
+        matches!(events.as_slice(), [Err(LlmError::Protocol { .. })]),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_stream_closes_the_connection() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse_steps(vec![
+        Step::Chunk(Bytes::from(mock::anthropic::message_start(
+            "claude-test",
+            "msg_c",
+            2,
+        ))),
+        Step::Hang,
+    ]));
+    let provider = anthropic(&server);
+    let mut stream = provider.stream(request());
+    let first = stream.next().await;
+    assert!(matches!(first, Some(Ok(StreamEvent::Started { .. }))));
+    assert_eq!(server.open_bodies(), 1);
+    drop(stream);
+    // The server notices the closed connection and drops the body; wait for that (bounded).
+    for _ in 0..250 {
+        if server.open_bodies() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.open_bodies(), 0, "the HTTP request was not aborted");
+}
