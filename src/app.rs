@@ -51,12 +51,11 @@ pub async fn run(
     tui::restore();
     // The user's unsent text survives a quit, a SIGTERM or an SSH drop.
     let draft = model.composer_text();
-    if !draft.trim().is_empty() {
-        if let Err(e) = std::fs::create_dir_all(&data_dir)
+    if !draft.trim().is_empty()
+        && let Err(e) = std::fs::create_dir_all(&data_dir)
             .and_then(|()| std::fs::write(draft_path(&data_dir), draft))
-        {
-            tracing::warn!("could not save the unsent draft: {e}");
-        }
+    {
+        tracing::warn!("could not save the unsent draft: {e}");
     }
     result
 }

@@ -54,9 +54,7 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         Step::Chunk(head.into()),
         Step::Chunk(anthropic::text_block(0, &["First part of the reply."]).into()),
         Step::Sleep(Duration::from_secs(3)),
-        Step::Chunk(
-            anthropic::text_block(1, &[" Second part, ", "with 日本語 and 👋."]).into(),
-        ),
+        Step::Chunk(anthropic::text_block(1, &[" Second part, ", "with 日本語 and 👋."]).into()),
         Step::Chunk((anthropic::message_delta("end_turn", 17) + &anthropic::message_stop()).into()),
     ];
     server.push(MockResponse::sse_steps(body));
@@ -122,12 +120,18 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         !mid.contains("Second part"),
         "the first part is painted before the rest arrives:\n{mid}"
     );
-    assert!(mid.contains("▌ you") && mid.contains("hello from a pty"), "{mid}");
+    assert!(
+        mid.contains("▌ you") && mid.contains("hello from a pty"),
+        "{mid}"
+    );
 
     let done = screen.wait_for("the whole reply", |s| {
         s.contains("Second part, with 日本語 and 👋.") && s.contains("17 tok")
     });
-    assert!(done.contains("◆ claude-e2e"), "the header names the answering model:\n{done}");
+    assert!(
+        done.contains("◆ claude-e2e"),
+        "the header names the answering model:\n{done}"
+    );
 
     writer.write_all(b"\x03").unwrap();
     writer.flush().unwrap();
@@ -136,7 +140,10 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "promptdeck did not exit on Ctrl-C");
+        assert!(
+            Instant::now() < deadline,
+            "promptdeck did not exit on Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status:?}");
@@ -148,8 +155,13 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
     assert!(!parser.screen().alternate_screen(), "alternate screen left");
     assert!(!parser.screen().hide_cursor(), "cursor shown again");
     let raw = String::from_utf8_lossy(&screen.raw.lock().unwrap()).into_owned();
-    let tail = &raw[raw.rfind("\u{1b}[?1049l").expect("leaves the alternate screen")..];
-    assert!(tail.contains("\u{1b}[?25h"), "shows the cursor after leaving");
+    let tail = &raw[raw
+        .rfind("\u{1b}[?1049l")
+        .expect("leaves the alternate screen")..];
+    assert!(
+        tail.contains("\u{1b}[?25h"),
+        "shows the cursor after leaving"
+    );
     assert!(raw.contains("\u{1b}[?2004l"), "turns bracketed paste off");
 
     let requests = server.requests();
@@ -160,5 +172,8 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         serde_json::json!("hello from a pty")
     );
     let log = std::fs::read_to_string(home.path().join("data/promptdeck.log")).unwrap();
-    assert!(!log.contains("sk-test-e2e"), "the key never reaches the log");
+    assert!(
+        !log.contains("sk-test-e2e"),
+        "the key never reaches the log"
+    );
 }

@@ -256,12 +256,12 @@ impl Model {
             max_tokens: self.session.max_tokens,
             temperature: self.session.temperature,
         };
-        self.transcript.push(Entry::Reply(Reply::new(
+        self.transcript.push(Entry::Reply(Box::new(Reply::new(
             id,
             self.session.model.clone(),
             self.session.provider_label.clone(),
             now,
-        )));
+        ))));
         self.composer = fresh_composer(&self.composer);
         self.active = Some(id);
         self.status = None;

@@ -103,8 +103,8 @@ pub enum Entry {
     Welcome { config_path: String },
     /// Something the user sent.
     User { text: String },
-    /// A model's reply.
-    Reply(Reply),
+    /// A model's reply (boxed: it is much larger than the other entries).
+    Reply(Box<Reply>),
 }
 
 #[derive(Debug)]
@@ -147,7 +147,7 @@ impl Transcript {
     /// The reply with request id `id`.
     pub fn reply(&self, id: RequestId) -> Option<&Reply> {
         self.items.iter().rev().find_map(|i| match &i.entry {
-            Entry::Reply(r) if r.id == id => Some(r),
+            Entry::Reply(r) if r.id == id => Some(r.as_ref()),
             _ => None,
         })
     }
@@ -155,7 +155,7 @@ impl Transcript {
     /// The most recent reply.
     pub fn last_reply(&self) -> Option<&Reply> {
         self.items.iter().rev().find_map(|i| match &i.entry {
-            Entry::Reply(r) => Some(r),
+            Entry::Reply(r) => Some(r.as_ref()),
             _ => None,
         })
     }
@@ -168,7 +168,7 @@ impl Transcript {
                 Entry::Reply(r) if r.id == id => {
                     // Whoever mutates a reply changes its layout.
                     *i.layout.get_mut() = None;
-                    Some(r)
+                    Some(r.as_mut())
                 }
                 _ => None,
             })
