@@ -137,6 +137,7 @@ async fn anthropic_streams_text_and_cumulative_usage_with_cache_tokens() {
                 output_tokens: Some(1),
                 cache_creation_input_tokens: Some(100),
                 cache_read_input_tokens: Some(900),
+                cache_creation_1h_input_tokens: None,
             })),
             delta("Hello"),
             delta(", wor"),
@@ -159,6 +160,7 @@ async fn anthropic_streams_text_and_cumulative_usage_with_cache_tokens() {
             output_tokens: Some(12),
             cache_creation_input_tokens: Some(100),
             cache_read_input_tokens: Some(900),
+            cache_creation_1h_input_tokens: None,
         })
     );
 }
@@ -204,6 +206,7 @@ async fn openai_streams_text_and_usage_with_cached_tokens() {
                 output_tokens: Some(7),
                 cache_creation_input_tokens: None,
                 cache_read_input_tokens: Some(768),
+                cache_creation_1h_input_tokens: None,
             })),
             finished(StopReason::EndTurn),
         ]

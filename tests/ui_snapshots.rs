@@ -106,6 +106,7 @@ fn finished_exchange(s: &mut Screen) {
             output_tokens: Some(41),
             cache_creation_input_tokens: Some(0),
             cache_read_input_tokens: Some(0),
+            cache_creation_1h_input_tokens: None,
         }),
         1200,
     );

@@ -173,6 +173,13 @@ struct WireUsage {
     output_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
+    cache_creation: Option<WireCacheCreation>,
+}
+
+/// The TTL breakdown of cache writes.
+#[derive(Debug, Deserialize)]
+struct WireCacheCreation {
+    ephemeral_1h_input_tokens: Option<u64>,
 }
 
 impl From<WireUsage> for Usage {
@@ -182,6 +189,9 @@ impl From<WireUsage> for Usage {
             output_tokens: u.output_tokens,
             cache_creation_input_tokens: u.cache_creation_input_tokens,
             cache_read_input_tokens: u.cache_read_input_tokens,
+            cache_creation_1h_input_tokens: u
+                .cache_creation
+                .and_then(|c| c.ephemeral_1h_input_tokens),
         }
     }
 }
@@ -509,6 +519,7 @@ mod tests {
                     output_tokens: Some(1),
                     cache_creation_input_tokens: Some(3),
                     cache_read_input_tokens: Some(40),
+                    cache_creation_1h_input_tokens: None,
                 })),
                 Ok(StreamEvent::TextDelta("Hi".into())),
                 Ok(StreamEvent::Usage(Usage {

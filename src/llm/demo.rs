@@ -138,6 +138,7 @@ impl Provider for DemoProvider {
                 output_tokens: Some(0),
                 cache_creation_input_tokens: Some(0),
                 cache_read_input_tokens: Some(0),
+                cache_creation_1h_input_tokens: None,
             }),
         ];
         let pieces = chunks(&reply);

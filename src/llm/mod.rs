@@ -72,6 +72,10 @@ pub struct Usage {
     pub cache_creation_input_tokens: Option<u64>,
     /// Input tokens read from the prompt cache.
     pub cache_read_input_tokens: Option<u64>,
+    /// The part of `cache_creation_input_tokens` written with the 1-hour TTL (Anthropic's
+    /// `usage.cache_creation.ephemeral_1h_input_tokens`); the rest used the 5-minute TTL.
+    /// Priced at 2x input instead of 1.25x.
+    pub cache_creation_1h_input_tokens: Option<u64>,
 }
 
 impl Usage {

@@ -158,6 +158,7 @@ impl From<WireUsage> for Usage {
             // Chat Completions does not report cache writes.
             cache_creation_input_tokens: None,
             cache_read_input_tokens: cached,
+            cache_creation_1h_input_tokens: None,
         }
     }
 }
@@ -413,6 +414,7 @@ mod tests {
                     output_tokens: Some(7),
                     cache_creation_input_tokens: None,
                     cache_read_input_tokens: Some(64),
+                    cache_creation_1h_input_tokens: None,
                 })),
                 Ok(StreamEvent::Finished {
                     stop_reason: StopReason::EndTurn

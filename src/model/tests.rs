@@ -124,6 +124,7 @@ fn a_streamed_reply_accumulates_text_usage_and_timings() {
             output_tokens: Some(1),
             cache_creation_input_tokens: Some(0),
             cache_read_input_tokens: Some(4),
+            cache_creation_1h_input_tokens: None,
         }),
         100,
     );
@@ -158,6 +159,7 @@ fn a_streamed_reply_accumulates_text_usage_and_timings() {
             output_tokens: Some(9),
             cache_creation_input_tokens: Some(0),
             cache_read_input_tokens: Some(4),
+            cache_creation_1h_input_tokens: None,
         }
     );
     assert_eq!(reply.ttft(), Some(Duration::from_millis(250)));
