@@ -73,15 +73,28 @@ fn millis(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
 
-/// Streams `request` and reports. `out` gets the text as it arrives (unless `json`), `err`
+/// How `ask` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// The reply text, exactly as streamed, to a pipe or file.
+    Text,
+    /// The reply text to a terminal: a final newline is added so the prompt starts on its
+    /// own line.
+    TextOnTerminal,
+    /// One JSON object at the end.
+    Json,
+}
+
+/// Streams `request` and reports. `out` gets the text as it arrives (unless JSON), `err`
 /// the summary or error. Returns the exit status.
 pub async fn run(
     provider: Arc<dyn Provider>,
     request: ChatRequest,
-    json: bool,
+    mode: OutputMode,
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> u8 {
+    let json = mode == OutputMode::Json;
     let started = Instant::now();
     let mut outcome = AskOutcome {
         text: String::new(),
@@ -125,7 +138,7 @@ pub async fn run(
                 }
                 if !json {
                     // Write errors (a closed pipe) end the output, not the accounting.
-                    let _ = out.write_all(text::sanitize(&delta).as_bytes());
+                    let _ = out.write_all(text::sanitize_for_output(&delta).as_bytes());
                     let _ = out.flush();
                 }
                 outcome.text.push_str(&delta);
@@ -172,7 +185,7 @@ pub async fn run(
             retry_after_seconds: None,
         });
     }
-    outcome.text = text::sanitize(&outcome.text);
+    outcome.text = text::sanitize_for_output(&outcome.text);
 
     if json {
         match serde_json::to_string(&outcome) {
@@ -185,7 +198,10 @@ pub async fn run(
             }
         }
     } else {
-        if !outcome.text.is_empty() && !outcome.text.ends_with('\n') {
+        if mode == OutputMode::TextOnTerminal
+            && !outcome.text.is_empty()
+            && !outcome.text.ends_with('\n')
+        {
             let _ = writeln!(out);
         }
         let _ = out.flush();

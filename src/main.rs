@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
+use promptdeck::ask::OutputMode;
 use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
 use promptdeck::llm::anthropic::AnthropicProvider;
@@ -137,7 +138,14 @@ async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) ->
     };
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
-    promptdeck::ask::run(provider, request, args.json, &mut stdout, &mut stderr).await
+    let mode = if args.json {
+        OutputMode::Json
+    } else if stdout.is_terminal() {
+        OutputMode::TextOnTerminal
+    } else {
+        OutputMode::Text
+    };
+    promptdeck::ask::run(provider, request, mode, &mut stdout, &mut stderr).await
 }
 
 async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>) -> u8 {

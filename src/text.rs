@@ -15,10 +15,29 @@ use unicode_width::UnicodeWidthStr;
 /// Tab stops are expanded to this many spaces.
 pub const TAB_WIDTH_COLUMNS: usize = 4;
 
+/// What happens to tabs when sanitizing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tabs {
+    /// Expanded to spaces, for text laid out on screen.
+    Expand,
+    /// Kept, for text printed to stdout where the reader's terminal expands them.
+    Keep,
+}
+
 /// Removes every terminal control sequence from `input`, keeping `\n`.
 ///
 /// `\r\n` and lone `\r` become `\n`; tabs become spaces.
 pub fn sanitize(input: &str) -> String {
+    sanitize_with(input, Tabs::Expand)
+}
+
+/// Like [`sanitize`] but keeps tabs: for text written to stdout by `ask`, which must be the
+/// model's text exactly, minus anything that could drive the terminal.
+pub fn sanitize_for_output(input: &str) -> String {
+    sanitize_with(input, Tabs::Keep)
+}
+
+fn sanitize_with(input: &str, tabs: Tabs) -> String {
     // Fast path: most text has nothing to strip.
     if !input.chars().any(needs_work) {
         return input.to_string();
@@ -33,6 +52,7 @@ pub fn sanitize(input: &str) -> String {
                     out.push('\n');
                 }
             }
+            '\t' if tabs == Tabs::Keep => out.push('\t'),
             '\t' => out.push_str(&" ".repeat(TAB_WIDTH_COLUMNS)),
             '\u{1b}' => skip_escape(&mut chars),
             // C1 CSI/OSC/DCS introducers carry a payload too.
@@ -266,6 +286,7 @@ mod tests {
     fn sanitize_keeps_text_newlines_and_expands_tabs() {
         assert_eq!(sanitize("line1\r\nline2\rline3\n"), "line1\nline2\nline3\n");
         assert_eq!(sanitize("a\tb"), "a    b");
+        assert_eq!(sanitize_for_output("a\tb\u{1b}[2J"), "a\tb");
         assert_eq!(sanitize("日本語 👋🏽 café"), "日本語 👋🏽 café");
     }
 

@@ -1,0 +1,326 @@
+//! `promptdeck ask`, the real binary, against the mock servers: stdout carries exactly the
+//! streamed text, stderr the summary, `--json` one parseable object, and each failure class
+//! its own exit status.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use common::mock::{MockResponse, MockServer, Step, anthropic, openai};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// A command for the binary with a clean environment: no user config, data under `home`.
+fn promptdeck(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptdeck"));
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("PROMPTDECK_DATA_DIR", home.join("data"))
+        .kill_on_drop(true);
+    cmd
+}
+
+fn anthropic_cmd(home: &Path, server: &MockServer) -> Command {
+    let mut cmd = promptdeck(home);
+    cmd.env("ANTHROPIC_API_KEY", "sk-ant-secret-123")
+        .env("ANTHROPIC_BASE_URL", server.base_url());
+    cmd
+}
+
+async fn run(mut cmd: Command, args: &[&str]) -> Output {
+    let fut = cmd.args(args).output();
+    tokio::time::timeout(Duration::from_secs(60), fut)
+        .await
+        .expect("promptdeck ask finished")
+        .expect("promptdeck ran")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_prints_exactly_the_streamed_text_and_a_summary() {
+    let server = MockServer::start().await;
+    let body = anthropic::reply(&["Hello", ", wörld ", "👋\n\tindented"], 21, 7);
+    // Cut every 3 bytes: through the emoji, the umlaut and the line ends.
+    server.push(MockResponse::sse_chunked(body, 3).header("request-id", "req_abc"));
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        anthropic_cmd(home.path(), &server),
+        &["ask", "say", "hello"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Hello, wörld 👋\n\tindented");
+    let err = stderr(&out);
+    assert!(err.contains("tokens in 21 out 7"), "{err}");
+    assert!(
+        err.contains("first token") && err.contains("total"),
+        "{err}"
+    );
+    assert!(err.contains("end_turn"), "{err}");
+    assert!(!err.contains("sk-ant-secret-123"));
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.body["messages"],
+        json!([{"role": "user", "content": "say hello"}])
+    );
+    assert_eq!(sent.header("x-api-key"), Some("sk-ant-secret-123"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_json_is_one_object_with_usage_timings_and_provenance_of_the_reply() {
+    let server = MockServer::start().await;
+    server.push(
+        MockResponse::sse(openai::reply(&["fine", " thanks"], 30, 4, 10))
+            .header("x-request-id", "oa-req-1"),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = promptdeck(home.path());
+    cmd.env("OPENAI_BASE_URL", server.openai_base_url());
+    let out = run(
+        cmd,
+        &["ask", "--json", "--model", "local-model", "how are you"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(v["text"], json!("fine thanks"));
+    assert_eq!(v["provider"], json!("openai"));
+    assert_eq!(v["model"], json!("local-model"));
+    assert_eq!(v["request_id"], json!("oa-req-1"));
+    assert_eq!(v["stop_reason"], json!("end_turn"));
+    assert_eq!(v["error"], Value::Null);
+    assert_eq!(v["usage_reported"], json!(true));
+    assert_eq!(
+        v["usage"]["input_tokens"],
+        json!(20),
+        "prompt tokens minus cached"
+    );
+    assert_eq!(v["usage"]["cache_read_input_tokens"], json!(10));
+    assert_eq!(v["usage"]["output_tokens"], json!(4));
+    assert!(
+        v["time_to_first_token_ms"].is_u64() && v["total_ms"].is_u64(),
+        "{v}"
+    );
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        None,
+        "no key, no header"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_reads_the_message_from_stdin() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(anthropic::reply(&["ok"], 5, 1)));
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = anthropic_cmd(home.path(), &server);
+    cmd.args(["ask"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"line one\nline two\n").await.unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ok");
+    assert_eq!(
+        server.requests()[0].body["messages"][0]["content"],
+        json!("line one\nline two\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llama_cpp_without_usage_says_not_reported_never_zero() {
+    let server = MockServer::start().await;
+    let body = openai::delta(json!({"role": "assistant", "content": "hi"}))
+        + &openai::finish("stop")
+        + &openai::done();
+    server.push(MockResponse::sse(body));
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = promptdeck(home.path());
+    cmd.env("OPENAI_BASE_URL", server.openai_base_url());
+    let out = run(cmd, &["ask", "hello"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("usage not reported"),
+        "{}",
+        stderr(&out)
+    );
+    let mut cmd = promptdeck(home.path());
+    server.push(MockResponse::sse(
+        openai::delta(json!({"content": "hi"})) + &openai::finish("stop") + &openai::done(),
+    ));
+    cmd.env("OPENAI_BASE_URL", server.openai_base_url());
+    let out = run(cmd, &["ask", "--json", "hello"]).await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["usage_reported"], json!(false));
+    assert_eq!(v["usage"]["output_tokens"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_sequences_from_the_model_never_reach_stdout() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(anthropic::reply(
+        &["safe\u{1b}]0;title\u{7} text\u{1b}[2J\u{9b}1m end"],
+        5,
+        3,
+    )));
+    let home = tempfile::tempdir().unwrap();
+    let out = run(anthropic_cmd(home.path(), &server), &["ask", "x"]).await;
+    assert_eq!(stdout(&out), "safe text end");
+}
+
+/// Each failure class has its own exit status and its own message on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_error_class_has_its_exit_status_and_message() {
+    let cases: Vec<(MockResponse, i32, &str)> = vec![
+        (
+            MockResponse::error(401, json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})),
+            4,
+            "authentication failed",
+        ),
+        (
+            MockResponse::error(400, json!({"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: too large"}})),
+            5,
+            "max_tokens: too large",
+        ),
+        (
+            MockResponse::error(404, json!({"type": "error", "error": {"type": "not_found_error", "message": "model: nope"}})),
+            5,
+            "check the model name",
+        ),
+        (
+            MockResponse::error(429, json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}))
+                .header("retry-after", "7"),
+            6,
+            "retry after 7",
+        ),
+        (
+            MockResponse::error(529, json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+            7,
+            "overloaded",
+        ),
+        (
+            MockResponse::error(500, json!({"type": "error", "error": {"type": "api_error", "message": "boom"}})),
+            7,
+            "server error (500)",
+        ),
+        (
+            MockResponse::sse_steps(vec![
+                Step::Chunk(
+                    (anthropic::message_start("m", "msg_1", 3) + &anthropic::text_block(0, &["partial"]))
+                        .into(),
+                ),
+                Step::Sleep(Duration::from_millis(100)),
+                Step::Abort,
+            ]),
+            8,
+            "",
+        ),
+        (
+            MockResponse::sse("event: message_start\ndata: {not json\n\n"),
+            9,
+            "malformed",
+        ),
+    ];
+    let server = MockServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    for (response, code, message) in cases {
+        server.push(response);
+        let out = run(anthropic_cmd(home.path(), &server), &["ask", "hi"]).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert!(err.contains("promptdeck: error:"), "{err}");
+        assert!(err.contains(message), "expected {message:?} in {err}");
+        assert!(!err.contains("sk-ant-secret-123"), "{err}");
+    }
+    // The dropped stream printed its partial text before failing.
+    server.push(MockResponse::sse_steps(vec![
+        Step::Chunk(
+            (anthropic::message_start("m", "msg_2", 3) + &anthropic::text_block(0, &["partial"]))
+                .into(),
+        ),
+        Step::Sleep(Duration::from_millis(100)),
+        Step::Abort,
+    ]));
+    let out = run(anthropic_cmd(home.path(), &server), &["ask", "hi"]).await;
+    assert_eq!(stdout(&out), "partial");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_and_usage_errors_have_their_own_statuses() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        promptdeck(home.path()),
+        &["--provider", "anthropic", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("ANTHROPIC_API_KEY"),
+        "{}",
+        stderr(&out)
+    );
+
+    let config = home.path().join("bad.toml");
+    std::fs::write(&config, "provider = \"anthropic\"\nmax_tokens = \"lots\"\n").unwrap();
+    let out = run(
+        promptdeck(home.path()),
+        &["--config", config.to_str().unwrap(), "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("max_tokens"), "{}", stderr(&out));
+
+    let out = run(
+        promptdeck(home.path()),
+        &["--config", "/nonexistent/promptdeck.toml", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+
+    let out = run(promptdeck(home.path()), &["ask", "   "]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_answers_offline_and_says_it_is_not_a_model() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        promptdeck(home.path()),
+        &["--provider", "demo", "ask", "--json", "try it"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["provider"], json!("demo"));
+    assert_eq!(v["label"], json!("demo — not a model"));
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .contains("offline **demo** provider")
+    );
+    // Nothing configured at all: the demo is the fallback, and says so on stderr.
+    let out = run(promptdeck(home.path()), &["ask", "hello"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("demo — not a model"),
+        "{}",
+        stderr(&out)
+    );
+}
