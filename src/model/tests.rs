@@ -355,3 +355,28 @@ fn the_first_run_shows_the_welcome_screen() {
     ));
     assert_eq!(model.transcript.history(), vec![]);
 }
+
+#[test]
+fn row_index_tracks_growing_replies_and_width_changes() {
+    let mut h = Harness::new();
+    let id = h.send("q", 0);
+    let width = 30;
+    let sum = |t: &Transcript, w: u16| (0..t.len()).map(|i| t.entry_rows(i, w)).sum::<usize>();
+    assert_eq!(h.model.transcript.total_rows(width), 3 + 3);
+    for n in 0..20 {
+        h.stream(id, text("some more words to wrap "), n);
+        assert_eq!(
+            h.model.transcript.total_rows(width),
+            sum(&h.model.transcript, width)
+        );
+    }
+    assert_eq!(
+        h.model.transcript.total_rows(80),
+        sum(&h.model.transcript, 80)
+    );
+    // Row 0..3 is the user message, row 3 starts the reply.
+    assert_eq!(h.model.transcript.entry_at_row(2, width), Some((0, 0)));
+    assert_eq!(h.model.transcript.entry_at_row(3, width), Some((1, 3)));
+    let total = h.model.transcript.total_rows(width);
+    assert_eq!(h.model.transcript.entry_at_row(total, width), None);
+}

@@ -114,10 +114,20 @@ struct Item {
     layout: RefCell<Option<(u16, Rc<[Row]>)>>,
 }
 
+/// Cumulative row counts for one width: `ends[i]` is the first row after entry `i`.
+/// Entries change almost only at the tail (the streaming reply), so the sums stay valid up
+/// to the first changed entry and are extended from there.
+#[derive(Debug, Default)]
+struct RowIndex {
+    width: u16,
+    ends: Vec<usize>,
+}
+
 /// The list of entries with their layout caches.
 #[derive(Debug, Default)]
 pub struct Transcript {
     items: Vec<Item>,
+    index: RefCell<RowIndex>,
 }
 
 impl Transcript {
@@ -161,17 +171,18 @@ impl Transcript {
     }
 
     fn reply_mut(&mut self, id: RequestId) -> Option<&mut Reply> {
-        self.items
-            .iter_mut()
-            .rev()
-            .find_map(|i| match &mut i.entry {
-                Entry::Reply(r) if r.id == id => {
-                    // Whoever mutates a reply changes its layout.
-                    *i.layout.get_mut() = None;
-                    Some(r.as_mut())
-                }
-                _ => None,
-            })
+        let position = self
+            .items
+            .iter()
+            .rposition(|i| matches!(&i.entry, Entry::Reply(r) if r.id == id))?;
+        // Whoever mutates a reply changes its layout, and the row sums from it on.
+        self.index.get_mut().ends.truncate(position);
+        let item = &mut self.items[position];
+        *item.layout.get_mut() = None;
+        match &mut item.entry {
+            Entry::Reply(r) => Some(r.as_mut()),
+            _ => None,
+        }
     }
 
     /// Applies a stream event to reply `id`; returns true when the reply is over.
@@ -260,9 +271,31 @@ impl Transcript {
 
     /// Total height of the transcript at `width`.
     pub fn total_rows(&self, width: u16) -> usize {
-        (0..self.items.len())
-            .map(|i| self.entry_rows(i, width))
-            .sum()
+        self.update_index(width);
+        self.index.borrow().ends.last().copied().unwrap_or(0)
+    }
+
+    /// The entry containing row `row` at `width`, and the row at which that entry starts.
+    /// `None` past the end.
+    pub fn entry_at_row(&self, row: usize, width: u16) -> Option<(usize, usize)> {
+        self.update_index(width);
+        let index = self.index.borrow();
+        let i = index.ends.partition_point(|&end| end <= row);
+        (i < index.ends.len()).then(|| (i, if i == 0 { 0 } else { index.ends[i - 1] }))
+    }
+
+    /// Extends the cumulative row counts to every entry, for `width`.
+    fn update_index(&self, width: u16) {
+        let mut index = self.index.borrow_mut();
+        if index.width != width {
+            index.width = width;
+            index.ends.clear();
+        }
+        let mut end = index.ends.last().copied().unwrap_or(0);
+        for i in index.ends.len()..self.items.len() {
+            end += self.entry_rows(i, width);
+            index.ends.push(end);
+        }
     }
 
     /// The laid-out body rows of entry `index` at `width`, from the cache when possible.

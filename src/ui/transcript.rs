@@ -35,18 +35,11 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Scroll::Fixed { top_row } => top_row.min(max_top),
     };
 
-    // Find the first entry that reaches into the viewport.
-    let mut row_of_entry = 0usize;
-    let mut index = 0usize;
-    while index < transcript.len() {
-        let h = transcript.entry_rows(index, text_width);
-        if row_of_entry + h > top {
-            break;
-        }
-        row_of_entry += h;
-        index += 1;
-    }
-    let mut skip = top - row_of_entry;
+    // The first entry that reaches into the viewport, found by binary search.
+    let (mut index, entry_top) = transcript
+        .entry_at_row(top, text_width)
+        .unwrap_or((transcript.len(), top));
+    let mut skip = top - entry_top;
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(rows_visible);
     while index < transcript.len() && lines.len() < rows_visible {
         let Some(entry) = transcript.get(index) else {

@@ -1,0 +1,142 @@
+//! Rendering cost benchmark: `cargo bench --bench render`.
+//!
+//! Measures (1) the cost of one frame of the chat screen with 10 and with 10,000 messages in
+//! the transcript — the layout cache and visible-rows-only drawing should make them about
+//! equal — and (2) the cost of streaming a 2,000-token reply through `Model::update` and
+//! drawing a frame after every 16 tokens, against the 16.7 ms frame budget. Results are
+//! printed as medians and as ratios; timings on a shared machine are noisy, so the README
+//! reports ratios.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use promptdeck::event::{AppEvent, RequestId};
+use promptdeck::llm::{StopReason, StreamEvent};
+use promptdeck::model::{Effect, Model, Session, StartKind};
+use promptdeck::ui::{self, theme::Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn model_with(messages: usize) -> Model {
+    let mut model = Model::new(Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "bench".into(),
+        max_tokens: 1024,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    });
+    let now = Instant::now();
+    for i in 0..messages / 2 {
+        send(
+            &mut model,
+            &format!("question number {i} about **markdown** and `code`"),
+            now,
+        );
+        let id = RequestId(i as u64 + 1);
+        model.update(
+            AppEvent::Stream {
+                id,
+                event: StreamEvent::TextDelta(
+                    "An answer with a list:\n\n- one\n- two\n\n```rust\nfn main() {}\n```\n".into(),
+                ),
+            },
+            now,
+        );
+        model.update(
+            AppEvent::Stream {
+                id,
+                event: StreamEvent::Finished {
+                    stop_reason: StopReason::EndTurn,
+                },
+            },
+            now,
+        );
+    }
+    model
+}
+
+fn send(model: &mut Model, text: &str, now: Instant) -> Option<RequestId> {
+    model.update(AppEvent::Paste(text.into()), now);
+    let effects = model.update(
+        AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        now,
+    );
+    effects.into_iter().find_map(|e| match e {
+        Effect::StartRequest { id, .. } => Some(id),
+        _ => None,
+    })
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn frame_cost(messages: usize) -> Duration {
+    let model = model_with(messages);
+    let theme = Theme::default();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    // Warm the layout cache as the first real frame would.
+    terminal
+        .draw(|f| ui::render(&model, &theme, f))
+        .expect("draw");
+    let samples = (0..200)
+        .map(|_| {
+            let start = Instant::now();
+            terminal
+                .draw(|f| ui::render(&model, &theme, f))
+                .expect("draw");
+            start.elapsed()
+        })
+        .collect();
+    median(samples)
+}
+
+fn streaming_cost() -> (Duration, Duration) {
+    let mut model = model_with(20);
+    let theme = Theme::default();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    let now = Instant::now();
+    let id = send(&mut model, "write a long answer", now).expect("sent");
+    let mut frames = Vec::new();
+    let start = Instant::now();
+    for i in 0..2000 {
+        let token = if i % 40 == 39 { "word\n\n" } else { "word " };
+        model.update(
+            AppEvent::Stream {
+                id,
+                event: StreamEvent::TextDelta(token.into()),
+            },
+            now,
+        );
+        if i % 16 == 15 {
+            let f = Instant::now();
+            terminal
+                .draw(|f| ui::render(&model, &theme, f))
+                .expect("draw");
+            frames.push(f.elapsed());
+        }
+    }
+    let total = start.elapsed();
+    let worst = frames.iter().max().copied().unwrap_or_default();
+    (total, worst.max(median(frames)))
+}
+
+fn main() {
+    let small = frame_cost(10);
+    let large = frame_cost(10_000);
+    println!("frame at 10 messages:      median {small:?}");
+    println!("frame at 10,000 messages:  median {large:?}");
+    println!(
+        "ratio 10,000 / 10:         {:.2}",
+        large.as_secs_f64() / small.as_secs_f64()
+    );
+    let (total, worst_frame) = streaming_cost();
+    println!("2,000-token reply, update + a frame per 16 tokens: total {total:?}");
+    println!(
+        "worst frame while streaming: {worst_frame:?} ({:.1}% of the 16.7 ms frame budget)",
+        worst_frame.as_secs_f64() / 0.016_667 * 100.0
+    );
+}
