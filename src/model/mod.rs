@@ -98,6 +98,51 @@ pub struct Model {
     pub transcript_view: Cell<(u16, u16)>,
     /// Time of the last update, for live elapsed counters in the view.
     pub now: Option<Instant>,
+    /// Whether the usage panel is shown.
+    pub panel: PanelVisibility,
+    /// Whether the last frame had room for the panel and drew it (written by the renderer).
+    pub panel_drawn: Cell<bool>,
+    /// Totals over every finished request of this session.
+    pub totals: SessionTotals,
+}
+
+/// Whether the usage panel beside the transcript is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelVisibility {
+    /// Shown when the terminal is wide enough ([`crate::ui::PANEL_MIN_SCREEN_COLUMNS`]).
+    Auto,
+    /// Shown whenever it fits at all.
+    Shown,
+    /// Hidden.
+    Hidden,
+}
+
+/// Session totals, updated once per request when it ends (not recomputed per frame).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionTotals {
+    /// Requests that ended (finished, failed or cancelled).
+    pub requests: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    /// Requests whose server reported no usage (their tokens are not in the sums).
+    pub unreported: u32,
+}
+
+impl SessionTotals {
+    /// Adds one ended reply.
+    pub fn add(&mut self, reply: &Reply) {
+        self.requests += 1;
+        let u = &reply.usage;
+        if u.is_unreported() {
+            self.unreported += 1;
+        }
+        self.input_tokens += u.input_tokens.unwrap_or(0);
+        self.output_tokens += u.output_tokens.unwrap_or(0);
+        self.cache_creation_input_tokens += u.cache_creation_input_tokens.unwrap_or(0);
+        self.cache_read_input_tokens += u.cache_read_input_tokens.unwrap_or(0);
+    }
 }
 
 /// How often the view refreshes while a reply streams (elapsed-time counters).
@@ -126,6 +171,9 @@ impl Model {
             next_request: 1,
             transcript_view: Cell::new((80, 20)),
             now: None,
+            panel: PanelVisibility::Auto,
+            panel_drawn: Cell::new(false),
+            totals: SessionTotals::default(),
         }
     }
 
@@ -150,22 +198,29 @@ impl Model {
             }
             AppEvent::Resize { .. } | AppEvent::Tick => Vec::new(),
             AppEvent::Stream { id, event } => {
-                if self.active == Some(id) {
-                    let done = self.transcript.apply(id, event, now);
-                    if done {
-                        self.active = None;
-                    }
+                if self.active == Some(id) && self.transcript.apply(id, event, now) {
+                    self.end_request(id);
                 }
                 Vec::new()
             }
             AppEvent::StreamFailed { id, error } => {
                 if self.active == Some(id) {
                     self.transcript.fail(id, error, now);
-                    self.active = None;
+                    self.end_request(id);
                 }
                 Vec::new()
             }
             AppEvent::Terminate => self.quit(now),
+        }
+    }
+
+    /// Bookkeeping when request `id` is over, however it ended.
+    fn end_request(&mut self, id: RequestId) {
+        if self.active == Some(id) {
+            self.active = None;
+        }
+        if let Some(reply) = self.transcript.reply(id) {
+            self.totals.add(reply);
         }
     }
 
@@ -181,6 +236,14 @@ impl Model {
             KeyCode::Char('d') if ctrl && self.composer.is_empty() => self.quit(now),
             KeyCode::Enter if alt || shift => {
                 self.composer.insert_newline();
+                Vec::new()
+            }
+            KeyCode::Char('t') if ctrl => {
+                self.panel = if self.panel_drawn.get() {
+                    PanelVisibility::Hidden
+                } else {
+                    PanelVisibility::Shown
+                };
                 Vec::new()
             }
             KeyCode::Char('j') if ctrl => {
@@ -270,9 +333,10 @@ impl Model {
     }
 
     fn cancel(&mut self, now: Instant) -> Vec<Effect> {
-        match self.active.take() {
+        match self.active {
             Some(id) => {
                 self.transcript.cancel(id, now);
+                self.end_request(id);
                 self.status = Some(Status {
                     tone: StatusTone::Info,
                     text: "reply cancelled — the partial text is kept".into(),

@@ -380,3 +380,56 @@ fn row_index_tracks_growing_replies_and_width_changes() {
     let total = h.model.transcript.total_rows(width);
     assert_eq!(h.model.transcript.entry_at_row(total, width), None);
 }
+
+#[test]
+fn ctrl_t_toggles_the_usage_panel_from_what_is_on_screen() {
+    let mut h = Harness::new();
+    assert_eq!(h.model.panel, PanelVisibility::Auto);
+    // A wide screen drew it: Ctrl-T hides it.
+    h.model.panel_drawn.set(true);
+    h.key(KeyCode::Char('t'), KeyModifiers::CONTROL, 0);
+    assert_eq!(h.model.panel, PanelVisibility::Hidden);
+    h.model.panel_drawn.set(false);
+    h.key(KeyCode::Char('t'), KeyModifiers::CONTROL, 0);
+    assert_eq!(h.model.panel, PanelVisibility::Shown);
+}
+
+#[test]
+fn session_totals_add_each_ended_request_once() {
+    let mut h = Harness::new();
+    for (i, output) in [(0u64, 7u64), (1, 5)] {
+        let id = h.send("q", i * 100);
+        h.stream(
+            id,
+            StreamEvent::Usage(Usage {
+                input_tokens: Some(10),
+                output_tokens: Some(output),
+                cache_creation_input_tokens: Some(2),
+                cache_read_input_tokens: Some(3),
+                cache_creation_1h_input_tokens: None,
+            }),
+            i * 100 + 1,
+        );
+        h.stream(
+            id,
+            StreamEvent::Finished {
+                stop_reason: StopReason::EndTurn,
+            },
+            i * 100 + 2,
+        );
+    }
+    let id = h.send("q", 300);
+    h.key(KeyCode::Esc, KeyModifiers::NONE, 301);
+    h.stream(id, text("late"), 302);
+    assert_eq!(
+        h.model.totals,
+        SessionTotals {
+            requests: 3,
+            input_tokens: 20,
+            output_tokens: 12,
+            cache_creation_input_tokens: 4,
+            cache_read_input_tokens: 6,
+            unreported: 1,
+        }
+    );
+}

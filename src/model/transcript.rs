@@ -14,6 +14,15 @@ use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usa
 use crate::text::{self, StyledLine, StyledSpan};
 use crate::ui::theme::Tone;
 
+/// Whether a number came from the server or is promptdeck's estimate (shown with `~`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// As the server reported it.
+    Reported,
+    /// Estimated (4 bytes per token), shown with a `~`.
+    Estimated,
+}
+
 /// One row of laid-out text with semantic tones.
 pub type Row = StyledLine<Tone>;
 
@@ -88,6 +97,31 @@ impl Reply {
         self.ended_at
             .unwrap_or(now)
             .saturating_duration_since(self.sent_at)
+    }
+
+    /// Output tokens per second over the streaming time (after the first token). While the
+    /// reply streams, or when the server reported no count, the rate uses the marked
+    /// estimate and the flag says so.
+    pub fn tokens_per_second(&self, now: Instant) -> Option<(f64, Measure)> {
+        let first = self.first_token_at?;
+        let end = self.ended_at.unwrap_or(now);
+        let seconds = end.saturating_duration_since(first).as_secs_f64();
+        if seconds <= 0.0 {
+            return None;
+        }
+        let (tokens, measure) = self.output_tokens(now);
+        Some((tokens as f64 / seconds, measure))
+    }
+
+    /// Output tokens: the server's count once the reply is over, otherwise (or when none was
+    /// reported) an estimate from the text.
+    pub fn output_tokens(&self, _now: Instant) -> (u64, Measure) {
+        let estimate = crate::llm::demo::estimate_tokens(&self.text);
+        match self.usage.output_tokens {
+            Some(n) if !self.is_live() => (n, Measure::Reported),
+            Some(n) => (n.max(estimate), Measure::Estimated),
+            None => (estimate, Measure::Estimated),
+        }
     }
 
     /// True while the reply may still change.

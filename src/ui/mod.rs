@@ -6,6 +6,7 @@
 
 pub mod composer;
 pub mod markdown;
+pub mod stats;
 pub mod status;
 pub mod theme;
 pub mod transcript;
@@ -15,13 +16,18 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::model::Model;
+use crate::model::{Model, PanelVisibility};
 use theme::Theme;
 
 /// Below this size the panes cannot be drawn usefully; a short notice is shown instead.
 pub const MIN_WIDTH_COLUMNS: u16 = 20;
 /// See [`MIN_WIDTH_COLUMNS`].
 pub const MIN_HEIGHT_ROWS: u16 = 6;
+
+/// The usage panel shows by default from this screen width on.
+pub const PANEL_MIN_SCREEN_COLUMNS: u16 = 110;
+/// Below this width the panel never shows, even when asked for.
+pub const PANEL_MIN_FORCED_COLUMNS: u16 = 70;
 
 /// Most rows the composer grows to before it scrolls.
 pub const COMPOSER_MAX_TEXT_ROWS: u16 = 8;
@@ -41,12 +47,27 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         return;
     }
     let composer_rows = composer::height(model, area.height);
-    let [transcript_area, composer_area, status_area] = Layout::vertical([
-        Constraint::Min(1),
-        Constraint::Length(composer_rows),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [main_area, status_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let show_panel = match model.panel {
+        PanelVisibility::Auto => area.width >= PANEL_MIN_SCREEN_COLUMNS,
+        PanelVisibility::Shown => area.width >= PANEL_MIN_FORCED_COLUMNS,
+        PanelVisibility::Hidden => false,
+    };
+    model.panel_drawn.set(show_panel);
+    let chat_area = if show_panel {
+        let [chat, panel] = Layout::horizontal([
+            Constraint::Min(1),
+            Constraint::Length(stats::PANEL_WIDTH_COLUMNS),
+        ])
+        .areas(main_area);
+        stats::render(model, theme, frame, panel);
+        chat
+    } else {
+        main_area
+    };
+    let [transcript_area, composer_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(composer_rows)]).areas(chat_area);
     transcript::render(model, theme, frame, transcript_area);
     composer::render(model, theme, frame, composer_area);
     status::render(model, theme, frame, status_area);

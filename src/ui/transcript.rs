@@ -12,7 +12,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
 use super::theme::{Theme, Tone};
-use crate::model::transcript::{BODY_INDENT_COLUMNS, Entry, Reply, ReplyState, Row, header_rows};
+use crate::model::transcript::{
+    BODY_INDENT_COLUMNS, Entry, Measure, Reply, ReplyState, Row, header_rows,
+};
 use crate::model::{Model, Scroll};
 use crate::text;
 
@@ -142,12 +144,12 @@ fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
         parts.push((Tone::Warning, format!(" · {label}")));
     }
     let elapsed = seconds(reply.elapsed(now));
-    let tokens = match reply.usage.output_tokens {
-        Some(n) => format!("{n} tok"),
-        None if reply.is_live() => {
-            format!("~{} tok", crate::llm::demo::estimate_tokens(&reply.text))
+    let tokens = match reply.output_tokens(now) {
+        (n, Measure::Reported) => format!("{n} tok"),
+        (_, Measure::Estimated) if !reply.is_live() && reply.usage.output_tokens.is_none() => {
+            "usage not reported".to_string()
         }
-        None => "usage not reported".into(),
+        (n, Measure::Estimated) => format!("~{n} tok"),
     };
     let state = match &reply.state {
         ReplyState::Waiting => (Tone::Muted, format!(" · waiting {elapsed}")),

@@ -1,0 +1,183 @@
+//! The usage panel: what the selected request cost and how fast it was, and the session's
+//! totals. Numbers the server did not report say "not reported"; estimates carry a `~`.
+
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::theme::{Theme, Tone};
+use super::transcript::seconds;
+use crate::model::Model;
+use crate::model::transcript::{Measure, Reply, ReplyState};
+use crate::text;
+
+/// Width of the panel, borders included.
+pub const PANEL_WIDTH_COLUMNS: u16 = 36;
+
+/// Thousands separators: 12345 -> "12,345".
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn tokens(v: Option<u64>, live: bool) -> (Tone, String) {
+    match v {
+        Some(n) => (Tone::Normal, grouped(n)),
+        None if live => (Tone::Muted, "…".into()),
+        None => (Tone::Muted, "not reported".into()),
+    }
+}
+
+fn row(label: &str, value: (Tone, String), theme: &Theme, width: usize) -> Line<'static> {
+    let label = format!(" {label:<12}");
+    let (tone, value) = value;
+    let value = text::truncate(&value, width.saturating_sub(label.len()));
+    Line::from(vec![
+        Span::styled(label, theme.muted),
+        Span::styled(value, theme.style(tone)),
+    ])
+}
+
+fn reply_rows(reply: &Reply, now: Instant, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let model = reply
+        .answered_model
+        .as_deref()
+        .unwrap_or(&reply.requested_model);
+    lines.push(row(
+        "model",
+        (Tone::Normal, text::sanitize(model)),
+        theme,
+        width,
+    ));
+    let live = reply.is_live();
+    let u = &reply.usage;
+    lines.push(row("input", tokens(u.input_tokens, live), theme, width));
+    let output = match reply.output_tokens(now) {
+        (n, Measure::Reported) => (Tone::Normal, grouped(n)),
+        (_, Measure::Estimated) if !live && u.output_tokens.is_none() => (
+            Tone::Muted,
+            format!("not reported (~{})", grouped(reply.output_tokens(now).0)),
+        ),
+        (n, Measure::Estimated) => (Tone::Normal, format!("~{}", grouped(n))),
+    };
+    lines.push(row("output", output, theme, width));
+    lines.push(row(
+        "cache write",
+        tokens(u.cache_creation_input_tokens, live),
+        theme,
+        width,
+    ));
+    lines.push(row(
+        "cache read",
+        tokens(u.cache_read_input_tokens, live),
+        theme,
+        width,
+    ));
+    let ttft = match reply.ttft() {
+        Some(d) => (Tone::Normal, seconds(d)),
+        None if live => (Tone::Muted, "waiting…".into()),
+        None => (Tone::Muted, "-".into()),
+    };
+    lines.push(row("first token", ttft, theme, width));
+    let elapsed = seconds(reply.elapsed(now));
+    lines.push(row(
+        if live { "elapsed" } else { "latency" },
+        (Tone::Normal, elapsed),
+        theme,
+        width,
+    ));
+    let speed = match reply.tokens_per_second(now) {
+        Some((tps, Measure::Reported)) => (Tone::Normal, format!("{tps:.1} tok/s")),
+        Some((tps, Measure::Estimated)) => (Tone::Normal, format!("~{tps:.1} tok/s")),
+        None => (Tone::Muted, "-".into()),
+    };
+    lines.push(row("speed", speed, theme, width));
+    let status = match &reply.state {
+        ReplyState::Waiting => (Tone::Muted, "waiting".to_string()),
+        ReplyState::Streaming => (Tone::Accent, "streaming".to_string()),
+        ReplyState::Finished(r) => (Tone::Success, r.as_str().to_string()),
+        ReplyState::Cancelled => (Tone::Muted, "cancelled".to_string()),
+        ReplyState::Failed(e) => (Tone::Error, e.kind().to_string()),
+    };
+    lines.push(row("status", status, theme, width));
+    lines
+}
+
+/// Draws the panel into `area`.
+pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .border_style(theme.border);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let now = model.now.unwrap_or_else(Instant::now);
+    let mut lines = Vec::new();
+    match model.transcript.last_reply() {
+        Some(reply) => {
+            lines.push(Line::styled(
+                format!(" Request {}", reply.id),
+                theme.heading,
+            ));
+            lines.extend(reply_rows(reply, now, theme, width));
+        }
+        None => {
+            lines.push(Line::styled(" Request", theme.heading));
+            lines.push(Line::styled(" none yet", theme.muted));
+        }
+    }
+    lines.push(Line::default());
+    let t = &model.totals;
+    lines.push(Line::styled(" Session", theme.heading));
+    lines.push(row(
+        "requests",
+        (Tone::Normal, t.requests.to_string()),
+        theme,
+        width,
+    ));
+    lines.push(row(
+        "input",
+        (Tone::Normal, grouped(t.input_tokens)),
+        theme,
+        width,
+    ));
+    lines.push(row(
+        "output",
+        (Tone::Normal, grouped(t.output_tokens)),
+        theme,
+        width,
+    ));
+    lines.push(row(
+        "cache w/r",
+        (
+            Tone::Normal,
+            format!(
+                "{} / {}",
+                grouped(t.cache_creation_input_tokens),
+                grouped(t.cache_read_input_tokens)
+            ),
+        ),
+        theme,
+        width,
+    ));
+    if t.unreported > 0 {
+        lines.push(row(
+            "unreported",
+            (Tone::Warning, format!("{} request(s)", t.unreported)),
+            theme,
+            width,
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
