@@ -237,6 +237,19 @@ fn trim_trailing_spaces<S>(row: &mut StyledLine<S>) {
     }
 }
 
+/// A count with thousands separators: 1234567 -> "1,234,567".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Cuts `s` to at most `max_columns` display columns, ending with `…` when it was cut.
 pub fn truncate(s: &str, max_columns: usize) -> String {
     if width(s) <= max_columns {
@@ -341,6 +354,14 @@ mod tests {
             vec!["the end.", "(yes)"],
             "punctuation stays with its word"
         );
+    }
+
+    #[test]
+    fn thousands_separates_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1234), "1,234");
+        assert_eq!(thousands(1234567), "1,234,567");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::sse::SseEvent;
 use super::{
     ChatRequest, EventStream, LlmError, Message, NoteKind, Provider, StopReason, StreamEvent, Usage,
 };
+use crate::text::thousands;
 
 /// The API version sent in `anthropic-version`.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -116,7 +117,7 @@ impl Block {
             Block::Text => return None,
             Block::Thinking { chars } => (
                 NoteKind::Thinking,
-                format!("thinking ({} chars)", thousands(*chars)),
+                format!("thinking ({} chars)", thousands(*chars as u64)),
             ),
             Block::RedactedThinking => (NoteKind::Thinking, "redacted thinking".to_string()),
             Block::Tool {
@@ -125,25 +126,15 @@ impl Block {
                 input_bytes,
             } => (
                 NoteKind::ToolUse,
-                format!("{kind} {name} ({} bytes of input)", thousands(*input_bytes)),
+                format!(
+                    "{kind} {name} ({} bytes of input)",
+                    thousands(*input_bytes as u64)
+                ),
             ),
             Block::Other { kind } => (NoteKind::Other, format!("{kind} block")),
         };
         Some(StreamEvent::Note { kind, summary })
     }
-}
-
-/// `1234567` → `"1,234,567"`.
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Whether the parser has seen the end of the message.
@@ -720,13 +711,5 @@ mod tests {
             json!({"model":"claude-x","max_tokens":64,"system":"be brief",
                    "messages":[{"role":"user","content":"hi"}],"stream":true})
         );
-    }
-
-    #[test]
-    fn thousands_separates_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1234), "1,234");
-        assert_eq!(thousands(1234567), "1,234,567");
     }
 }

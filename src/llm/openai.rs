@@ -26,7 +26,7 @@ use super::sse::SseEvent;
 use super::{
     ChatRequest, EventStream, LlmError, NoteKind, Provider, Role, StopReason, StreamEvent, Usage,
 };
-use crate::llm::anthropic::thousands;
+use crate::text::thousands;
 
 /// The response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -223,7 +223,10 @@ impl OpenAiParser {
         if self.reasoning_chars > 0 {
             out.push(StreamEvent::Note {
                 kind: NoteKind::Thinking,
-                summary: format!("reasoning ({} chars)", thousands(self.reasoning_chars)),
+                summary: format!(
+                    "reasoning ({} chars)",
+                    thousands(self.reasoning_chars as u64)
+                ),
             });
             self.reasoning_chars = 0;
         }
@@ -237,7 +240,7 @@ impl OpenAiParser {
                 kind: NoteKind::ToolUse,
                 summary: format!(
                     "tool_call {name} ({} bytes of input)",
-                    thousands(call.argument_bytes)
+                    thousands(call.argument_bytes as u64)
                 ),
             });
         }

@@ -12,27 +12,14 @@ use super::theme::{Theme, Tone};
 use super::transcript::seconds;
 use crate::model::Model;
 use crate::model::transcript::{Measure, Reply, ReplyState};
-use crate::text;
+use crate::text::{self, thousands};
 
 /// Width of the panel, borders included.
 pub const PANEL_WIDTH_COLUMNS: u16 = 36;
 
-/// Thousands separators: 12345 -> "12,345".
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn tokens(v: Option<u64>, live: bool) -> (Tone, String) {
     match v {
-        Some(n) => (Tone::Normal, grouped(n)),
+        Some(n) => (Tone::Normal, thousands(n)),
         None if live => (Tone::Muted, "…".into()),
         None => (Tone::Muted, "not reported".into()),
     }
@@ -64,12 +51,12 @@ fn reply_rows(reply: &Reply, now: Instant, theme: &Theme, width: usize) -> Vec<L
     let u = &reply.usage;
     lines.push(row("input", tokens(u.input_tokens, live), theme, width));
     let output = match reply.output_tokens(now) {
-        (n, Measure::Reported) => (Tone::Normal, grouped(n)),
+        (n, Measure::Reported) => (Tone::Normal, thousands(n)),
         (_, Measure::Estimated) if !live && u.output_tokens.is_none() => (
             Tone::Muted,
-            format!("not reported (~{})", grouped(reply.output_tokens(now).0)),
+            format!("not reported (~{})", thousands(reply.output_tokens(now).0)),
         ),
-        (n, Measure::Estimated) => (Tone::Normal, format!("~{}", grouped(n))),
+        (n, Measure::Estimated) => (Tone::Normal, format!("~{}", thousands(n))),
     };
     lines.push(row("output", output, theme, width));
     lines.push(row(
@@ -148,13 +135,13 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     ));
     lines.push(row(
         "input",
-        (Tone::Normal, grouped(t.input_tokens)),
+        (Tone::Normal, thousands(t.input_tokens)),
         theme,
         width,
     ));
     lines.push(row(
         "output",
-        (Tone::Normal, grouped(t.output_tokens)),
+        (Tone::Normal, thousands(t.output_tokens)),
         theme,
         width,
     ));
@@ -164,8 +151,8 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             Tone::Normal,
             format!(
                 "{} / {}",
-                grouped(t.cache_creation_input_tokens),
-                grouped(t.cache_read_input_tokens)
+                thousands(t.cache_creation_input_tokens),
+                thousands(t.cache_read_input_tokens)
             ),
         ),
         theme,
