@@ -19,7 +19,8 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 use crate::event::{AppEvent, RequestId};
-use crate::llm::{ChatRequest, Provider, StreamEvent};
+use crate::llm::retry::{self, Progress, RetryPolicy};
+use crate::llm::{ChatRequest, Provider};
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
@@ -39,15 +40,17 @@ pub fn draft_path(data_dir: &std::path::Path) -> PathBuf {
 pub async fn run(
     mut model: Model,
     provider: Arc<dyn Provider>,
+    policy: RetryPolicy,
     theme: Theme,
     data_dir: PathBuf,
 ) -> anyhow::Result<()> {
+    let policy = Arc::new(policy);
     if let Ok(draft) = std::fs::read_to_string(draft_path(&data_dir)) {
         model.composer.insert_str(draft);
         let _ = std::fs::remove_file(draft_path(&data_dir));
     }
     let mut terminal = tui::init()?;
-    let result = event_loop(&mut terminal, &mut model, provider, &theme).await;
+    let result = event_loop(&mut terminal, &mut model, provider, policy, &theme).await;
     tui::restore();
     // The user's unsent text survives a quit, a SIGTERM or an SSH drop.
     let draft = model.composer_text();
@@ -64,6 +67,7 @@ async fn event_loop(
     terminal: &mut Term,
     model: &mut Model,
     provider: Arc<dyn Provider>,
+    policy: Arc<RetryPolicy>,
     theme: &Theme,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
@@ -92,7 +96,7 @@ async fn event_loop(
                 for event in batch {
                     let now = Instant::now();
                     for effect in model.update(event, now) {
-                        quit |= run_effect(effect, &provider, &tx, &mut tasks);
+                        quit |= run_effect(effect, &provider, &policy, &tx, &mut tasks);
                     }
                 }
                 if !was_animating && model.is_animating() {
@@ -127,13 +131,20 @@ async fn event_loop(
 fn run_effect(
     effect: Effect,
     provider: &Arc<dyn Provider>,
+    policy: &Arc<RetryPolicy>,
     tx: &mpsc::UnboundedSender<AppEvent>,
     tasks: &mut HashMap<RequestId, JoinHandle<()>>,
 ) -> bool {
     match effect {
         Effect::StartRequest { id, request } => {
             tracing::info!(request = %id, model = %request.model, "request started");
-            let handle = tokio::spawn(stream_request(provider.clone(), id, request, tx.clone()));
+            let handle = tokio::spawn(stream_request(
+                provider.clone(),
+                policy.clone(),
+                id,
+                request,
+                tx.clone(),
+            ));
             tasks.insert(id, handle);
             false
         }
@@ -148,34 +159,50 @@ fn run_effect(
     }
 }
 
-/// Streams one request, forwarding every event tagged with its id.
+/// Streams one request through the retry policy, forwarding every attempt and event
+/// tagged with its id.
 pub async fn stream_request(
     provider: Arc<dyn Provider>,
+    policy: Arc<RetryPolicy>,
     id: RequestId,
     request: ChatRequest,
     tx: mpsc::UnboundedSender<AppEvent>,
 ) {
-    let mut stream = provider.stream(request);
-    while let Some(item) = stream.next().await {
-        let (event, last) = match item {
-            Ok(event) => {
-                let last = matches!(event, StreamEvent::Finished { .. });
-                (AppEvent::Stream { id, event }, last)
+    let report = |progress: Progress| {
+        let event = match progress {
+            Progress::AttemptStarted { number, model } => {
+                AppEvent::AttemptStarted { id, number, model }
             }
-            Err(error) => {
-                tracing::warn!(request = %id, kind = error.kind(), "request failed: {error}");
-                (AppEvent::StreamFailed { id, error }, true)
+            Progress::Event(event) => AppEvent::Stream { id, event },
+            Progress::AttemptFailed {
+                number,
+                error,
+                next,
+            } => {
+                tracing::warn!(request = %id, attempt = number, kind = error.kind(), ?next, "attempt failed: {error}");
+                AppEvent::AttemptFailed {
+                    id,
+                    number,
+                    error,
+                    next,
+                }
             }
         };
-        if tx.send(event).is_err() || last {
-            return;
-        }
+        let _ = tx.send(event);
+    };
+    let gate = |_attempt: u32| async { Ok(()) };
+    let outcome = retry::drive(
+        provider.as_ref(),
+        request,
+        &policy,
+        gate,
+        retry::clock_jitter,
+        report,
+    )
+    .await;
+    if let Err(error) = outcome {
+        let _ = tx.send(AppEvent::StreamFailed { id, error });
     }
-    // A provider stream that ends with neither a finish nor an error was cut short.
-    let _ = tx.send(AppEvent::StreamFailed {
-        id,
-        error: crate::llm::LlmError::Interrupted,
-    });
 }
 
 async fn read_terminal(tx: mpsc::UnboundedSender<AppEvent>) {

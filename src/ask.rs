@@ -8,11 +8,11 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::cli::exit;
 use crate::llm::error::ErrorClass;
+use crate::llm::retry::{self, Next, Progress, RetryPolicy};
 use crate::llm::{ChatRequest, LlmError, NoteKind, Provider, StreamEvent, Usage};
 use crate::text;
 
@@ -37,6 +37,8 @@ pub struct AskOutcome {
     pub total_ms: u64,
     pub stop_reason: Option<String>,
     pub error: Option<AskError>,
+    /// Attempts made (retries and fallbacks included).
+    pub attempts: u32,
 }
 
 /// A collapsed non-text block.
@@ -90,6 +92,7 @@ pub enum OutputMode {
 pub async fn run(
     provider: Arc<dyn Provider>,
     request: ChatRequest,
+    policy: &RetryPolicy,
     mode: OutputMode,
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
@@ -111,63 +114,68 @@ pub async fn run(
         total_ms: 0,
         stop_reason: None,
         error: None,
+        attempts: 0,
     };
-    let mut failure: Option<LlmError> = None;
     let mut interrupted = false;
-    let mut stream = provider.stream(request);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        let item = tokio::select! {
-            item = stream.next() => item,
-            _ = &mut ctrl_c => { interrupted = true; break; }
+    let mut attempts = 0u32;
+    let result = {
+        let report = |progress: Progress| match progress {
+            Progress::AttemptStarted { number, model } => {
+                attempts = number;
+                if number > 1 {
+                    // A retry starts from scratch: it had no text (or it would not retry).
+                    outcome.model = model;
+                    outcome.usage = Usage::default();
+                    outcome.usage_reported = false;
+                    outcome.notes.clear();
+                }
+            }
+            Progress::Event(event) => on_event(&mut outcome, event, started, mode, out),
+            Progress::AttemptFailed {
+                number,
+                error,
+                next,
+            } => {
+                let what = match &next {
+                    Next::Retry { delay } => format!("retrying in {:.2}s", delay.as_secs_f64()),
+                    Next::Fallback { model, .. } => {
+                        format!("falling back to {}", text::sanitize(model))
+                    }
+                    Next::GiveUp => return,
+                };
+                let _ = writeln!(
+                    err,
+                    "promptdeck: attempt {number} failed ({}); {what}",
+                    error.kind()
+                );
+            }
         };
-        match item {
-            Some(Ok(StreamEvent::Started {
-                model,
-                response_id,
-                request_id,
-            })) => {
-                outcome.response_model = model;
-                outcome.response_id = response_id;
-                outcome.request_id = request_id;
-            }
-            Some(Ok(StreamEvent::TextDelta(delta))) => {
-                if outcome.time_to_first_token_ms.is_none() {
-                    outcome.time_to_first_token_ms = Some(millis(started.elapsed()));
-                }
-                if !json {
-                    // Write errors (a closed pipe) end the output, not the accounting.
-                    let _ = out.write_all(text::sanitize_for_output(&delta).as_bytes());
-                    let _ = out.flush();
-                }
-                outcome.text.push_str(&delta);
-            }
-            Some(Ok(StreamEvent::Note { kind, summary })) => {
-                outcome.notes.push(AskNote {
-                    kind,
-                    summary: text::sanitize(&summary),
-                });
-            }
-            Some(Ok(StreamEvent::Usage(usage))) => {
-                outcome.usage.merge(usage);
-                outcome.usage_reported = true;
-            }
-            Some(Ok(StreamEvent::Finished { stop_reason })) => {
-                outcome.stop_reason = Some(stop_reason.as_str().to_string());
-                break;
-            }
-            Some(Err(e)) => {
-                failure = Some(e);
-                break;
-            }
-            None => {
-                failure = Some(LlmError::Interrupted);
-                break;
-            }
+        let gate = |_attempt: u32| async { Ok(()) };
+        let drive = retry::drive(
+            provider.as_ref(),
+            request,
+            policy,
+            gate,
+            retry::clock_jitter,
+            report,
+        );
+        tokio::select! {
+            result = drive => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
         }
-    }
-    drop(stream);
+    };
+    let failure = match result {
+        Some(Ok(stop_reason)) => {
+            outcome.stop_reason = Some(stop_reason.as_str().to_string());
+            None
+        }
+        Some(Err(error)) => Some(error),
+        None => {
+            interrupted = true;
+            None
+        }
+    };
+    outcome.attempts = attempts;
     outcome.total_ms = millis(started.elapsed());
     if let Some(e) = &failure {
         outcome.error = Some(AskError {
@@ -214,6 +222,47 @@ pub async fn run(
         return exit::INTERRUPTED;
     }
     exit_status(failure.as_ref())
+}
+
+/// Folds one provider event into the outcome, printing text as it arrives.
+fn on_event(
+    outcome: &mut AskOutcome,
+    event: StreamEvent,
+    started: Instant,
+    mode: OutputMode,
+    out: &mut (dyn Write + Send),
+) {
+    match event {
+        StreamEvent::Started {
+            model,
+            response_id,
+            request_id,
+        } => {
+            outcome.response_model = model;
+            outcome.response_id = response_id;
+            outcome.request_id = request_id;
+        }
+        StreamEvent::TextDelta(delta) => {
+            if outcome.time_to_first_token_ms.is_none() {
+                outcome.time_to_first_token_ms = Some(millis(started.elapsed()));
+            }
+            if mode != OutputMode::Json {
+                // Write errors (a closed pipe) end the output, not the accounting.
+                let _ = out.write_all(text::sanitize_for_output(&delta).as_bytes());
+                let _ = out.flush();
+            }
+            outcome.text.push_str(&delta);
+        }
+        StreamEvent::Note { kind, summary } => outcome.notes.push(AskNote {
+            kind,
+            summary: text::sanitize(&summary),
+        }),
+        StreamEvent::Usage(usage) => {
+            outcome.usage.merge(usage);
+            outcome.usage_reported = true;
+        }
+        StreamEvent::Finished { .. } => {}
+    }
 }
 
 /// The one-line usage summary printed to stderr.

@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::llm::Timeouts;
 use crate::llm::http::{ApiKey, Endpoint};
+use crate::llm::retry::RetryPolicy;
 
 /// Default Anthropic model.
 pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
@@ -87,6 +88,15 @@ pub struct TimeoutSection {
     pub idle_read_ms: Option<u64>,
 }
 
+/// Retries in the config file (`[retry]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySection {
+    pub max_retries: Option<u32>,
+    pub base_delay_ms: Option<u64>,
+    pub max_delay_ms: Option<u64>,
+}
+
 /// The config file, as written by the user. Every field is optional.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -99,6 +109,11 @@ pub struct FileConfig {
     pub system: Option<String>,
     pub prompts_dir: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    /// Models to fall back to, in order, when the requested one keeps failing.
+    #[serde(default)]
+    pub fallback: Vec<String>,
+    #[serde(default)]
+    pub retry: RetrySection,
     #[serde(default)]
     pub timeouts: TimeoutSection,
     #[serde(default)]
@@ -170,6 +185,8 @@ pub struct Resolved {
     pub prompts_dir: PathBuf,
     /// The config file that was (or would be) read, for messages.
     pub config_path: Option<PathBuf>,
+    /// Retries and the fallback chain.
+    pub retry: RetryPolicy,
 }
 
 /// Resolves flags, file and environment. `env` is passed in so that tests need not touch
@@ -288,7 +305,27 @@ pub fn resolve(
         .clone()
         .or_else(|| file.prompts_dir.clone())
         .unwrap_or_else(|| PathBuf::from("prompts"));
+    let defaults = RetryPolicy::default();
+    let retry = RetryPolicy {
+        max_retries: file.retry.max_retries.unwrap_or(defaults.max_retries),
+        base_delay: file
+            .retry
+            .base_delay_ms
+            .map_or(defaults.base_delay, Duration::from_millis),
+        max_delay: file
+            .retry
+            .max_delay_ms
+            .map_or(defaults.max_delay, Duration::from_millis),
+        fallback_models: file.fallback.clone(),
+        ..defaults
+    };
+    if retry.fallback_models.iter().any(|m| m.trim().is_empty()) {
+        return Err(ConfigError::Invalid(
+            "fallback lists an empty model name".into(),
+        ));
+    }
     Ok(Resolved {
+        retry,
         provider,
         first_run,
         model,

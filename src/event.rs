@@ -6,6 +6,7 @@
 
 use crossterm::event::KeyEvent;
 
+use crate::llm::retry::Next;
 use crate::llm::{LlmError, StreamEvent};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
@@ -30,6 +31,20 @@ pub enum AppEvent {
     Resize { width: u16, height: u16 },
     /// A provider event for request `id`.
     Stream { id: RequestId, event: StreamEvent },
+    /// Attempt `number` of request `id` starts, asking `model` (a retry or a fallback when
+    /// `number` > 1).
+    AttemptStarted {
+        id: RequestId,
+        number: u32,
+        model: String,
+    },
+    /// Attempt `number` of request `id` failed; `next` says whether it will be retried.
+    AttemptFailed {
+        id: RequestId,
+        number: u32,
+        error: LlmError,
+        next: Next,
+    },
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that

@@ -145,7 +145,15 @@ async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) ->
     } else {
         OutputMode::Text
     };
-    promptdeck::ask::run(provider, request, mode, &mut stdout, &mut stderr).await
+    promptdeck::ask::run(
+        provider,
+        request,
+        &resolved.retry,
+        mode,
+        &mut stdout,
+        &mut stderr,
+    )
+    .await
 }
 
 async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>) -> u8 {
@@ -174,7 +182,15 @@ async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>) -> u8 {
         },
     };
     let model = Model::new(session);
-    match promptdeck::app::run(model, provider, Theme::default(), resolved.data_dir.clone()).await {
+    match promptdeck::app::run(
+        model,
+        provider,
+        resolved.retry.clone(),
+        Theme::default(),
+        resolved.data_dir.clone(),
+    )
+    .await
+    {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("promptdeck: {e}");

@@ -239,9 +239,17 @@ async fn each_error_class_has_its_exit_status_and_message() {
     ];
     let server = MockServer::start().await;
     let home = tempfile::tempdir().unwrap();
+    // One attempt each: retries are tested on their own.
+    let config = home.path().join("no-retries.toml");
+    std::fs::write(&config, "[retry]\nmax_retries = 0\n").unwrap();
+    let config = config.to_str().unwrap();
     for (response, code, message) in cases {
         server.push(response);
-        let out = run(anthropic_cmd(home.path(), &server), &["ask", "hi"]).await;
+        let out = run(
+            anthropic_cmd(home.path(), &server),
+            &["--config", config, "ask", "hi"],
+        )
+        .await;
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(code), "{err}");
         assert!(err.contains("promptdeck: error:"), "{err}");
@@ -258,7 +266,71 @@ async fn each_error_class_has_its_exit_status_and_message() {
         Step::Abort,
     ]));
     let out = run(anthropic_cmd(home.path(), &server), &["ask", "hi"]).await;
-    assert_eq!(stdout(&out), "partial");
+    assert_eq!(
+        stdout(&out),
+        "partial",
+        "a failure after text is never retried"
+    );
+    assert_eq!(server.requests().len(), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
+    let server = MockServer::start().await;
+    let overloaded = || {
+        MockResponse::error(
+            529,
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        )
+    };
+    for _ in 0..3 {
+        server.push(overloaded());
+    }
+    server.push(MockResponse::sse(anthropic::reply(
+        &["from the fallback"],
+        4,
+        3,
+    )));
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("fallback.toml");
+    std::fs::write(
+        &config,
+        "fallback = [\"claude-fallback\"]\n[retry]\nmax_retries = 2\nbase_delay_ms = 10\n",
+    )
+    .unwrap();
+    let out = run(
+        anthropic_cmd(home.path(), &server),
+        &["--config", config.to_str().unwrap(), "ask", "--json", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["text"], json!("from the fallback"));
+    assert_eq!(v["model"], json!("claude-fallback"));
+    assert_eq!(v["attempts"], json!(4));
+    let err = stderr(&out);
+    assert!(
+        err.contains("attempt 1 failed (overloaded); retrying in"),
+        "{err}"
+    );
+    assert!(
+        err.contains("attempt 3 failed (overloaded); falling back to claude-fallback"),
+        "{err}"
+    );
+    let models: Vec<Value> = server
+        .requests()
+        .iter()
+        .map(|r| r.body["model"].clone())
+        .collect();
+    assert_eq!(
+        models,
+        vec![
+            json!("claude-sonnet-4-5"),
+            json!("claude-sonnet-4-5"),
+            json!("claude-sonnet-4-5"),
+            json!("claude-fallback")
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

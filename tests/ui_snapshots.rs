@@ -225,3 +225,69 @@ fn tiny_terminal_says_so_instead_of_breaking() {
     let screen = s.render(20, 6);
     assert!(screen.contains("message"), "{screen}");
 }
+
+#[test]
+fn retry_countdown_then_the_fallback_that_answered_80x24() {
+    use promptdeck::llm::retry::Next;
+    let mut s = Screen::new(StartKind::Configured);
+    let id = s.type_and_send("are you there?", 0);
+    let overloaded = || LlmError::Overloaded {
+        status: 529,
+        message: "Overloaded".into(),
+    };
+    let attempt = |s: &mut Screen, number: u32, model: &str, ms: u64| {
+        s.model.update(
+            AppEvent::AttemptStarted {
+                id,
+                number,
+                model: model.into(),
+            },
+            s.at(ms),
+        );
+    };
+    attempt(&mut s, 1, "claude-sonnet-4-5", 0);
+    s.model.update(
+        AppEvent::AttemptFailed {
+            id,
+            number: 1,
+            error: overloaded(),
+            next: Next::Retry {
+                delay: Duration::from_millis(2500),
+            },
+        },
+        s.at(300),
+    );
+    s.model.update(AppEvent::Tick, s.at(800));
+    let countdown = s.render(80, 24);
+    assert!(
+        countdown.contains("overloaded: retry in 2.00s · Esc cancels"),
+        "{countdown}"
+    );
+    attempt(&mut s, 2, "claude-sonnet-4-5", 2800);
+    s.model.update(
+        AppEvent::AttemptFailed {
+            id,
+            number: 2,
+            error: overloaded(),
+            next: Next::Fallback {
+                model: "claude-haiku-4-5".into(),
+                delay: Duration::ZERO,
+            },
+        },
+        s.at(3000),
+    );
+    attempt(&mut s, 3, "claude-haiku-4-5", 3000);
+    s.stream(
+        id,
+        StreamEvent::TextDelta("Yes — answered by the fallback.".into()),
+        3400,
+    );
+    s.stream(
+        id,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        3500,
+    );
+    insta::assert_snapshot!(countdown + &s.render(80, 24));
+}

@@ -14,9 +14,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId};
+use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
 use crate::text;
-pub use transcript::{Entry, Reply, ReplyState, Transcript};
+pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
 
 /// What the app must do after an update.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,6 +201,38 @@ impl Model {
             AppEvent::Stream { id, event } => {
                 if self.active == Some(id) && self.transcript.apply(id, event, now) {
                     self.end_request(id);
+                }
+                Vec::new()
+            }
+            AppEvent::AttemptStarted { id, number, model } => {
+                if self.active == Some(id) {
+                    self.transcript.attempt_started(id, number, model, now);
+                }
+                Vec::new()
+            }
+            AppEvent::AttemptFailed {
+                id,
+                number,
+                error,
+                next,
+            } => {
+                if self.active == Some(id) {
+                    let model = |m: Option<&str>| {
+                        m.map(str::to_string).or_else(|| {
+                            self.transcript.reply(id).map(|r| r.requested_model.clone())
+                        })
+                    };
+                    let retry = match &next {
+                        Next::Retry { delay } => model(None).map(|m| (m, *delay)),
+                        Next::Fallback { model: m, delay } => model(Some(m)).map(|m| (m, *delay)),
+                        Next::GiveUp => None,
+                    }
+                    .map(|(model, delay)| RetryWait {
+                        at: now + delay,
+                        model,
+                        reason: error.kind().to_string(),
+                    });
+                    self.transcript.attempt_failed(id, number, error, retry);
                 }
                 Vec::new()
             }

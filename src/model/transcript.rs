@@ -65,6 +65,33 @@ pub struct Reply {
     pub response_id: Option<String>,
     /// The provider's request id header.
     pub request_id: Option<String>,
+    /// The current attempt (1 = the first try).
+    pub attempt: u32,
+    /// When the current attempt started (TTFT is measured from here).
+    pub attempt_started_at: Instant,
+    /// Failed attempts so far: model and why.
+    pub failed_attempts: Vec<FailedAttempt>,
+    /// A retry waiting to start, for the countdown.
+    pub retry: Option<RetryWait>,
+}
+
+/// An attempt that failed before this reply's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedAttempt {
+    pub number: u32,
+    pub model: String,
+    pub error: LlmError,
+}
+
+/// A retry or fallback scheduled after a failed attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryWait {
+    /// When the next attempt starts.
+    pub at: Instant,
+    /// The model the next attempt asks.
+    pub model: String,
+    /// Why (the failed attempt's error kind).
+    pub reason: String,
 }
 
 impl Reply {
@@ -84,12 +111,17 @@ impl Reply {
             ended_at: None,
             response_id: None,
             request_id: None,
+            attempt: 1,
+            attempt_started_at: sent_at,
+            failed_attempts: Vec::new(),
+            retry: None,
         }
     }
 
-    /// Time to first token.
+    /// Time to first token of the attempt that answered.
     pub fn ttft(&self) -> Option<Duration> {
-        self.first_token_at.map(|t| t - self.sent_at)
+        self.first_token_at
+            .map(|t| t.saturating_duration_since(self.attempt_started_at))
     }
 
     /// Time from sending to the end, or to `now` while it runs.
@@ -259,11 +291,51 @@ impl Transcript {
         }
     }
 
+    /// Attempt `number` starts with `model`.
+    pub fn attempt_started(&mut self, id: RequestId, number: u32, model: String, now: Instant) {
+        if let Some(reply) = self.reply_mut(id) {
+            reply.attempt = number;
+            reply.attempt_started_at = now;
+            reply.retry = None;
+            if number > 1 {
+                // Retries only follow attempts that streamed no text; start clean.
+                reply.requested_model = model;
+                reply.answered_model = None;
+                reply.usage = Usage::default();
+                reply.notes.clear();
+                reply.state = ReplyState::Waiting;
+            }
+        }
+    }
+
+    /// Attempt `number` failed; `retry` is the scheduled next attempt, if any.
+    pub fn attempt_failed(
+        &mut self,
+        id: RequestId,
+        number: u32,
+        error: LlmError,
+        retry: Option<RetryWait>,
+    ) {
+        if let Some(reply) = self.reply_mut(id) {
+            let model = reply
+                .answered_model
+                .clone()
+                .unwrap_or_else(|| reply.requested_model.clone());
+            reply.failed_attempts.push(FailedAttempt {
+                number,
+                model,
+                error,
+            });
+            reply.retry = retry;
+        }
+    }
+
     /// Marks reply `id` as failed with `error`, keeping its partial text.
     pub fn fail(&mut self, id: RequestId, error: LlmError, now: Instant) {
         if let Some(reply) = self.reply_mut(id) {
             reply.state = ReplyState::Failed(error);
             reply.ended_at = Some(now);
+            reply.retry = None;
         }
     }
 
@@ -274,6 +346,7 @@ impl Transcript {
         {
             reply.state = ReplyState::Cancelled;
             reply.ended_at = Some(now);
+            reply.retry = None;
         }
     }
 

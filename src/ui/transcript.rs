@@ -164,6 +164,36 @@ fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
         ReplyState::Cancelled => (Tone::Muted, format!(" · cancelled after {elapsed}")),
         ReplyState::Failed(e) => (Tone::Error, format!(" · failed: {}", e.kind())),
     };
+    if let Some(wait) = &reply.retry {
+        let left = seconds(wait.at.saturating_duration_since(now));
+        let target = if wait.model == reply.requested_model {
+            String::new()
+        } else {
+            format!(" with {}", text::sanitize(&wait.model))
+        };
+        parts.push((
+            Tone::Warning,
+            format!(" · {}: retry{target} in {left} · Esc cancels", wait.reason),
+        ));
+        return parts;
+    }
+    if let Some(first) = reply.failed_attempts.first() {
+        let model_now = reply.requested_model.as_str();
+        let note = if first.model != model_now {
+            format!(
+                " · fallback after {} {}",
+                text::sanitize(&first.model),
+                first.error.kind()
+            )
+        } else {
+            let n = reply.failed_attempts.len();
+            format!(
+                " · after {n} failed attempt{}",
+                if n == 1 { "" } else { "s" }
+            )
+        };
+        parts.push((Tone::Warning, note));
+    }
     parts.push(state);
     parts
 }
