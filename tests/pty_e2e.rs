@@ -44,6 +44,134 @@ impl Screen {
     }
 }
 
+/// A running promptdeck in a pseudo-terminal.
+struct Running {
+    screen: Screen,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    reader_thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(env: &[(&str, String)]) -> Running {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_promptdeck"));
+        cmd.env_clear();
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let screen = Screen {
+            parser: Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0))),
+            raw: Arc::new(Mutex::new(Vec::new())),
+        };
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
+        let reader_thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        parser.lock().unwrap().process(&buf[..n]);
+                        raw.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+        let writer = pty.master.take_writer().unwrap();
+        Running {
+            screen,
+            child,
+            writer,
+            master: pty.master,
+            reader_thread,
+        }
+    }
+
+    fn type_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Waits for the process to exit, then checks the terminal was restored.
+    fn wait_exit_restored(mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "promptdeck did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(self.writer);
+        drop(self.master);
+        let _ = self.reader_thread.join();
+        let parser = self.screen.parser.lock().unwrap();
+        assert!(!parser.screen().alternate_screen(), "alternate screen left");
+        assert!(!parser.screen().hide_cursor(), "cursor shown again");
+        let raw = String::from_utf8_lossy(&self.screen.raw.lock().unwrap()).into_owned();
+        let tail = &raw[raw
+            .rfind("\u{1b}[?1049l")
+            .expect("leaves the alternate screen")..];
+        assert!(
+            tail.contains("\u{1b}[?25h"),
+            "shows the cursor after leaving"
+        );
+        assert!(raw.contains("\u{1b}[?2004l"), "turns bracketed paste off");
+        status
+    }
+}
+
+#[test]
+fn sighup_restores_the_terminal_and_keeps_the_unsent_draft() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let env = [
+        ("HOME", home.path().display().to_string()),
+        (
+            "XDG_CONFIG_HOME",
+            home.path().join("config").display().to_string(),
+        ),
+        ("PROMPTDECK_DATA_DIR", data.display().to_string()),
+    ];
+    let mut app = Running::start(&env);
+    app.screen.wait_for("the welcome screen", |s| {
+        s.contains("Welcome to promptdeck")
+    });
+    app.type_bytes("half-written thought, 日本語".as_bytes());
+    app.screen
+        .wait_for("the draft", |s| s.contains("half-written thought"));
+    let pid = app.child.process_id().expect("pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    app.wait_exit_restored();
+    assert_eq!(
+        std::fs::read_to_string(data.join("draft.txt")).unwrap(),
+        "half-written thought, 日本語"
+    );
+    // The next start brings the draft back into the composer.
+    let mut app = Running::start(&env);
+    app.screen.wait_for("the restored draft", |s| {
+        s.contains("half-written thought, 日本語")
+    });
+    app.type_bytes(b"\x03");
+    app.wait_exit_restored();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
     let server = MockServer::start().await;
@@ -60,45 +188,20 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
     server.push(MockResponse::sse_steps(body));
 
     let home = tempfile::tempdir().unwrap();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_promptdeck"));
-    cmd.env_clear();
-    cmd.env("HOME", home.path());
-    cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("ANTHROPIC_API_KEY", "sk-test-e2e");
-    cmd.env("ANTHROPIC_BASE_URL", server.base_url());
-    cmd.env("PROMPTDECK_DATA_DIR", home.path().join("data"));
-    let mut child = pty.slave.spawn_command(cmd).unwrap();
-    drop(pty.slave);
-
-    let screen = Screen {
-        parser: Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0))),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let (parser, raw) = (screen.parser.clone(), screen.raw.clone());
-    let reader_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    parser.lock().unwrap().process(&buf[..n]);
-                    raw.lock().unwrap().extend_from_slice(&buf[..n]);
-                }
-            }
-        }
-    });
-    let mut writer = pty.master.take_writer().unwrap();
-
+    let mut app = Running::start(&[
+        ("HOME", home.path().display().to_string()),
+        (
+            "XDG_CONFIG_HOME",
+            home.path().join("config").display().to_string(),
+        ),
+        ("ANTHROPIC_API_KEY", "sk-test-e2e".to_string()),
+        ("ANTHROPIC_BASE_URL", server.base_url()),
+        (
+            "PROMPTDECK_DATA_DIR",
+            home.path().join("data").display().to_string(),
+        ),
+    ]);
+    let screen = &app.screen;
     let start = screen.wait_for("the chat screen", |s| {
         s.contains("anthropic · claude-sonnet-4-5") && s.contains("message")
     });
@@ -107,11 +210,11 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         "the app draws on the alternate screen:\n{start}"
     );
 
-    writer.write_all(b"hello from a pty").unwrap();
-    writer.flush().unwrap();
-    screen.wait_for("the typed text", |s| s.contains("hello from a pty"));
-    writer.write_all(b"\r").unwrap();
-    writer.flush().unwrap();
+    app.type_bytes(b"hello from a pty");
+    app.screen
+        .wait_for("the typed text", |s| s.contains("hello from a pty"));
+    app.type_bytes(b"\r");
+    let screen = &app.screen;
 
     let mid = screen.wait_for("the first part of the reply", |s| {
         s.contains("First part of the reply.")
@@ -133,36 +236,9 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         "the header names the answering model:\n{done}"
     );
 
-    writer.write_all(b"\x03").unwrap();
-    writer.flush().unwrap();
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "promptdeck did not exit on Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    app.type_bytes(b"\x03");
+    let status = app.wait_exit_restored();
     assert!(status.success(), "exit status {status:?}");
-    drop(writer);
-    drop(pty.master);
-    let _ = reader_thread.join();
-
-    let parser = screen.parser.lock().unwrap();
-    assert!(!parser.screen().alternate_screen(), "alternate screen left");
-    assert!(!parser.screen().hide_cursor(), "cursor shown again");
-    let raw = String::from_utf8_lossy(&screen.raw.lock().unwrap()).into_owned();
-    let tail = &raw[raw
-        .rfind("\u{1b}[?1049l")
-        .expect("leaves the alternate screen")..];
-    assert!(
-        tail.contains("\u{1b}[?25h"),
-        "shows the cursor after leaving"
-    );
-    assert!(raw.contains("\u{1b}[?2004l"), "turns bracketed paste off");
 
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
