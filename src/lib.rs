@@ -11,6 +11,7 @@ pub mod config;
 pub mod event;
 pub mod llm;
 pub mod model;
+pub mod prompts;
 pub mod text;
 pub mod tui;
 pub mod ui;

@@ -1,0 +1,102 @@
+//! The text of `promptdeck prompts`: every prompt, its working state and its history.
+//!
+//! Plain lines meant for a terminal or a pipe. File names, authors and commit subjects come
+//! from outside, so each is sanitized: nothing in a repository can send a control sequence
+//! to the user's terminal through this listing.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use super::error::PromptError;
+use super::git::{RepoLookup, discover};
+use super::library::scan_async;
+use super::session::SessionVersions;
+use super::versions::{History, VersionKind, versions_with};
+use crate::text::sanitize;
+
+/// Characters of the ISO date shown (`YYYY-MM-DD`).
+const DATE_CHARS: usize = 10;
+
+/// Builds the listing of every prompt in `dir` and its versions.
+///
+/// ```text
+/// prompts in ./prompts (git repository /work/app)
+///
+/// support/triage  #1a2b3c4d5e6f  uncommitted
+///   1f2e3d4c5b6a  2026-11-20  Ann Lee  Ask for the order number first
+///   ...
+/// ```
+pub async fn list_report(dir: &Path) -> Result<String, PromptError> {
+    let entries = scan_async(dir).await?;
+    let lookup = discover(dir).await?;
+    let session = SessionVersions::new();
+    let mut out = String::new();
+    let shown_dir = sanitize(&dir.display().to_string());
+    // Writing to a String cannot fail.
+    match &lookup {
+        RepoLookup::Found(repo) => {
+            let root = sanitize(&repo.root().display().to_string());
+            let _ = writeln!(out, "prompts in {shown_dir} (git repository {root})");
+        }
+        RepoLookup::NoRepo(reason) => {
+            let _ = writeln!(out, "prompts in {shown_dir}");
+            let _ = writeln!(
+                out,
+                "note: {reason}; only the working files are listed. \
+                 Run `git init` there and commit to get versions."
+            );
+        }
+    }
+    if entries.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nno prompts yet: add a .txt file (its text is the system prompt)"
+        );
+        return Ok(out);
+    }
+    for entry in &entries {
+        let name = sanitize(&entry.name);
+        let listing = versions_with(dir, &entry.name, &session, &lookup).await?;
+        let _ = writeln!(out);
+        match (listing.working(), &listing.working_error) {
+            (Some(working), _) => {
+                let status = match &working.kind {
+                    VersionKind::Working { status } => status.label(),
+                    _ => "",
+                };
+                let vars = working
+                    .text
+                    .as_deref()
+                    .map(super::template::variables)
+                    .unwrap_or_default();
+                let _ = write!(out, "{name}  #{}  {status}", working.id);
+                if !vars.is_empty() {
+                    let vars: Vec<String> = vars.iter().map(|v| format!("{{{{{v}}}}}")).collect();
+                    let _ = write!(out, "  variables: {}", sanitize(&vars.join(" ")));
+                }
+                let _ = writeln!(out);
+            }
+            (None, Some(error)) => {
+                let _ = writeln!(out, "{name}  error: {}", sanitize(&error.to_string()));
+            }
+            (None, None) => {
+                let _ = writeln!(out, "{name}");
+            }
+        }
+        if matches!(listing.history, History::Git { .. }) && listing.commits().next().is_none() {
+            let _ = writeln!(out, "  (no commits yet)");
+        }
+        for commit in listing.commits() {
+            let date: String = commit.date_iso.chars().take(DATE_CHARS).collect();
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}  {}",
+                sanitize(&commit.short),
+                sanitize(&date),
+                sanitize(&commit.author),
+                sanitize(&commit.subject)
+            );
+        }
+    }
+    Ok(out)
+}
