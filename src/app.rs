@@ -22,6 +22,7 @@ use crate::event::{AppEvent, RequestId};
 use crate::llm::retry::{self, Progress, RetryPolicy};
 use crate::llm::{ChatRequest, Provider};
 use crate::model::{Effect, Model, STREAMING_TICK};
+use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -36,21 +37,37 @@ pub fn draft_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("draft.txt")
 }
 
-/// Runs the interactive app until the user quits or a signal ends it.
-pub async fn run(
-    mut model: Model,
+/// What the interactive app needs besides the model.
+pub struct AppConfig {
+    pub provider: Arc<dyn Provider>,
+    pub policy: RetryPolicy,
+    pub theme: Theme,
+    /// Where the draft (and later the database) lives.
+    pub data_dir: PathBuf,
+    /// The prompt library.
+    pub prompts_dir: PathBuf,
+    /// The prompt to start with (`--prompt`).
+    pub initial_prompt: Option<Reference>,
+}
+
+/// The app's side of effects: everything that does IO on the model's behalf.
+struct Services {
     provider: Arc<dyn Provider>,
-    policy: RetryPolicy,
-    theme: Theme,
-    data_dir: PathBuf,
-) -> anyhow::Result<()> {
-    let policy = Arc::new(policy);
+    policy: Arc<RetryPolicy>,
+    prompts_dir: PathBuf,
+    tx: mpsc::UnboundedSender<AppEvent>,
+    tasks: HashMap<RequestId, JoinHandle<()>>,
+}
+
+/// Runs the interactive app until the user quits or a signal ends it.
+pub async fn run(mut model: Model, config: AppConfig) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
     if let Ok(draft) = std::fs::read_to_string(draft_path(&data_dir)) {
         model.composer.insert_str(draft);
         let _ = std::fs::remove_file(draft_path(&data_dir));
     }
     let mut terminal = tui::init()?;
-    let result = event_loop(&mut terminal, &mut model, provider, policy, &theme).await;
+    let result = event_loop(&mut terminal, &mut model, config).await;
     tui::restore();
     // The user's unsent text survives a quit, a SIGTERM or an SSH drop.
     let draft = model.composer_text();
@@ -63,23 +80,42 @@ pub async fn run(
     result
 }
 
-async fn event_loop(
-    terminal: &mut Term,
-    model: &mut Model,
-    provider: Arc<dyn Provider>,
-    policy: Arc<RetryPolicy>,
-    theme: &Theme,
-) -> anyhow::Result<()> {
+async fn event_loop(terminal: &mut Term, model: &mut Model, config: AppConfig) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
     let input = tokio::spawn(read_terminal(tx.clone()));
     let signals = tokio::spawn(watch_signals(tx.clone()));
-    let mut tasks: HashMap<RequestId, JoinHandle<()>> = HashMap::new();
+    let theme = config.theme;
+    let mut services = Services {
+        provider: config.provider,
+        policy: Arc::new(config.policy),
+        prompts_dir: config.prompts_dir,
+        tx: tx.clone(),
+        tasks: HashMap::new(),
+    };
+    // The watcher lists the directory once: start it off the event loop.
+    let watcher = {
+        let dir = services.prompts_dir.clone();
+        let tx = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let events = tx.clone();
+            PromptWatcher::start(&dir, move |change| {
+                let _ = events.send(AppEvent::PromptsChanged(change));
+            })
+            .map_err(|e| {
+                let _ = tx.send(AppEvent::PromptsChanged(WatchEvent::Error(e.to_string())));
+            })
+            .ok()
+        })
+    };
+    let mut quit = false;
+    for effect in model.start(config.initial_prompt) {
+        quit |= services.run(effect);
+    }
 
-    terminal.draw(|f| ui::render(model, theme, f))?;
+    terminal.draw(|f| ui::render(model, &theme, f))?;
     let mut last_frame = Instant::now();
     let mut frame_due: Option<tokio::time::Instant> = None;
     let mut next_tick = tokio::time::Instant::now() + STREAMING_TICK;
-    let mut quit = false;
 
     while !quit {
         tokio::select! {
@@ -96,13 +132,13 @@ async fn event_loop(
                 for event in batch {
                     let now = Instant::now();
                     for effect in model.update(event, now) {
-                        quit |= run_effect(effect, &provider, &policy, &tx, &mut tasks);
+                        quit |= services.run(effect);
                     }
                 }
                 if !was_animating && model.is_animating() {
                     next_tick = tokio::time::Instant::now() + STREAMING_TICK;
                 }
-                tasks.retain(|_, handle| !handle.is_finished());
+                services.tasks.retain(|_, handle| !handle.is_finished());
                 if frame_due.is_none() {
                     let earliest = last_frame + MIN_FRAME_INTERVAL;
                     frame_due = Some(tokio::time::Instant::from_std(earliest.max(Instant::now())));
@@ -110,7 +146,7 @@ async fn event_loop(
             }
             () = sleep_until(frame_due.unwrap_or_else(tokio::time::Instant::now)), if frame_due.is_some() => {
                 frame_due = None;
-                terminal.draw(|f| ui::render(model, theme, f))?;
+                terminal.draw(|f| ui::render(model, &theme, f))?;
                 last_frame = Instant::now();
             }
             () = sleep_until(next_tick), if model.is_animating() => {
@@ -119,43 +155,72 @@ async fn event_loop(
             }
         }
     }
-    for (_, handle) in tasks {
+    for (_, handle) in services.tasks.drain() {
         handle.abort();
     }
     input.abort();
     signals.abort();
+    drop(watcher.await);
     Ok(())
 }
 
-/// Carries out one effect; returns true when the app must quit.
-fn run_effect(
-    effect: Effect,
-    provider: &Arc<dyn Provider>,
-    policy: &Arc<RetryPolicy>,
-    tx: &mpsc::UnboundedSender<AppEvent>,
-    tasks: &mut HashMap<RequestId, JoinHandle<()>>,
-) -> bool {
-    match effect {
-        Effect::StartRequest { id, request } => {
-            tracing::info!(request = %id, model = %request.model, "request started");
-            let handle = tokio::spawn(stream_request(
-                provider.clone(),
-                policy.clone(),
-                id,
-                request,
-                tx.clone(),
-            ));
-            tasks.insert(id, handle);
-            false
-        }
-        Effect::CancelRequest { id } => {
-            tracing::info!(request = %id, "request cancelled");
-            if let Some(handle) = tasks.remove(&id) {
-                handle.abort();
+impl Services {
+    /// Carries out one effect; returns true when the app must quit.
+    fn run(&mut self, effect: Effect) -> bool {
+        match effect {
+            Effect::StartRequest { id, request, prompt } => {
+                tracing::info!(
+                    request = %id,
+                    model = %request.model,
+                    prompt = prompt.as_ref().map(|p| p.describe()).unwrap_or_default(),
+                    "request started"
+                );
+                let handle = tokio::spawn(stream_request(
+                    self.provider.clone(),
+                    self.policy.clone(),
+                    id,
+                    request,
+                    self.tx.clone(),
+                ));
+                self.tasks.insert(id, handle);
             }
-            false
+            Effect::CancelRequest { id } => {
+                tracing::info!(request = %id, "request cancelled");
+                if let Some(handle) = self.tasks.remove(&id) {
+                    handle.abort();
+                }
+            }
+            Effect::ScanPrompts => {
+                let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = crate::prompts::scan_async(&dir)
+                        .await
+                        .map(|entries| entries.into_iter().map(|e| e.name).collect());
+                    let _ = tx.send(AppEvent::PromptsScanned(result));
+                });
+            }
+            Effect::ResolvePrompt { reference, purpose } => {
+                let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let session = SessionVersions::new();
+                    let result = crate::prompts::resolve_reference(&dir, &reference, &session).await;
+                    let _ = tx.send(AppEvent::PromptResolved {
+                        reference,
+                        purpose,
+                        result,
+                    });
+                });
+            }
+            Effect::LoadVersions { name, session } => {
+                let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = crate::prompts::versions(&dir, &name, &session).await;
+                    let _ = tx.send(AppEvent::VersionsLoaded { name, result });
+                });
+            }
+            Effect::Quit => return true,
         }
-        Effect::Quit => true,
+        false
     }
 }
 

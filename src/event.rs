@@ -7,6 +7,7 @@
 use crossterm::event::KeyEvent;
 
 use crate::llm::retry::Next;
+use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
 use crate::llm::{LlmError, StreamEvent};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
@@ -18,6 +19,15 @@ impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "#{}", self.0)
     }
+}
+
+/// Why a prompt is being resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolvePurpose {
+    /// Chosen at start-up (`--prompt`): make it active.
+    Activate,
+    /// The active prompt's file changed: reload it, keeping the last good text on error.
+    Reload,
 }
 
 /// Something that happened.
@@ -44,6 +54,21 @@ pub enum AppEvent {
         number: u32,
         error: LlmError,
         next: Next,
+    },
+    /// The prompts directory was listed (answer to `Effect::ScanPrompts`).
+    PromptsScanned(Result<Vec<String>, PromptError>),
+    /// The watcher saw prompt files change.
+    PromptsChanged(WatchEvent),
+    /// A prompt reference was resolved to text (answer to `Effect::ResolvePrompt`).
+    PromptResolved {
+        reference: Reference,
+        purpose: ResolvePurpose,
+        result: Result<LoadedPrompt, PromptError>,
+    },
+    /// A prompt's versions were listed (answer to `Effect::LoadVersions`).
+    VersionsLoaded {
+        name: String,
+        result: Result<PromptVersions, PromptError>,
     },
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },

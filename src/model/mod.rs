@@ -5,6 +5,7 @@
 //! the clock, so every behaviour a user sees — sending, streaming, cancelling, scrolling,
 //! errors — is tested here without a terminal or a network.
 
+pub mod prompt;
 pub mod transcript;
 
 use std::cell::Cell;
@@ -13,7 +14,9 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
-use crate::event::{AppEvent, RequestId};
+use crate::event::{AppEvent, RequestId, ResolvePurpose};
+use crate::prompts::{Provenance, Reference, SessionVersions};
+use prompt::{Picker, PromptState, VariablesForm};
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
 use crate::text;
@@ -22,8 +25,26 @@ pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
 /// What the app must do after an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Start streaming `request` in a new task whose events are tagged `id`.
-    StartRequest { id: RequestId, request: ChatRequest },
+    /// Start streaming `request` in a new task whose events are tagged `id`. `prompt` is the
+    /// exact prompt version behind its system prompt, for the request log.
+    StartRequest {
+        id: RequestId,
+        request: ChatRequest,
+        prompt: Option<Provenance>,
+    },
+    /// List the prompts directory; answer with `AppEvent::PromptsScanned`.
+    ScanPrompts,
+    /// Resolve a prompt reference to text; answer with `AppEvent::PromptResolved`.
+    ResolvePrompt {
+        reference: Reference,
+        purpose: ResolvePurpose,
+    },
+    /// List a prompt's versions (git history, working file, `session` texts); answer with
+    /// `AppEvent::VersionsLoaded`.
+    LoadVersions {
+        name: String,
+        session: SessionVersions,
+    },
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
     CancelRequest { id: RequestId },
     /// Restore the terminal and exit.
@@ -105,6 +126,21 @@ pub struct Model {
     pub panel_drawn: Cell<bool>,
     /// Totals over every finished request of this session.
     pub totals: SessionTotals,
+    /// The prompt library: active prompt, variables, session versions.
+    pub prompts: PromptState,
+    /// Which screen has the keyboard.
+    pub mode: Mode,
+}
+
+/// Which screen has the keyboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// The chat: transcript and composer.
+    Chat,
+    /// The prompt picker (Ctrl-P).
+    Picker(Picker),
+    /// The variables form (Ctrl-G).
+    Variables(VariablesForm),
 }
 
 /// Whether the usage panel beside the transcript is shown.
@@ -175,7 +211,28 @@ impl Model {
             panel: PanelVisibility::Auto,
             panel_drawn: Cell::new(false),
             totals: SessionTotals::default(),
+            prompts: PromptState::new("prompts".into(), Default::default()),
+            mode: Mode::Chat,
         }
+    }
+
+    /// The same model with this prompt library state.
+    pub fn with_prompts(mut self, prompts: PromptState) -> Model {
+        self.prompts = prompts;
+        self
+    }
+
+    /// What the app does once at start: list the library and, if one was named
+    /// (`--prompt`), resolve the starting prompt.
+    pub fn start(&self, initial: Option<Reference>) -> Vec<Effect> {
+        let mut effects = vec![Effect::ScanPrompts];
+        if let Some(reference) = initial {
+            effects.push(Effect::ResolvePrompt {
+                reference,
+                purpose: ResolvePurpose::Activate,
+            });
+        }
+        effects
     }
 
     /// True while something on screen changes by itself (the app then sends ticks).
@@ -236,6 +293,14 @@ impl Model {
                 }
                 Vec::new()
             }
+            AppEvent::PromptsScanned(result) => self.on_scanned(result),
+            AppEvent::PromptsChanged(change) => self.on_prompts_changed(change),
+            AppEvent::PromptResolved {
+                reference,
+                purpose,
+                result,
+            } => self.on_resolved(reference, purpose, result),
+            AppEvent::VersionsLoaded { name, result } => self.on_versions(name, result),
             AppEvent::StreamFailed { id, error } => {
                 if self.active == Some(id) {
                     self.transcript.fail(id, error, now);
@@ -264,8 +329,20 @@ impl Model {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+        if ctrl && key.code == KeyCode::Char('c') {
+            return self.quit(now);
+        }
+        match self.mode {
+            Mode::Picker(_) => return self.picker_key(key),
+            Mode::Variables(_) => return self.variables_key(key),
+            Mode::Chat => {}
+        }
         match key.code {
-            KeyCode::Char('c') if ctrl => self.quit(now),
+            KeyCode::Char('p') if ctrl => self.open_picker(),
+            KeyCode::Char('g') if ctrl => {
+                self.open_variables();
+                Vec::new()
+            }
             KeyCode::Char('d') if ctrl && self.composer.is_empty() => self.quit(now),
             KeyCode::Enter if alt || shift => {
                 self.composer.insert_newline();
@@ -342,27 +419,43 @@ impl Model {
             });
             return Vec::new();
         }
+        let (system, prompt) = match self.system_prompt() {
+            Ok(found) => found,
+            Err(problem) => {
+                self.status = Some(Status {
+                    tone: StatusTone::Error,
+                    text: problem,
+                });
+                return Vec::new();
+            }
+        };
         let id = RequestId(self.next_request);
         self.next_request += 1;
         self.transcript.push(Entry::User { text: message });
         let request = ChatRequest {
             model: self.session.model.clone(),
-            system: self.session.system.clone(),
+            system,
             messages: self.transcript.history(),
             max_tokens: self.session.max_tokens,
             temperature: self.session.temperature,
         };
-        self.transcript.push(Entry::Reply(Box::new(Reply::new(
+        let mut reply = Reply::new(
             id,
             self.session.model.clone(),
             self.session.provider_label.clone(),
             now,
-        ))));
+        );
+        reply.prompt = prompt.clone();
+        self.transcript.push(Entry::Reply(Box::new(reply)));
         self.composer = fresh_composer(&self.composer);
         self.active = Some(id);
         self.status = None;
         self.scroll = Scroll::Follow;
-        vec![Effect::StartRequest { id, request }]
+        vec![Effect::StartRequest {
+            id,
+            request,
+            prompt,
+        }]
     }
 
     fn cancel(&mut self, now: Instant) -> Vec<Effect> {

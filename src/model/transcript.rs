@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::event::RequestId;
+use crate::prompts::Provenance;
 use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usage};
 use crate::text::{self, StyledLine, StyledSpan};
 use crate::ui::theme::Tone;
@@ -73,6 +74,8 @@ pub struct Reply {
     pub failed_attempts: Vec<FailedAttempt>,
     /// A retry waiting to start, for the countdown.
     pub retry: Option<RetryWait>,
+    /// The prompt version that produced this reply, if a prompt was active.
+    pub prompt: Option<Provenance>,
 }
 
 /// An attempt that failed before this reply's answer.
@@ -115,6 +118,7 @@ impl Reply {
             attempt_started_at: sent_at,
             failed_attempts: Vec::new(),
             retry: None,
+            prompt: None,
         }
     }
 

@@ -1,0 +1,614 @@
+//! The active prompt, its variables, and the picker: the prompt library as the chat sees it.
+//!
+//! All of this is pure state. Reading files and git happens in the app, off the event loop,
+//! in answer to the effects asked for here ([`super::Effect::ScanPrompts`],
+//! [`super::Effect::ResolvePrompt`], [`super::Effect::LoadVersions`]); the results come back
+//! as events. Nothing is re-read on a keypress or a frame.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::prompts::{
+    ContentHash, PromptError, PromptVersions, Provenance, Reference, SessionVersions, Version,
+    VersionKind,
+};
+
+/// Whether the active prompt follows its file or stays on one version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracking {
+    /// The working-tree file: every save is picked up (hot reload).
+    WorkingTree,
+    /// A chosen version (a commit or a session text): saves do not change it.
+    Pinned,
+}
+
+/// The prompt that drives the chat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivePrompt {
+    /// Name, content hash, git state.
+    pub provenance: Provenance,
+    /// The exact text, variables unfilled.
+    pub text: Arc<str>,
+    pub tracking: Tracking,
+}
+
+/// Something loading in the background.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loadable<T> {
+    Loading,
+    Ready(T),
+    Failed(String),
+}
+
+/// Which column of the picker has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerFocus {
+    Prompts,
+    Versions,
+}
+
+/// What the picker's right column shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewMode {
+    /// The selected version's text.
+    Text,
+    /// Its line diff against the working-tree file.
+    DiffWorking,
+    /// Its line diff against the marked version.
+    DiffMarked,
+}
+
+/// The prompt picker's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picker {
+    /// Row 0 is "no prompt"; rows 1.. are the library's prompts.
+    pub selected: usize,
+    pub focus: PickerFocus,
+    /// Versions of the selected prompt.
+    pub versions: Loadable<PromptVersions>,
+    pub version_selected: usize,
+    pub preview: PreviewMode,
+    /// The version chosen as the other side of a diff (`m`).
+    pub marked: Option<ContentHash>,
+    /// First line of the preview shown.
+    pub preview_scroll: usize,
+}
+
+/// The variables form: the active prompt's `{{names}}` and their values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariablesForm {
+    pub names: Vec<String>,
+    pub selected: usize,
+}
+
+/// Everything the chat knows about prompts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptState {
+    /// The prompts directory, for messages.
+    pub dir: String,
+    /// Prompt names in the library, sorted (from the last scan).
+    pub library: Loadable<Vec<String>>,
+    pub active: Option<ActivePrompt>,
+    /// Values for `{{name}}` variables (from `--var` and the form).
+    pub vars: BTreeMap<String, String>,
+    /// Every text of every prompt seen this session.
+    pub session: SessionVersions,
+}
+
+impl PromptState {
+    /// A library not scanned yet.
+    pub fn new(dir: String, vars: BTreeMap<String, String>) -> PromptState {
+        PromptState {
+            dir,
+            library: Loadable::Loading,
+            active: None,
+            vars,
+            session: SessionVersions::new(),
+        }
+    }
+
+    /// The library's names, empty while loading or failed.
+    pub fn names(&self) -> &[String] {
+        match &self.library {
+            Loadable::Ready(names) => names,
+            _ => &[],
+        }
+    }
+
+    /// Makes `text` with `provenance` the active prompt and records it as a session version.
+    pub fn activate(&mut self, provenance: Provenance, text: Arc<str>, tracking: Tracking) {
+        self.session.record(&provenance.name, &text);
+        self.active = Some(ActivePrompt {
+            provenance,
+            text,
+            tracking,
+        });
+    }
+}
+
+impl Picker {
+    /// A picker opened on `selected` (0 = no prompt).
+    pub fn new(selected: usize) -> Picker {
+        Picker {
+            selected,
+            focus: PickerFocus::Prompts,
+            versions: Loadable::Loading,
+            version_selected: 0,
+            preview: PreviewMode::Text,
+            marked: None,
+            preview_scroll: 0,
+        }
+    }
+
+    /// The selected version, when versions are loaded.
+    pub fn version(&self) -> Option<&Version> {
+        match &self.versions {
+            Loadable::Ready(v) => v.versions.get(self.version_selected),
+            _ => None,
+        }
+    }
+}
+
+/// A one-line label for a version in lists: `working · uncommitted`, `a1b2c3d · 2026-11-20 ·
+/// subject`, `session #2`.
+pub fn version_label(version: &Version) -> String {
+    match &version.kind {
+        VersionKind::Working { status } => format!("working file · {}", status.label()),
+        VersionKind::Commit(c) => format!(
+            "{} {} {}",
+            c.short.get(..7).unwrap_or(&c.short),
+            c.date_iso.get(..10).unwrap_or(&c.date_iso),
+            c.subject
+        ),
+        VersionKind::Session { index } => format!("session edit #{index}"),
+    }
+}
+
+/// The error text to show for a prompt error.
+pub fn describe_error(error: &PromptError) -> String {
+    crate::text::sanitize(&error.to_string())
+}
+
+/// A reference to the working file of `name`.
+pub fn working(name: &str) -> Reference {
+    Reference::working(name)
+}
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{Effect, Mode, Model, Status, StatusTone};
+use crate::event::ResolvePurpose;
+use crate::prompts::{LoadedPrompt, WatchEvent};
+
+impl Model {
+    fn set_status(&mut self, tone: StatusTone, text: impl Into<String>) {
+        self.status = Some(Status {
+            tone,
+            text: text.into(),
+        });
+    }
+
+    /// The system prompt to send and its provenance: the active prompt with variables filled,
+    /// else the configured `system` text. Refused (with a message naming them) while a
+    /// variable has no value: a raw `{{name}}` is never sent.
+    pub(super) fn system_prompt(&self) -> Result<(Option<String>, Option<Provenance>), String> {
+        let Some(active) = &self.prompts.active else {
+            return Ok((self.session.system.clone(), None));
+        };
+        match crate::prompts::render(&active.text, &self.prompts.vars) {
+            Ok(text) => Ok((Some(text), Some(active.provenance.clone()))),
+            Err(missing) => {
+                let names: Vec<String> =
+                    missing.0.iter().map(|n| format!("{{{{{n}}}}}")).collect();
+                Err(format!(
+                    "not sent: {} needs {} — press Ctrl-G to fill {}",
+                    active.provenance.name,
+                    names.join(", "),
+                    if names.len() == 1 { "it" } else { "them" }
+                ))
+            }
+        }
+    }
+
+    pub(super) fn open_picker(&mut self) -> Vec<Effect> {
+        let selected = match &self.prompts.active {
+            Some(active) => self
+                .prompts
+                .names()
+                .iter()
+                .position(|n| *n == active.provenance.name)
+                .map_or(0, |i| i + 1),
+            None => 0,
+        };
+        self.mode = Mode::Picker(Picker::new(selected));
+        let mut effects = vec![Effect::ScanPrompts];
+        effects.extend(self.load_selected_versions());
+        effects
+    }
+
+    /// Asks for the versions of the prompt selected in the picker.
+    fn load_selected_versions(&mut self) -> Vec<Effect> {
+        let Mode::Picker(picker) = &mut self.mode else {
+            return Vec::new();
+        };
+        picker.version_selected = 0;
+        picker.preview_scroll = 0;
+        let name = picker
+            .selected
+            .checked_sub(1)
+            .and_then(|i| self.prompts.names().get(i).cloned());
+        match name {
+            Some(name) => {
+                picker.versions = Loadable::Loading;
+                vec![Effect::LoadVersions {
+                    name,
+                    session: self.prompts.session.clone(),
+                }]
+            }
+            None => {
+                picker.versions = Loadable::Failed("no prompt: requests carry no system prompt".into());
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) fn open_variables(&mut self) {
+        let names = match &self.prompts.active {
+            Some(active) => crate::prompts::variables(&active.text),
+            None => Vec::new(),
+        };
+        if names.is_empty() {
+            let what = match &self.prompts.active {
+                Some(a) => format!("{} has no {{{{variables}}}}", a.provenance.name),
+                None => "no prompt is active (Ctrl-P picks one)".to_string(),
+            };
+            self.set_status(StatusTone::Info, what);
+            return;
+        }
+        for name in &names {
+            self.prompts.vars.entry(name.clone()).or_default();
+        }
+        self.mode = Mode::Variables(VariablesForm { names, selected: 0 });
+    }
+
+    pub(super) fn variables_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Mode::Variables(form) = &mut self.mode else {
+            return Vec::new();
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(name) = form.names.get(form.selected).cloned() else {
+            self.mode = Mode::Chat;
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter => self.mode = Mode::Chat,
+            KeyCode::Char('g') if ctrl => self.mode = Mode::Chat,
+            KeyCode::Up | KeyCode::BackTab => {
+                form.selected = form.selected.checked_sub(1).unwrap_or(form.names.len() - 1);
+            }
+            KeyCode::Down | KeyCode::Tab => form.selected = (form.selected + 1) % form.names.len(),
+            KeyCode::Backspace => {
+                if let Some(v) = self.prompts.vars.get_mut(&name) {
+                    v.pop();
+                }
+            }
+            KeyCode::Char('u') if ctrl => {
+                self.prompts.vars.insert(name, String::new());
+            }
+            KeyCode::Char(c) if !ctrl => {
+                self.prompts.vars.entry(name).or_default().push(c);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Pasting while the variables form is open fills the selected variable.
+    pub(super) fn paste_into_form(&mut self, pasted: &str) -> bool {
+        let Mode::Variables(form) = &self.mode else {
+            return false;
+        };
+        if let Some(name) = form.names.get(form.selected) {
+            self.prompts
+                .vars
+                .entry(name.clone())
+                .or_default()
+                .push_str(&crate::text::sanitize(pasted));
+        }
+        true
+    }
+
+    pub(super) fn picker_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let rows = self.prompts.names().len() + 1;
+        let Mode::Picker(picker) = &mut self.mode else {
+            return Vec::new();
+        };
+        let version_count = match &picker.versions {
+            Loadable::Ready(v) => v.versions.len(),
+            _ => 0,
+        };
+        match (key.code, picker.focus) {
+            (KeyCode::Esc, _) => self.mode = Mode::Chat,
+            (KeyCode::Char('p'), _) if ctrl => self.mode = Mode::Chat,
+            (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Prompts) => {
+                if picker.selected > 0 {
+                    picker.selected -= 1;
+                    return self.load_selected_versions();
+                }
+            }
+            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Prompts) => {
+                if picker.selected + 1 < rows {
+                    picker.selected += 1;
+                    return self.load_selected_versions();
+                }
+            }
+            (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Versions) => {
+                picker.version_selected = picker.version_selected.saturating_sub(1);
+                picker.preview_scroll = 0;
+            }
+            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Versions) => {
+                if picker.version_selected + 1 < version_count {
+                    picker.version_selected += 1;
+                    picker.preview_scroll = 0;
+                }
+            }
+            (KeyCode::Right | KeyCode::Tab | KeyCode::Char('l'), _) if version_count > 0 => {
+                picker.focus = PickerFocus::Versions;
+            }
+            (KeyCode::Left | KeyCode::BackTab | KeyCode::Char('h'), _) => {
+                picker.focus = PickerFocus::Prompts;
+            }
+            (KeyCode::Char('d'), _) => {
+                picker.preview = match picker.preview {
+                    PreviewMode::Text => PreviewMode::DiffWorking,
+                    PreviewMode::DiffWorking if picker.marked.is_some() => PreviewMode::DiffMarked,
+                    PreviewMode::DiffWorking | PreviewMode::DiffMarked => PreviewMode::Text,
+                };
+                picker.preview_scroll = 0;
+            }
+            (KeyCode::Char('m'), _) => {
+                let id = picker.version().map(|v| v.id.clone());
+                if id.is_some() && picker.marked == id {
+                    picker.marked = None;
+                    if picker.preview == PreviewMode::DiffMarked {
+                        picker.preview = PreviewMode::Text;
+                    }
+                } else if id.is_some() {
+                    picker.marked = id;
+                    picker.preview = PreviewMode::DiffMarked;
+                }
+            }
+            (KeyCode::PageDown, _) => picker.preview_scroll += 10,
+            (KeyCode::PageUp, _) => picker.preview_scroll = picker.preview_scroll.saturating_sub(10),
+            (KeyCode::Enter, _) => return self.choose_in_picker(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Enter in the picker: make the selected version (or no prompt) the active one.
+    fn choose_in_picker(&mut self) -> Vec<Effect> {
+        let Mode::Picker(picker) = &self.mode else {
+            return Vec::new();
+        };
+        if picker.selected == 0 {
+            self.prompts.active = None;
+            self.mode = Mode::Chat;
+            self.set_status(StatusTone::Info, "no prompt: requests carry no system prompt");
+            return Vec::new();
+        }
+        let Loadable::Ready(listing) = &picker.versions else {
+            self.set_status(StatusTone::Warning, "the versions are still loading");
+            return Vec::new();
+        };
+        let index = match picker.focus {
+            PickerFocus::Prompts => 0,
+            PickerFocus::Versions => picker.version_selected,
+        };
+        let Some(version) = listing.versions.get(index) else {
+            let why = listing
+                .working_error
+                .as_ref()
+                .map(describe_error)
+                .unwrap_or_else(|| "this prompt has no usable version".into());
+            self.set_status(StatusTone::Error, why);
+            return Vec::new();
+        };
+        let Some(text) = version.text.clone() else {
+            let why = version.problem.clone().unwrap_or_default();
+            self.set_status(StatusTone::Error, format!("cannot use this version: {why}"));
+            return Vec::new();
+        };
+        let provenance = listing.provenance_of(version);
+        let tracking = match version.kind {
+            VersionKind::Working { .. } => Tracking::WorkingTree,
+            _ => Tracking::Pinned,
+        };
+        let how = match tracking {
+            Tracking::WorkingTree => "follows the file",
+            Tracking::Pinned => "pinned",
+        };
+        self.set_status(
+            StatusTone::Info,
+            format!("prompt {} ({how})", provenance.describe()),
+        );
+        self.prompts.activate(provenance, text, tracking);
+        self.mode = Mode::Chat;
+        Vec::new()
+    }
+
+    pub(super) fn on_scanned(&mut self, result: Result<Vec<String>, PromptError>) -> Vec<Effect> {
+        let previous = match &self.mode {
+            Mode::Picker(p) => p
+                .selected
+                .checked_sub(1)
+                .and_then(|i| self.prompts.names().get(i).cloned()),
+            _ => None,
+        };
+        self.prompts.library = match result {
+            Ok(names) => Loadable::Ready(names),
+            Err(e) => Loadable::Failed(describe_error(&e)),
+        };
+        // Keep the picker on the same prompt when the list changes under it.
+        let names = self.prompts.names().to_vec();
+        if let Mode::Picker(picker) = &mut self.mode {
+            let now_at = previous
+                .as_ref()
+                .and_then(|name| names.iter().position(|n| n == name))
+                .map(|i| i + 1);
+            match (previous, now_at) {
+                (Some(_), Some(row)) if row != picker.selected => picker.selected = row,
+                (Some(_), Some(_)) | (None, _) if picker.selected <= names.len() => {}
+                _ => {
+                    picker.selected = picker.selected.min(names.len());
+                    return self.load_selected_versions();
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn on_prompts_changed(&mut self, change: WatchEvent) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let active_name = self
+            .prompts
+            .active
+            .as_ref()
+            .filter(|a| a.tracking == Tracking::WorkingTree)
+            .map(|a| a.provenance.name.clone());
+        let picker_name = match &self.mode {
+            Mode::Picker(p) => p
+                .selected
+                .checked_sub(1)
+                .and_then(|i| self.prompts.names().get(i).cloned()),
+            _ => None,
+        };
+        match change {
+            WatchEvent::Changed(names) => {
+                if let Some(name) = active_name.filter(|n| names.contains(n)) {
+                    effects.push(Effect::ResolvePrompt {
+                        reference: Reference::working(name),
+                        purpose: ResolvePurpose::Reload,
+                    });
+                }
+                if let Some(name) = picker_name.filter(|n| names.contains(n)) {
+                    effects.push(Effect::LoadVersions {
+                        name,
+                        session: self.prompts.session.clone(),
+                    });
+                }
+                effects.push(Effect::ScanPrompts);
+            }
+            WatchEvent::Removed(names) => {
+                if let Some(active) = &self.prompts.active
+                    && names.contains(&active.provenance.name)
+                {
+                    let text = format!(
+                        "{} was deleted — keeping its last text #{}",
+                        active.provenance.name,
+                        active.provenance.content_hash.short()
+                    );
+                    self.set_status(StatusTone::Warning, text);
+                }
+                effects.push(Effect::ScanPrompts);
+            }
+            WatchEvent::Rescan => effects.push(Effect::ScanPrompts),
+            WatchEvent::Error(message) => {
+                self.set_status(
+                    StatusTone::Warning,
+                    format!("prompt watcher: {}", crate::text::sanitize(&message)),
+                );
+            }
+        }
+        effects
+    }
+
+    pub(super) fn on_resolved(
+        &mut self,
+        reference: Reference,
+        purpose: ResolvePurpose,
+        result: Result<LoadedPrompt, PromptError>,
+    ) -> Vec<Effect> {
+        match (purpose, result) {
+            (ResolvePurpose::Activate, Ok(loaded)) => {
+                let tracking = match reference.selector {
+                    crate::prompts::Selector::Working => Tracking::WorkingTree,
+                    _ => Tracking::Pinned,
+                };
+                self.set_status(
+                    StatusTone::Info,
+                    format!("prompt {}", loaded.provenance.describe()),
+                );
+                self.prompts
+                    .activate(loaded.provenance, Arc::from(loaded.text), tracking);
+            }
+            (ResolvePurpose::Activate, Err(e)) => {
+                self.set_status(StatusTone::Error, describe_error(&e));
+            }
+            (ResolvePurpose::Reload, Ok(loaded)) => {
+                let still_active = self.prompts.active.as_ref().is_some_and(|a| {
+                    a.tracking == Tracking::WorkingTree && a.provenance.name == reference.name
+                });
+                let changed = self
+                    .prompts
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| a.provenance != loaded.provenance);
+                if still_active && changed {
+                    self.set_status(
+                        StatusTone::Info,
+                        format!("reloaded {}", loaded.provenance.describe()),
+                    );
+                    self.prompts.activate(
+                        loaded.provenance,
+                        Arc::from(loaded.text),
+                        Tracking::WorkingTree,
+                    );
+                }
+            }
+            (ResolvePurpose::Reload, Err(e)) => {
+                if let Some(active) = &self.prompts.active {
+                    let text = format!(
+                        "{} — keeping #{}",
+                        describe_error(&e),
+                        active.provenance.content_hash.short()
+                    );
+                    self.set_status(StatusTone::Error, text);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn on_versions(
+        &mut self,
+        name: String,
+        result: Result<PromptVersions, PromptError>,
+    ) -> Vec<Effect> {
+        let names = self.prompts.names();
+        if let Mode::Picker(picker) = &mut self.mode {
+            let showing = picker
+                .selected
+                .checked_sub(1)
+                .and_then(|i| names.get(i))
+                .is_some_and(|n| *n == name);
+            if showing {
+                let keep = picker.version().map(|v| v.id.clone());
+                picker.versions = match result {
+                    Ok(listing) => {
+                        // A reload keeps the cursor on the same version.
+                        if let Some(id) = keep
+                            && let Some(i) = listing.versions.iter().position(|v| v.id == id)
+                        {
+                            picker.version_selected = i;
+                        }
+                        Loadable::Ready(listing)
+                    }
+                    Err(e) => Loadable::Failed(describe_error(&e)),
+                };
+            }
+        }
+        Vec::new()
+    }
+}
