@@ -71,6 +71,7 @@ struct Fixture {
 /// A repository whose `prompts/greet.txt` became `prompts/welcome.txt`:
 /// 1. Ann: greet v1 + other.txt; 2. Bo: greet v2 (tagged `v2-tag`); 3. Ann: `git mv` to
 ///    welcome; 4. Bo: welcome v3; 5. Ann: ns/deep.txt.
+///
 /// Then an uncommitted edit of welcome and an untracked new.txt.
 fn fixture() -> Fixture {
     let tmp = tempfile::tempdir().unwrap();

@@ -148,6 +148,8 @@ impl GitRepo {
                 "log",
                 &[
                     "log",
+                    "--no-show-signature",
+                    "--no-color",
                     "--follow",
                     "--name-only",
                     "-z",
@@ -172,7 +174,17 @@ impl GitRepo {
     /// The newest commit that touched `repo_path` (without following renames), if any.
     pub async fn last_commit(&self, repo_path: &str) -> Result<Option<String>, PromptError> {
         match self
-            .run("log", &["log", "-1", "--format=%H", "--", repo_path])
+            .run(
+                "log",
+                &[
+                    "log",
+                    "--no-show-signature",
+                    "-1",
+                    "--format=%H",
+                    "--",
+                    repo_path,
+                ],
+            )
             .await
         {
             Ok(stdout) => {

@@ -140,7 +140,8 @@ pub fn relative_path_for_name(name: &str) -> Result<PathBuf, PromptError> {
         return Err(bad("the name contains control characters"));
     }
     let mut path = PathBuf::new();
-    for part in name.split('/') {
+    let mut parts = name.split('/').peekable();
+    while let Some(part) = parts.next() {
         if part.is_empty() {
             return Err(bad(
                 "empty namespace component (leading, trailing or double /)",
@@ -151,9 +152,13 @@ pub fn relative_path_for_name(name: &str) -> Result<PathBuf, PromptError> {
                 "components cannot start with . (hidden files and .. are not prompts)",
             ));
         }
-        path.push(part);
+        if parts.peek().is_some() {
+            path.push(part);
+        } else {
+            // Appended, not `set_extension`: `v1.2` is `v1.2.txt`, not `v1.txt`.
+            path.push(format!("{part}.{PROMPT_EXTENSION}"));
+        }
     }
-    path.set_extension(PROMPT_EXTENSION);
     Ok(path)
 }
 
@@ -252,6 +257,10 @@ mod tests {
         assert_eq!(
             relative_path_for_name("support/triage").unwrap(),
             Path::new("support/triage.txt")
+        );
+        assert_eq!(
+            relative_path_for_name("notes/v1.2").unwrap(),
+            Path::new("notes/v1.2.txt")
         );
         assert_eq!(
             relative_path_for_name("support/triage.txt").unwrap(),
