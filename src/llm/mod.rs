@@ -97,6 +97,10 @@ impl Usage {
             &mut self.cache_read_input_tokens,
             newer.cache_read_input_tokens,
         );
+        take(
+            &mut self.cache_creation_1h_input_tokens,
+            newer.cache_creation_1h_input_tokens,
+        );
     }
 
     /// True when the server reported no number at all.
