@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod openai;
+pub mod pricing;
 pub mod sse;
 
 use std::pin::Pin;
