@@ -11,6 +11,7 @@ pub mod config;
 pub mod event;
 pub mod llm;
 pub mod model;
+pub mod store;
 pub mod text;
 pub mod tui;
 pub mod ui;
