@@ -270,15 +270,9 @@ pub struct PriceTable {
 impl PriceTable {
     /// The table compiled into the binary.
     pub fn builtin() -> PriceTable {
-        // The embedded file is checked by `builtin_table_parses`; an empty table (every model
-        // "price unknown") is the safe fallback should it ever not parse.
-        PriceTable::parse(BUILTIN_PRICES_TOML, &PriceTable::empty()).unwrap_or_else(|_| {
-            PriceTable {
-                as_of: String::new(),
-                source: String::new(),
-                entries: BTreeMap::new(),
-            }
-        })
+        // The embedded file is checked by `builtin_table_parses_and_is_dated`; an empty table
+        // (every model "price unknown") is the safe fallback should it ever not parse.
+        PriceTable::parse_builtin(BUILTIN_PRICES_TOML).unwrap_or_else(|_| PriceTable::empty())
     }
 
     fn empty() -> PriceTable {
@@ -289,43 +283,49 @@ impl PriceTable {
         }
     }
 
+    fn parse_builtin(toml_str: &str) -> Result<PriceTable, PricingError> {
+        let doc = parse_doc(toml_str)?;
+        let mut table = PriceTable::empty();
+        let text = |key: &str| {
+            doc.get(key)
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        table.as_of = text("as_of");
+        table.source = text("source");
+        table.apply_doc(&doc)?;
+        Ok(table)
+    }
+
     /// The built-in table with the `[prices."model"]` tables of `toml_str` (the user's config
     /// file; other keys are ignored) laid over it. An override replaces the whole entry of the
     /// same name (or adds a new one): `input` and `output` are required; cache prices absent
-    /// from it are derived from `input` with Anthropic's multipliers.
+    /// from it are derived from `input` with Anthropic's multipliers; `provider` is inherited
+    /// from the built-in entry it replaces.
     pub fn with_overrides(toml_str: &str) -> Result<PriceTable, PricingError> {
-        let base = PriceTable::builtin();
-        PriceTable::parse(toml_str, &base)
+        let doc = parse_doc(toml_str)?;
+        let mut table = PriceTable::builtin();
+        table.apply_doc(&doc)?;
+        Ok(table)
     }
 
-    /// Like [`PriceTable::with_overrides`], for an already parsed `prices` table.
+    /// Like [`PriceTable::with_overrides`], for an already parsed `prices` table (the value
+    /// of the config file's `prices` key).
     pub fn with_override_table(prices: &toml::Table) -> Result<PriceTable, PricingError> {
         let mut table = PriceTable::builtin();
         table.apply(prices)?;
         Ok(table)
     }
 
-    fn parse(toml_str: &str, base: &PriceTable) -> Result<PriceTable, PricingError> {
-        let doc: toml::Table = toml::from_str(toml_str).map_err(|e| PricingError::Syntax {
-            message: e.to_string().trim().to_string(),
-        })?;
-        let mut table = base.clone();
-        if let Some(v) = doc.get("as_of").and_then(toml::Value::as_str) {
-            table.as_of = v.to_string();
-        }
-        if let Some(v) = doc.get("source").and_then(toml::Value::as_str) {
-            table.source = v.to_string();
-        }
+    fn apply_doc(&mut self, doc: &toml::Table) -> Result<(), PricingError> {
         match doc.get("prices") {
-            None => {}
-            Some(toml::Value::Table(prices)) => table.apply(prices)?,
-            Some(_) => {
-                return Err(PricingError::Syntax {
-                    message: "`prices` must be a table of `[prices.\"model\"]` tables".into(),
-                });
-            }
+            None => Ok(()),
+            Some(toml::Value::Table(prices)) => self.apply(prices),
+            Some(_) => Err(PricingError::Syntax {
+                message: "`prices` must be a table of `[prices.\"model\"]` tables".into(),
+            }),
         }
-        Ok(table)
     }
 
     fn apply(&mut self, prices: &toml::Table) -> Result<(), PricingError> {
@@ -369,6 +369,12 @@ impl PriceTable {
         }
         best.map(|(_, p)| p)
     }
+}
+
+fn parse_doc(toml_str: &str) -> Result<toml::Table, PricingError> {
+    toml::from_str(toml_str).map_err(|e| PricingError::Syntax {
+        message: e.to_string().trim().to_string(),
+    })
 }
 
 /// `-YYYYMMDD`, `-YYYY-MM-DD`, `@YYYYMMDD` or `-latest`.
@@ -499,7 +505,7 @@ mod tests {
 
     #[test]
     fn builtin_table_parses_and_is_dated() {
-        let parsed = PriceTable::parse(BUILTIN_PRICES_TOML, &PriceTable::empty());
+        let parsed = PriceTable::parse_builtin(BUILTIN_PRICES_TOML);
         let table = parsed.expect("prices.toml parses");
         assert_eq!(table.as_of, "2026-11");
         assert!(table.source.contains("Anthropic pricing page"));

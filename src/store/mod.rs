@@ -124,6 +124,9 @@ pub enum StoreError {
     /// A value could not be turned into JSON.
     #[error("JSON encoding failed: {0}")]
     Json(#[from] serde_json::Error),
+    /// The database thread could not be started.
+    #[error("cannot start the database thread: {0}")]
+    Thread(std::io::Error),
     /// The writer thread has stopped; the command was not carried out.
     #[error("the database writer has stopped")]
     WriterGone,

@@ -231,7 +231,7 @@ impl StoreWriter {
         let thread = std::thread::Builder::new()
             .name("promptdeck-store".into())
             .spawn(move || run(store, rx, on_error))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start the database thread: {e}")))?;
+            .map_err(StoreError::Thread)?;
         Ok(StoreWriter {
             handle: StoreHandle { tx },
             thread: Some(thread),
