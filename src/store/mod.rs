@@ -56,6 +56,7 @@
 
 pub mod checkpoint;
 pub mod export;
+pub mod from_reply;
 pub mod report;
 pub mod schema;
 pub mod writer;
@@ -73,6 +74,7 @@ use crate::llm::{ChatRequest, LlmError, Role, Usage};
 
 pub use checkpoint::{Checkpoint, Checkpointer};
 pub use export::{export_jsonl, export_markdown};
+pub use from_reply::{message_state_of, outcome_of};
 pub use report::{format_log_table, log_json};
 pub use writer::{Pending, StoreCommand, StoreHandle, StoreWriter};
 
