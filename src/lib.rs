@@ -12,6 +12,7 @@ pub mod event;
 pub mod llm;
 pub mod model;
 pub mod prompts;
+pub mod store;
 pub mod text;
 pub mod tui;
 pub mod ui;

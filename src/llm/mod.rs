@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod openai;
+pub mod pricing;
 pub mod retry;
 pub mod sse;
 
@@ -97,6 +98,10 @@ impl Usage {
         take(
             &mut self.cache_read_input_tokens,
             newer.cache_read_input_tokens,
+        );
+        take(
+            &mut self.cache_creation_1h_input_tokens,
+            newer.cache_creation_1h_input_tokens,
         );
     }
 

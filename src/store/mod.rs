@@ -1,0 +1,1375 @@
+//! The SQLite database: conversations, their messages, and the request log.
+//!
+//! Why one SQLite file: the invariants say a user message is stored before it is sent and a
+//! reply is stored as it streams, so that a crash, a `kill -9` or a dropped SSH session loses
+//! nothing the user saw; and every request must be traceable to the exact prompt version, model
+//! and cost. SQLite in WAL mode gives durable small writes, readers that never block the writer
+//! (`promptdeck log` in another terminal while the TUI streams), and safe concurrent writers
+//! across processes (a `busy_timeout` makes them queue instead of failing with "database is
+//! locked").
+//!
+//! [`Store`] is synchronous and owned by one thread; the UI never calls it directly but sends
+//! [`writer::StoreCommand`]s to a [`writer::StoreWriter`] thread. Every statement is a constant
+//! string with bound parameters: nothing a user, a prompt file or a model wrote is ever spliced
+//! into SQL.
+//!
+//! Crash recovery: each message and request row records which process wrote it (`writer`: pid
+//! and, on Linux, the process start time, so a reused pid is not mistaken for the writer). On
+//! open, rows still `streaming`/`pending` whose writer process is gone are marked
+//! `interrupted`; their partial text is kept. Rows of a live process (another promptdeck
+//! streaming right now) are left alone. On platforms without `/proc` a row counts as abandoned
+//! when it has not been updated for [`STALE_AFTER_MS`].
+//!
+//! # The `requests` table and OpenTelemetry GenAI attributes
+//!
+//! One row per request *attempt*. Columns carry the [OpenTelemetry GenAI semantic
+//! conventions] attribute names, dots and the `.` between words turned into `_`:
+//!
+//! | column | OTel attribute / meaning |
+//! |---|---|
+//! | `gen_ai_operation_name` | `gen_ai.operation.name` (always `chat`) |
+//! | `gen_ai_provider_name` | `gen_ai.provider.name` (`anthropic`, `openai`, `demo`) |
+//! | `gen_ai_request_model` | `gen_ai.request.model` |
+//! | `gen_ai_request_max_tokens` | `gen_ai.request.max_tokens` |
+//! | `gen_ai_request_temperature` | `gen_ai.request.temperature` |
+//! | `gen_ai_response_model` | `gen_ai.response.model` |
+//! | `gen_ai_response_id` | `gen_ai.response.id` (`msg_…`, `chatcmpl-…`) |
+//! | `gen_ai_usage_input_tokens` | `gen_ai.usage.input_tokens` (uncached input, Anthropic accounting) |
+//! | `gen_ai_usage_output_tokens` | `gen_ai.usage.output_tokens` |
+//! | `gen_ai_usage_cache_read_input_tokens` | `gen_ai.usage.cache_read.input_tokens` |
+//! | `gen_ai_usage_cache_creation_input_tokens` | `gen_ai.usage.cache_creation.input_tokens` |
+//! | `usage_cache_creation_1h_input_tokens` | — (Anthropic `usage.cache_creation.ephemeral_1h_input_tokens`) |
+//! | `gen_ai_response_finish_reasons` | `gen_ai.response.finish_reasons` (JSON array of strings) |
+//! | `time_to_first_chunk_ms` | — (cf. `gen_ai.server.time_to_first_token`, in ms) |
+//! | `duration_ms` | — (cf. `gen_ai.client.operation.duration`, in ms) |
+//! | `provider_request_id` | — (`request-id` / `x-request-id` response header) |
+//! | `error_type` | `error.type` ([`crate::llm::LlmError::kind`]) |
+//! | `error_message` | — (the error as shown to the user; keys are redacted upstream) |
+//! | `prompt_name`, `prompt_hash`, `prompt_commit` | — (the prompt version; commit or `uncommitted`) |
+//! | `request_params_json` | — (model, max_tokens, temperature; never headers or keys) |
+//! | `cost_usd`, `cost_kind` | — (NULL when the price is unknown; `known`/`estimate`/`price_unknown`/`not_reported`) |
+//! | `retry_count` | — (attempts before this one: `attempt - 1`) |
+//! | `ratelimit_headers_json` | — (`anthropic-ratelimit-*`, `x-ratelimit-*`, `retry-after` only) |
+//! | `status` | — (`pending`, `ok`, `error`, `cancelled`, `interrupted`) |
+//!
+//! [OpenTelemetry GenAI semantic conventions]: https://opentelemetry.io/docs/specs/semconv/gen-ai/
+
+pub mod checkpoint;
+pub mod export;
+pub mod from_reply;
+pub mod report;
+pub mod schema;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::llm::pricing::CostView;
+use crate::llm::{ChatRequest, LlmError, Role, Usage};
+
+pub use checkpoint::{Checkpoint, Checkpointer};
+pub use export::{export_jsonl, export_markdown};
+pub use from_reply::{message_state_of, outcome_of};
+pub use report::{format_log_table, log_json};
+pub use writer::{Pending, StoreCommand, StoreHandle, StoreWriter};
+
+/// How long a write waits for another process's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Without `/proc`, a `streaming` row untouched for this long counts as abandoned.
+pub const STALE_AFTER_MS: i64 = 10 * 60 * 1000;
+
+/// The database file's name inside the data directory.
+pub const DB_FILE_NAME: &str = "promptdeck.db";
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file was written by a newer promptdeck.
+    #[error(
+        "the database has schema version {found}, newer than this promptdeck supports \
+         ({supported}); upgrade promptdeck"
+    )]
+    NewerSchema {
+        /// The file's `user_version`.
+        found: i64,
+        /// [`schema::SCHEMA_VERSION`].
+        supported: usize,
+    },
+    /// No row with that id.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// `conversation`, `message` or `request`.
+        what: &'static str,
+        /// The id asked for.
+        id: i64,
+    },
+    /// A stored value is not one this build understands.
+    #[error("unexpected value in the database: {0}")]
+    Corrupt(String),
+    /// A value could not be turned into JSON.
+    #[error("JSON encoding failed: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The database thread could not be started.
+    #[error("cannot start the database thread: {0}")]
+    Thread(std::io::Error),
+    /// The writer thread has stopped; the command was not carried out.
+    #[error("the database writer has stopped")]
+    WriterGone,
+}
+
+/// A conversation's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub i64);
+
+/// A message's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub i64);
+
+/// A request-log row id (one attempt). Distinct from the in-memory [`crate::event::RequestId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LogId(pub i64);
+
+/// Where a stored message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// Final: a user message, or a reply the model finished.
+    Complete,
+    /// A reply still arriving; checkpointed as it streams.
+    Streaming,
+    /// Cut short by something outside the user's control (crash, kill, SSH drop, a dropped
+    /// stream); the partial text is kept.
+    Interrupted,
+    /// The user cancelled the reply; the partial text is kept.
+    Cancelled,
+    /// The request failed with an error (see the request's `error_type`).
+    Failed,
+}
+
+impl MessageState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Complete => "complete",
+            MessageState::Streaming => "streaming",
+            MessageState::Interrupted => "interrupted",
+            MessageState::Cancelled => "cancelled",
+            MessageState::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Result<MessageState, StoreError> {
+        Ok(match s {
+            "complete" => MessageState::Complete,
+            "streaming" => MessageState::Streaming,
+            "interrupted" => MessageState::Interrupted,
+            "cancelled" => MessageState::Cancelled,
+            "failed" => MessageState::Failed,
+            other => return Err(StoreError::Corrupt(format!("message state {other:?}"))),
+        })
+    }
+}
+
+/// How a request attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Sent and not finished yet (or its process died: see crash recovery).
+    Pending,
+    /// The model finished.
+    Ok,
+    /// The provider or the network failed.
+    Error,
+    /// The user cancelled it.
+    Cancelled,
+    /// The process ended before the reply did (crash, kill, SSH drop).
+    Interrupted,
+}
+
+impl RequestStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Ok => "ok",
+            RequestStatus::Error => "error",
+            RequestStatus::Cancelled => "cancelled",
+            RequestStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Result<RequestStatus, StoreError> {
+        Ok(match s {
+            "pending" => RequestStatus::Pending,
+            "ok" => RequestStatus::Ok,
+            "error" => RequestStatus::Error,
+            "cancelled" => RequestStatus::Cancelled,
+            "interrupted" => RequestStatus::Interrupted,
+            other => return Err(StoreError::Corrupt(format!("request status {other:?}"))),
+        })
+    }
+}
+
+/// Which git state of a prompt file was used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptCommit {
+    /// The file as committed at this commit id.
+    Commit(String),
+    /// An unsaved or uncommitted edit (stored as the text `uncommitted`).
+    Uncommitted,
+}
+
+impl PromptCommit {
+    /// The stored text: the commit id, or `uncommitted`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PromptCommit::Commit(id) => id,
+            PromptCommit::Uncommitted => "uncommitted",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(s: &str) -> PromptCommit {
+        if s == "uncommitted" {
+            PromptCommit::Uncommitted
+        } else {
+            PromptCommit::Commit(s.to_string())
+        }
+    }
+}
+
+/// The exact prompt version that drove a conversation or a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptVersion {
+    /// The prompt's name in the library (its path relative to the prompts directory).
+    pub name: String,
+    /// Hash of the prompt text as sent.
+    pub content_hash: String,
+    /// The git commit, or uncommitted.
+    pub commit: PromptCommit,
+}
+
+impl PromptVersion {
+    fn from_columns(
+        name: Option<String>,
+        hash: Option<String>,
+        commit: Option<String>,
+    ) -> Option<PromptVersion> {
+        Some(PromptVersion {
+            name: name?,
+            content_hash: hash.unwrap_or_default(),
+            commit: commit
+                .as_deref()
+                .map_or(PromptCommit::Uncommitted, PromptCommit::parse),
+        })
+    }
+
+    /// The first 8 characters of the hash, after any `algorithm:` prefix.
+    pub fn short_hash(&self) -> String {
+        let hash = self
+            .content_hash
+            .rsplit_once(':')
+            .map_or(self.content_hash.as_str(), |(_, h)| h);
+        hash.chars().take(8).collect()
+    }
+
+    /// The commit id shortened to 7 characters, or `uncommitted`.
+    pub fn short_commit(&self) -> String {
+        match &self.commit {
+            PromptCommit::Commit(id) => id.chars().take(7).collect(),
+            PromptCommit::Uncommitted => "uncommitted".to_string(),
+        }
+    }
+
+    /// `name@hash8 (commit7)` or `name@hash8 (uncommitted)`, for tables and titles.
+    pub fn short(&self) -> String {
+        let hash = self.short_hash();
+        format!("{}@{hash} ({})", self.name, self.short_commit())
+    }
+}
+
+/// A conversation to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversation {
+    /// A title for the resume list (e.g. the start of the first message).
+    pub title: Option<String>,
+    /// Provider name (`anthropic`, ...).
+    pub provider: String,
+    /// Model requested.
+    pub model: String,
+    /// The prompt version in use, if a prompt drives the chat.
+    pub prompt: Option<PromptVersion>,
+}
+
+/// A stored conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRow {
+    /// Row id.
+    pub id: ConversationId,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Time of the last message write, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// Title, if one was given.
+    pub title: Option<String>,
+    /// Provider name.
+    pub provider: String,
+    /// Model requested.
+    pub model: String,
+    /// Prompt version the conversation started with.
+    pub prompt: Option<PromptVersion>,
+}
+
+/// A message to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// The conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// Who wrote it.
+    pub role: Role,
+    /// Text so far.
+    pub content: String,
+    /// `Complete` for a user message; `Streaming` for a reply that has just started.
+    pub state: MessageState,
+    /// For a reply: the request attempt producing it.
+    pub request_id: Option<LogId>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRow {
+    /// Row id.
+    pub id: MessageId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Position in the conversation, from 1.
+    pub seq: i64,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text (partial for interrupted, cancelled and failed replies).
+    pub content: String,
+    /// Where it stands.
+    pub state: MessageState,
+    /// First stored, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Last checkpoint, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// For a reply: the request attempt that produced it.
+    pub request_id: Option<LogId>,
+}
+
+/// The request parameters that are logged: never headers, never keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestParams {
+    /// Model requested.
+    pub model: String,
+    /// `max_tokens`.
+    pub max_tokens: u32,
+    /// Sampling temperature, when set.
+    pub temperature: Option<f32>,
+}
+
+impl RequestParams {
+    /// The loggable parameters of a request (the messages and the system prompt are not
+    /// copied: the conversation and the prompt version already record them).
+    pub fn of(request: &ChatRequest) -> RequestParams {
+        RequestParams {
+            model: request.model.clone(),
+            max_tokens: request.max_tokens,
+            temperature: request.temperature,
+        }
+    }
+}
+
+/// Rate-limit headers a server sent, filtered by name so nothing else (authorization, cookies)
+/// can be stored: `anthropic-ratelimit-*`, `x-ratelimit-*`, `ratelimit-*`, `retry-after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RateLimitHeaders(pub BTreeMap<String, String>);
+
+impl RateLimitHeaders {
+    /// Keeps the rate-limit headers among `headers` (names compared case-insensitively and
+    /// stored lower-case).
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let kept = headers
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .filter(|(name, _)| {
+                name.starts_with("anthropic-ratelimit-")
+                    || name.starts_with("x-ratelimit-")
+                    || name.starts_with("ratelimit-")
+                    || name == "retry-after"
+            })
+            .map(|(name, value)| (name, value.to_string()))
+            .collect();
+        RateLimitHeaders(kept)
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A request attempt as it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    /// The conversation, if the request belongs to one (headless `ask` may not).
+    pub conversation_id: Option<ConversationId>,
+    /// The user message this request answers.
+    pub message_id: Option<MessageId>,
+    /// Attempt number, from 1 (retries of the same message count up).
+    pub attempt: u32,
+    /// When it was sent, ms since the Unix epoch.
+    pub started_at_ms: i64,
+    /// `gen_ai.provider.name`.
+    pub provider: String,
+    /// Model, max_tokens, temperature (`gen_ai.request.*`).
+    pub params: RequestParams,
+    /// The exact prompt version, if a prompt drove it.
+    pub prompt: Option<PromptVersion>,
+}
+
+/// What the server said when the reply began (recorded at once, so an interrupted request
+/// still has its ids).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseStart {
+    /// `gen_ai.response.model`.
+    pub response_model: Option<String>,
+    /// `gen_ai.response.id`.
+    pub response_id: Option<String>,
+    /// The provider's request id header.
+    pub provider_request_id: Option<String>,
+    /// Time from sending to the first chunk, in ms.
+    pub time_to_first_chunk_ms: Option<i64>,
+    /// The rate-limit headers of the response.
+    pub ratelimit_headers: RateLimitHeaders,
+}
+
+/// An error as logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// `error.type`: [`LlmError::kind`] (`rate_limited`, `connection`, ...).
+    pub error_type: String,
+    /// The message shown to the user.
+    pub message: String,
+}
+
+impl From<&LlmError> for ErrorInfo {
+    fn from(e: &LlmError) -> ErrorInfo {
+        ErrorInfo {
+            error_type: e.kind().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// How a request attempt ended. Fields left `None` keep what [`ResponseStart`] recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestOutcome {
+    /// Ok, error, cancelled or interrupted.
+    pub status: RequestStatus,
+    /// `gen_ai.response.model`.
+    pub response_model: Option<String>,
+    /// `gen_ai.response.id`.
+    pub response_id: Option<String>,
+    /// The provider's request id header.
+    pub provider_request_id: Option<String>,
+    /// Token counts as reported.
+    pub usage: Usage,
+    /// `gen_ai.response.finish_reasons` ([`crate::llm::StopReason::as_str`]).
+    pub finish_reasons: Vec<String>,
+    /// Time to the first chunk, in ms.
+    pub time_to_first_chunk_ms: Option<i64>,
+    /// Time from sending to the end, in ms.
+    pub duration_ms: Option<i64>,
+    /// The cost; `Unknown` and `NotReported` store `cost_usd` as NULL.
+    pub cost: CostView,
+    /// The failure, for `Error` (and for `Interrupted` when a cause is known).
+    pub error: Option<ErrorInfo>,
+    /// Rate-limit headers (empty keeps what [`ResponseStart`] recorded).
+    pub ratelimit_headers: RateLimitHeaders,
+}
+
+/// One row of the request log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRow {
+    /// Row id.
+    pub id: LogId,
+    /// The conversation, if any.
+    pub conversation_id: Option<ConversationId>,
+    /// The user message answered.
+    pub message_id: Option<MessageId>,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// Sent at, ms since the Unix epoch.
+    pub started_at_ms: i64,
+    /// How it ended.
+    pub status: RequestStatus,
+    /// `gen_ai.provider.name`.
+    pub gen_ai_provider_name: String,
+    /// `gen_ai.request.model`.
+    pub gen_ai_request_model: String,
+    /// `gen_ai.request.max_tokens`.
+    pub gen_ai_request_max_tokens: Option<u32>,
+    /// `gen_ai.request.temperature`.
+    pub gen_ai_request_temperature: Option<f64>,
+    /// `gen_ai.response.model`.
+    pub gen_ai_response_model: Option<String>,
+    /// `gen_ai.response.id`.
+    pub gen_ai_response_id: Option<String>,
+    /// `gen_ai.usage.input_tokens` (uncached).
+    pub gen_ai_usage_input_tokens: Option<u64>,
+    /// `gen_ai.usage.output_tokens`.
+    pub gen_ai_usage_output_tokens: Option<u64>,
+    /// `gen_ai.usage.cache_read.input_tokens`.
+    pub gen_ai_usage_cache_read_input_tokens: Option<u64>,
+    /// `gen_ai.usage.cache_creation.input_tokens`.
+    pub gen_ai_usage_cache_creation_input_tokens: Option<u64>,
+    /// The 1-hour-TTL part of the cache writes.
+    pub usage_cache_creation_1h_input_tokens: Option<u64>,
+    /// `gen_ai.response.finish_reasons`.
+    pub gen_ai_response_finish_reasons: Vec<String>,
+    /// Time to the first chunk, in ms.
+    pub time_to_first_chunk_ms: Option<i64>,
+    /// Total duration, in ms.
+    pub duration_ms: Option<i64>,
+    /// The provider's request id header.
+    pub provider_request_id: Option<String>,
+    /// The prompt version.
+    pub prompt: Option<PromptVersion>,
+    /// Model, max_tokens, temperature as sent.
+    pub request_params: Option<RequestParams>,
+    /// Cost in USD; `None` when unknown.
+    pub cost_usd: Option<f64>,
+    /// How to read the cost (see [`CostView::kind`]).
+    pub cost_kind: Option<String>,
+    /// `error.type`.
+    pub error_type: Option<String>,
+    /// The error message.
+    pub error_message: Option<String>,
+    /// Attempts before this one.
+    pub retry_count: u32,
+    /// Rate-limit headers the server sent.
+    pub ratelimit_headers: RateLimitHeaders,
+}
+
+impl RequestRow {
+    /// The token counts as a [`Usage`].
+    pub fn usage(&self) -> Usage {
+        Usage {
+            input_tokens: self.gen_ai_usage_input_tokens,
+            output_tokens: self.gen_ai_usage_output_tokens,
+            cache_creation_input_tokens: self.gen_ai_usage_cache_creation_input_tokens,
+            cache_read_input_tokens: self.gen_ai_usage_cache_read_input_tokens,
+            cache_creation_1h_input_tokens: self.usage_cache_creation_1h_input_tokens,
+        }
+    }
+
+    /// The cost as the user should read it.
+    pub fn cost(&self) -> CostView {
+        CostView::from_parts(self.cost_kind.as_deref(), self.cost_usd)
+    }
+
+    /// The model that answered, else the one requested.
+    pub fn model(&self) -> &str {
+        self.gen_ai_response_model
+            .as_deref()
+            .unwrap_or(&self.gen_ai_request_model)
+    }
+}
+
+/// Which log rows to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFilter {
+    /// At most this many, newest first.
+    pub limit: usize,
+    /// Only requests made with this prompt.
+    pub prompt_name: Option<String>,
+}
+
+impl Default for RequestFilter {
+    fn default() -> Self {
+        RequestFilter {
+            limit: 50,
+            prompt_name: None,
+        }
+    }
+}
+
+/// A message with the request that produced it (for replies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationMessage {
+    /// The message.
+    pub message: MessageRow,
+    /// For a reply: its request attempt.
+    pub request: Option<RequestRow>,
+}
+
+/// A conversation with all its messages, oldest first: what `--resume` and `export` read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationWithMessages {
+    /// The conversation.
+    pub conversation: ConversationRow,
+    /// Its messages by `seq`.
+    pub messages: Vec<ConversationMessage>,
+}
+
+/// The current time in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The database file inside a data directory.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(DB_FILE_NAME)
+}
+
+/// The open database. Synchronous: own it on one thread (see [`writer::StoreWriter`]).
+pub struct Store {
+    conn: Connection,
+    clock: fn() -> i64,
+    writer: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.conn.path())
+            .field("writer", &self.writer)
+            .finish()
+    }
+}
+
+macro_rules! request_columns {
+    () => {
+        "id, conversation_id, message_id, attempt, started_at_ms, status, \
+         gen_ai_provider_name, gen_ai_request_model, gen_ai_request_max_tokens, \
+         gen_ai_request_temperature, gen_ai_response_model, gen_ai_response_id, \
+         gen_ai_usage_input_tokens, gen_ai_usage_output_tokens, \
+         gen_ai_usage_cache_read_input_tokens, gen_ai_usage_cache_creation_input_tokens, \
+         usage_cache_creation_1h_input_tokens, gen_ai_response_finish_reasons, \
+         time_to_first_chunk_ms, duration_ms, provider_request_id, prompt_name, prompt_hash, \
+         prompt_commit, request_params_json, cost_usd, cost_kind, error_type, error_message, \
+         retry_count, ratelimit_headers_json"
+    };
+}
+
+macro_rules! message_columns {
+    () => {
+        "id, conversation_id, seq, role, content, state, created_at_ms, updated_at_ms, request_id"
+    };
+}
+
+macro_rules! conversation_columns {
+    () => {
+        "id, created_at_ms, COALESCE(updated_at_ms, created_at_ms) AS updated_at_ms, title, \
+         provider, model, prompt_name, prompt_hash, prompt_commit"
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`: WAL mode, a busy timeout, foreign
+    /// keys on, migrations applied, and abandoned `streaming` rows marked `interrupted`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        Store::from_connection(conn)
+    }
+
+    /// Opens an in-memory database (tests, `--no-history`).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Returns the new mode as a row; in-memory databases answer "memory".
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        let mut store = Store {
+            conn,
+            clock: now_ms,
+            writer: writer_identity(),
+        };
+        store.migrate()?;
+        store.recover_abandoned()?;
+        Ok(store)
+    }
+
+    /// Replaces the clock used for `created_at_ms`/`updated_at_ms` (tests).
+    pub fn with_clock(mut self, clock: fn() -> i64) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Applies every migration past the file's `user_version`, one transaction each.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let current = usize::try_from(version)
+                .map_err(|_| StoreError::Corrupt(format!("negative schema version {version}")))?;
+            if current > schema::SCHEMA_VERSION {
+                return Err(StoreError::NewerSchema {
+                    found: version,
+                    supported: schema::SCHEMA_VERSION,
+                });
+            }
+            let Some(sql) = schema::MIGRATIONS.get(current) else {
+                return Ok(());
+            };
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version + 1)?;
+            tx.commit()?;
+        }
+    }
+
+    /// Marks `streaming` messages and `pending` requests whose writer process is gone as
+    /// `interrupted`, keeping their text. Returns how many messages were marked.
+    pub fn recover_abandoned(&mut self) -> Result<usize, StoreError> {
+        let now = (self.clock)();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut marked = 0;
+        {
+            let mut find = tx.prepare(
+                "SELECT id, writer, updated_at_ms FROM messages WHERE state = 'streaming'",
+            )?;
+            let rows: Vec<(i64, Option<String>, i64)> = find
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut mark = tx.prepare(
+                "UPDATE messages SET state = 'interrupted', updated_at_ms = ?2 \
+                 WHERE id = ?1 AND state = 'streaming'",
+            )?;
+            for (id, writer, updated_at_ms) in rows {
+                if is_abandoned(writer.as_deref(), &self.writer, updated_at_ms, now) {
+                    marked += mark.execute(params![id, now])?;
+                }
+            }
+            let mut find = tx.prepare(
+                "SELECT id, writer, started_at_ms FROM requests WHERE status = 'pending'",
+            )?;
+            let rows: Vec<(i64, Option<String>, i64)> = find
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut mark = tx.prepare(
+                "UPDATE requests SET status = 'interrupted', \
+                 error_type = COALESCE(error_type, 'interrupted'), \
+                 error_message = COALESCE(error_message, ?2) \
+                 WHERE id = ?1 AND status = 'pending'",
+            )?;
+            for (id, writer, started_at_ms) in rows {
+                if is_abandoned(writer.as_deref(), &self.writer, started_at_ms, now) {
+                    mark.execute(params![
+                        id,
+                        "promptdeck stopped before the reply finished (crash, kill or hang-up)"
+                    ])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(marked)
+    }
+
+    /// Creates a conversation.
+    pub fn create_conversation(
+        &mut self,
+        new: &NewConversation,
+    ) -> Result<ConversationId, StoreError> {
+        let now = (self.clock)();
+        let (name, hash, commit) = prompt_columns(new.prompt.as_ref());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO conversations (created_at_ms, updated_at_ms, title, provider, model, \
+                 prompt_name, prompt_hash, prompt_commit) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                now,
+                new.title,
+                new.provider,
+                new.model,
+                name,
+                hash,
+                commit
+            ])?;
+        Ok(ConversationId(self.conn.last_insert_rowid()))
+    }
+
+    /// Stores a message at the end of its conversation. Store a user message with this
+    /// *before* sending it.
+    pub fn insert_message(&mut self, new: &NewMessage) -> Result<MessageId, StoreError> {
+        let now = (self.clock)();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO messages (conversation_id, seq, role, content, state, created_at_ms, \
+             updated_at_ms, request_id, writer) VALUES (?1, \
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?1), \
+             ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            new.conversation_id.0,
+            role_str(new.role),
+            new.content,
+            new.state.as_str(),
+            now,
+            new.request_id.map(|r| r.0),
+            self.writer,
+        ])?;
+        let id = tx.last_insert_rowid();
+        touch_conversation(&tx, new.conversation_id.0, now)?;
+        tx.commit()?;
+        Ok(MessageId(id))
+    }
+
+    /// Replaces a message's text and state (a streaming checkpoint, or the final write).
+    pub fn checkpoint_message(
+        &mut self,
+        id: MessageId,
+        content: &str,
+        state: MessageState,
+    ) -> Result<(), StoreError> {
+        let now = (self.clock)();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let conversation: Option<i64> = tx
+            .prepare_cached(
+                "UPDATE messages SET content = ?2, state = ?3, updated_at_ms = ?4, writer = ?5 \
+                 WHERE id = ?1 RETURNING conversation_id",
+            )?
+            .query_row(
+                params![id.0, content, state.as_str(), now, self.writer],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(conversation) = conversation else {
+            return Err(StoreError::NotFound {
+                what: "message",
+                id: id.0,
+            });
+        };
+        touch_conversation(&tx, conversation, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Links a reply to the request attempt producing it (e.g. after a retry).
+    pub fn attach_request(&mut self, message: MessageId, request: LogId) -> Result<(), StoreError> {
+        let n = self
+            .conn
+            .prepare_cached("UPDATE messages SET request_id = ?2 WHERE id = ?1")?
+            .execute(params![message.0, request.0])?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "message",
+                id: message.0,
+            });
+        }
+        Ok(())
+    }
+
+    /// Logs a request attempt as it is sent (`status = pending`).
+    pub fn insert_request(&mut self, record: &RequestRecord) -> Result<LogId, StoreError> {
+        let (name, hash, commit) = prompt_columns(record.prompt.as_ref());
+        let params_json = serde_json::to_string(&record.params)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO requests (conversation_id, message_id, attempt, started_at_ms, \
+                 status, gen_ai_provider_name, gen_ai_request_model, gen_ai_request_max_tokens, \
+                 gen_ai_request_temperature, prompt_name, prompt_hash, prompt_commit, \
+                 request_params_json, retry_count, writer) \
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?
+            .execute(params![
+                record.conversation_id.map(|c| c.0),
+                record.message_id.map(|m| m.0),
+                record.attempt,
+                record.started_at_ms,
+                record.provider,
+                record.params.model,
+                record.params.max_tokens,
+                record.params.temperature.map(f64::from),
+                name,
+                hash,
+                commit,
+                params_json,
+                record.attempt.saturating_sub(1),
+                self.writer,
+            ])?;
+        Ok(LogId(self.conn.last_insert_rowid()))
+    }
+
+    /// Records what the server said when the reply began.
+    pub fn record_response_start(
+        &mut self,
+        id: LogId,
+        start: &ResponseStart,
+    ) -> Result<(), StoreError> {
+        let headers = headers_json(&start.ratelimit_headers)?;
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE requests SET \
+                 gen_ai_response_model = COALESCE(?2, gen_ai_response_model), \
+                 gen_ai_response_id = COALESCE(?3, gen_ai_response_id), \
+                 provider_request_id = COALESCE(?4, provider_request_id), \
+                 time_to_first_chunk_ms = COALESCE(?5, time_to_first_chunk_ms), \
+                 ratelimit_headers_json = COALESCE(?6, ratelimit_headers_json) \
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.0,
+                start.response_model,
+                start.response_id,
+                start.provider_request_id,
+                start.time_to_first_chunk_ms,
+                headers,
+            ])?;
+        not_found_if_zero(n, "request", id.0)
+    }
+
+    /// Records how a request attempt ended.
+    pub fn finish_request(
+        &mut self,
+        id: LogId,
+        outcome: &RequestOutcome,
+    ) -> Result<(), StoreError> {
+        let headers = headers_json(&outcome.ratelimit_headers)?;
+        let reasons = serde_json::to_string(&outcome.finish_reasons)?;
+        let u = &outcome.usage;
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE requests SET status = ?2, \
+                 gen_ai_response_model = COALESCE(?3, gen_ai_response_model), \
+                 gen_ai_response_id = COALESCE(?4, gen_ai_response_id), \
+                 provider_request_id = COALESCE(?5, provider_request_id), \
+                 gen_ai_usage_input_tokens = ?6, gen_ai_usage_output_tokens = ?7, \
+                 gen_ai_usage_cache_read_input_tokens = ?8, \
+                 gen_ai_usage_cache_creation_input_tokens = ?9, \
+                 usage_cache_creation_1h_input_tokens = ?10, \
+                 gen_ai_response_finish_reasons = ?11, \
+                 time_to_first_chunk_ms = COALESCE(?12, time_to_first_chunk_ms), \
+                 duration_ms = ?13, cost_usd = ?14, cost_kind = ?15, error_type = ?16, \
+                 error_message = ?17, \
+                 ratelimit_headers_json = COALESCE(?18, ratelimit_headers_json) \
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id.0,
+                outcome.status.as_str(),
+                outcome.response_model,
+                outcome.response_id,
+                outcome.provider_request_id,
+                to_sql_u64(u.input_tokens),
+                to_sql_u64(u.output_tokens),
+                to_sql_u64(u.cache_read_input_tokens),
+                to_sql_u64(u.cache_creation_input_tokens),
+                to_sql_u64(u.cache_creation_1h_input_tokens),
+                reasons,
+                outcome.time_to_first_chunk_ms,
+                outcome.duration_ms,
+                outcome.cost.usd(),
+                outcome.cost.kind(),
+                outcome.error.as_ref().map(|e| e.error_type.as_str()),
+                outcome.error.as_ref().map(|e| e.message.as_str()),
+                headers,
+            ])?;
+        not_found_if_zero(n, "request", id.0)
+    }
+
+    /// The newest log rows matching `filter`, newest first.
+    pub fn recent_requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, StoreError> {
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            request_columns!(),
+            " FROM requests WHERE (?1 IS NULL OR prompt_name = ?1) \
+             ORDER BY started_at_ms DESC, id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![filter.prompt_name, limit], read_request_raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(RawRequest::into_row).collect()
+    }
+
+    /// One log row.
+    pub fn request(&self, id: LogId) -> Result<RequestRow, StoreError> {
+        let raw = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM requests WHERE id = ?1"
+            ))?
+            .query_row(params![id.0], read_request_raw)
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "request",
+                id: id.0,
+            })?;
+        raw.into_row()
+    }
+
+    /// The most recently active conversations, newest first.
+    pub fn list_conversations(&self, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations ORDER BY COALESCE(updated_at_ms, created_at_ms) DESC, id DESC \
+             LIMIT ?1"
+        ))?;
+        let rows = stmt
+            .query_map(params![limit], read_conversation)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// A conversation with its messages (oldest first) and each reply's request row.
+    pub fn load_conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<ConversationWithMessages, StoreError> {
+        let conversation = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE id = ?1"
+            ))?
+            .query_row(params![id.0], read_conversation)
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "conversation",
+                id: id.0,
+            })?;
+        let raw: Vec<RawMessage> = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = ?1 ORDER BY seq"
+            ))?
+            .query_map(params![id.0], read_message_raw)?
+            .collect::<Result<_, _>>()?;
+        let mut messages = Vec::with_capacity(raw.len());
+        for m in raw {
+            let message = m.into_row()?;
+            let request = match message.request_id {
+                Some(r) => Some(self.request(r)?),
+                None => None,
+            };
+            messages.push(ConversationMessage { message, request });
+        }
+        Ok(ConversationWithMessages {
+            conversation,
+            messages,
+        })
+    }
+
+    /// The underlying connection, for tests and diagnostics.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn touch_conversation(tx: &Connection, conversation: i64, now: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE conversations SET updated_at_ms = ?2 WHERE id = ?1")?
+        .execute(params![conversation, now])?;
+    Ok(())
+}
+
+fn not_found_if_zero(n: usize, what: &'static str, id: i64) -> Result<(), StoreError> {
+    if n == 0 {
+        Err(StoreError::NotFound { what, id })
+    } else {
+        Ok(())
+    }
+}
+
+fn headers_json(headers: &RateLimitHeaders) -> Result<Option<String>, StoreError> {
+    if headers.is_empty() {
+        Ok(None)
+    } else {
+        Ok(Some(serde_json::to_string(headers)?))
+    }
+}
+
+fn prompt_columns(p: Option<&PromptVersion>) -> (Option<&str>, Option<&str>, Option<&str>) {
+    match p {
+        Some(p) => (
+            Some(p.name.as_str()),
+            Some(p.content_hash.as_str()),
+            Some(p.commit.as_str()),
+        ),
+        None => (None, None, None),
+    }
+}
+
+/// SQLite integers are i64; token counts beyond that are clamped (they cannot happen).
+fn to_sql_u64(v: Option<u64>) -> Option<i64> {
+    v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn from_sql_u64(v: Option<i64>) -> Option<u64> {
+    v.and_then(|n| u64::try_from(n).ok())
+}
+
+fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    }
+}
+
+fn parse_role(s: &str) -> Result<Role, StoreError> {
+    match s {
+        "user" => Ok(Role::User),
+        "assistant" => Ok(Role::Assistant),
+        other => Err(StoreError::Corrupt(format!("message role {other:?}"))),
+    }
+}
+
+fn read_conversation(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
+    Ok(ConversationRow {
+        id: ConversationId(r.get("id")?),
+        created_at_ms: r.get("created_at_ms")?,
+        updated_at_ms: r.get("updated_at_ms")?,
+        title: r.get("title")?,
+        provider: r.get("provider")?,
+        model: r.get("model")?,
+        prompt: PromptVersion::from_columns(
+            r.get("prompt_name")?,
+            r.get("prompt_hash")?,
+            r.get("prompt_commit")?,
+        ),
+    })
+}
+
+/// A message row before its enum columns are checked.
+struct RawMessage {
+    id: i64,
+    conversation_id: i64,
+    seq: i64,
+    role: String,
+    content: String,
+    state: String,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    request_id: Option<i64>,
+}
+
+impl RawMessage {
+    fn into_row(self) -> Result<MessageRow, StoreError> {
+        Ok(MessageRow {
+            id: MessageId(self.id),
+            conversation_id: ConversationId(self.conversation_id),
+            seq: self.seq,
+            role: parse_role(&self.role)?,
+            content: self.content,
+            state: MessageState::parse(&self.state)?,
+            created_at_ms: self.created_at_ms,
+            updated_at_ms: self.updated_at_ms,
+            request_id: self.request_id.map(LogId),
+        })
+    }
+}
+
+fn read_message_raw(r: &Row<'_>) -> rusqlite::Result<RawMessage> {
+    Ok(RawMessage {
+        id: r.get("id")?,
+        conversation_id: r.get("conversation_id")?,
+        seq: r.get("seq")?,
+        role: r.get("role")?,
+        content: r.get("content")?,
+        state: r.get("state")?,
+        created_at_ms: r.get("created_at_ms")?,
+        updated_at_ms: r.get("updated_at_ms")?,
+        request_id: r.get("request_id")?,
+    })
+}
+
+/// A request row before its JSON and enum columns are decoded.
+struct RawRequest {
+    row: RequestRow,
+    status: String,
+    finish_reasons: Option<String>,
+    params: String,
+    headers: Option<String>,
+}
+
+fn read_request_raw(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
+    let u32_col = |name: &str| -> rusqlite::Result<Option<u32>> {
+        Ok(r.get::<_, Option<i64>>(name)?
+            .and_then(|v| u32::try_from(v).ok()))
+    };
+    let u64_col = |name: &str| -> rusqlite::Result<Option<u64>> {
+        Ok(from_sql_u64(r.get::<_, Option<i64>>(name)?))
+    };
+    Ok(RawRequest {
+        status: r.get("status")?,
+        finish_reasons: r.get("gen_ai_response_finish_reasons")?,
+        params: r.get("request_params_json")?,
+        headers: r.get("ratelimit_headers_json")?,
+        row: RequestRow {
+            id: LogId(r.get("id")?),
+            conversation_id: r
+                .get::<_, Option<i64>>("conversation_id")?
+                .map(ConversationId),
+            message_id: r.get::<_, Option<i64>>("message_id")?.map(MessageId),
+            attempt: u32_col("attempt")?.unwrap_or(1),
+            started_at_ms: r.get("started_at_ms")?,
+            status: RequestStatus::Pending,
+            gen_ai_provider_name: r.get("gen_ai_provider_name")?,
+            gen_ai_request_model: r.get("gen_ai_request_model")?,
+            gen_ai_request_max_tokens: u32_col("gen_ai_request_max_tokens")?,
+            gen_ai_request_temperature: r.get("gen_ai_request_temperature")?,
+            gen_ai_response_model: r.get("gen_ai_response_model")?,
+            gen_ai_response_id: r.get("gen_ai_response_id")?,
+            gen_ai_usage_input_tokens: u64_col("gen_ai_usage_input_tokens")?,
+            gen_ai_usage_output_tokens: u64_col("gen_ai_usage_output_tokens")?,
+            gen_ai_usage_cache_read_input_tokens: u64_col("gen_ai_usage_cache_read_input_tokens")?,
+            gen_ai_usage_cache_creation_input_tokens: u64_col(
+                "gen_ai_usage_cache_creation_input_tokens",
+            )?,
+            usage_cache_creation_1h_input_tokens: u64_col("usage_cache_creation_1h_input_tokens")?,
+            gen_ai_response_finish_reasons: Vec::new(),
+            time_to_first_chunk_ms: r.get("time_to_first_chunk_ms")?,
+            duration_ms: r.get("duration_ms")?,
+            provider_request_id: r.get("provider_request_id")?,
+            prompt: PromptVersion::from_columns(
+                r.get("prompt_name")?,
+                r.get("prompt_hash")?,
+                r.get("prompt_commit")?,
+            ),
+            request_params: None,
+            cost_usd: r.get("cost_usd")?,
+            cost_kind: r.get("cost_kind")?,
+            error_type: r.get("error_type")?,
+            error_message: r.get("error_message")?,
+            retry_count: u32_col("retry_count")?.unwrap_or(0),
+            ratelimit_headers: RateLimitHeaders::default(),
+        },
+    })
+}
+
+impl RawRequest {
+    fn into_row(self) -> Result<RequestRow, StoreError> {
+        let mut row = self.row;
+        row.status = RequestStatus::parse(&self.status)?;
+        if let Some(reasons) = self.finish_reasons {
+            row.gen_ai_response_finish_reasons = serde_json::from_str(&reasons)
+                .map_err(|e| StoreError::Corrupt(format!("finish reasons: {e}")))?;
+        }
+        // Parameters are informational: an unreadable value shows as absent, not as an error.
+        row.request_params = serde_json::from_str(&self.params).ok();
+        if let Some(headers) = self.headers {
+            row.ratelimit_headers = serde_json::from_str(&headers).unwrap_or_default();
+        }
+        Ok(row)
+    }
+}
+
+/// This process, as recorded in `writer` columns: `pid:start` (start = the process start
+/// time from `/proc`, or `?` where unavailable).
+fn writer_identity() -> String {
+    let pid = std::process::id();
+    match process_start(pid) {
+        Some(ProcState { start, .. }) => format!("{pid}:{start}"),
+        None => format!("{pid}:?"),
+    }
+}
+
+struct ProcState {
+    zombie: bool,
+    start: u64,
+}
+
+/// State and start time of a process from `/proc/<pid>/stat` (Linux only).
+fn process_start(pid: u32) -> Option<ProcState> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ppid ..."; comm may contain spaces and parentheses.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let state = fields.first()?;
+    // starttime is field 22 of the file; field 3 (state) is index 0 here.
+    let start = fields.get(19)?.parse().ok()?;
+    Some(ProcState {
+        zombie: matches!(*state, "Z" | "X" | "x"),
+        start,
+    })
+}
+
+/// Whether a row last written by `writer` at `updated_at_ms` is abandoned.
+fn is_abandoned(writer: Option<&str>, me: &str, updated_at_ms: i64, now_ms: i64) -> bool {
+    let Some(writer) = writer else {
+        return true;
+    };
+    if writer == me {
+        // Written by this very process: it is live (another Store in this process).
+        return false;
+    }
+    let mut parts = writer.splitn(2, ':');
+    let pid: Option<u32> = parts.next().and_then(|p| p.parse().ok());
+    let start = parts.next().and_then(|s| s.parse::<u64>().ok());
+    match (cfg!(target_os = "linux"), pid) {
+        (true, Some(pid)) => match process_start(pid) {
+            None => true,
+            Some(p) if p.zombie => true,
+            Some(p) => start.is_some_and(|s| s != p.start),
+        },
+        _ => now_ms.saturating_sub(updated_at_ms) > STALE_AFTER_MS,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! The database schema, as an append-only list of migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. On open, every migration past
+//! it is applied, each in its own `BEGIN IMMEDIATE` transaction together with the version bump,
+//! so a crash mid-migration leaves the previous version intact and two processes opening the
+//! same file at once cannot both apply one. Never edit a migration that has shipped: append a
+//! new one.
+
+/// Migration `i` (0-based) brings the schema from version `i` to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: conversations, messages and the request log.
+    "
+    CREATE TABLE conversations (
+        id             INTEGER PRIMARY KEY,
+        created_at_ms  INTEGER NOT NULL,
+        title          TEXT,
+        provider       TEXT NOT NULL,
+        model          TEXT NOT NULL,
+        prompt_name    TEXT,
+        prompt_hash    TEXT,
+        prompt_commit  TEXT
+    );
+
+    CREATE TABLE requests (
+        id                                        INTEGER PRIMARY KEY,
+        conversation_id                           INTEGER REFERENCES conversations(id)
+                                                      ON DELETE CASCADE,
+        message_id                                INTEGER REFERENCES messages(id)
+                                                      ON DELETE SET NULL,
+        attempt                                   INTEGER NOT NULL DEFAULT 1,
+        started_at_ms                             INTEGER NOT NULL,
+        status                                    TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'ok', 'error', 'cancelled', 'interrupted')),
+        gen_ai_operation_name                     TEXT NOT NULL DEFAULT 'chat',
+        gen_ai_provider_name                      TEXT NOT NULL,
+        gen_ai_request_model                      TEXT NOT NULL,
+        gen_ai_request_max_tokens                 INTEGER,
+        gen_ai_request_temperature                REAL,
+        gen_ai_response_model                     TEXT,
+        gen_ai_response_id                        TEXT,
+        gen_ai_usage_input_tokens                 INTEGER,
+        gen_ai_usage_output_tokens                INTEGER,
+        gen_ai_usage_cache_read_input_tokens      INTEGER,
+        gen_ai_usage_cache_creation_input_tokens  INTEGER,
+        usage_cache_creation_1h_input_tokens      INTEGER,
+        gen_ai_response_finish_reasons            TEXT,
+        time_to_first_chunk_ms                    INTEGER,
+        duration_ms                               INTEGER,
+        provider_request_id                       TEXT,
+        prompt_name                               TEXT,
+        prompt_hash                               TEXT,
+        prompt_commit                             TEXT,
+        request_params_json                       TEXT NOT NULL,
+        cost_usd                                  REAL,
+        cost_kind                                 TEXT,
+        error_type                                TEXT,
+        error_message                             TEXT,
+        retry_count                               INTEGER NOT NULL DEFAULT 0,
+        ratelimit_headers_json                    TEXT,
+        writer                                    TEXT
+    );
+
+    CREATE TABLE messages (
+        id               INTEGER PRIMARY KEY,
+        conversation_id  INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq              INTEGER NOT NULL,
+        role             TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content          TEXT NOT NULL,
+        state            TEXT NOT NULL
+            CHECK (state IN ('complete', 'streaming', 'interrupted', 'cancelled', 'failed')),
+        created_at_ms    INTEGER NOT NULL,
+        updated_at_ms    INTEGER NOT NULL,
+        request_id       INTEGER REFERENCES requests(id) ON DELETE SET NULL,
+        writer           TEXT,
+        UNIQUE (conversation_id, seq)
+    );
+
+    CREATE INDEX messages_state ON messages(state);
+    CREATE INDEX requests_status ON requests(status);
+    ",
+    // v2: last activity per conversation (the resume list sorts by it), and indexes for the
+    // log's two queries (newest first; newest first for one prompt).
+    "
+    ALTER TABLE conversations ADD COLUMN updated_at_ms INTEGER;
+    UPDATE conversations SET updated_at_ms = COALESCE(
+        (SELECT MAX(m.updated_at_ms) FROM messages m WHERE m.conversation_id = conversations.id),
+        created_at_ms);
+    CREATE INDEX conversations_updated ON conversations(updated_at_ms);
+    CREATE INDEX requests_started ON requests(started_at_ms);
+    CREATE INDEX requests_prompt_started ON requests(prompt_name, started_at_ms);
+    ",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();

@@ -1,0 +1,312 @@
+//! The database thread: the UI never waits on SQLite.
+//!
+//! A [`StoreWriter`] owns the [`Store`] on a dedicated OS thread and executes
+//! [`StoreCommand`]s in the order they were sent. Sending never blocks (an unbounded channel),
+//! so a slow disk or another process holding the lock for a moment delays the database, not
+//! the frame. Commands that produce a value (a new id, a query result) carry a
+//! `tokio::sync::oneshot` sender; the caller gets a [`Pending`] it can `.await` from a task or
+//! block on from plain code. Fire-and-forget commands (checkpoints, finishing a request) report
+//! failures to the error sink given at spawn, so they can reach the status line.
+//!
+//! Order is the guarantee the invariants rest on: a user message sent before a request is in
+//! the database before anything of that request, and [`StoreHandle::flush`] resolves only when
+//! every earlier command has been carried out.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use super::{
+    ConversationId, ConversationRow, ConversationWithMessages, LogId, MessageId, MessageState,
+    NewConversation, NewMessage, RequestFilter, RequestOutcome, RequestRecord, RequestRow,
+    ResponseStart, Store, StoreError,
+};
+
+/// Where a command's result goes.
+pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// One thing for the database thread to do.
+#[derive(Debug)]
+pub enum StoreCommand {
+    /// Create a conversation; replies with its id.
+    CreateConversation {
+        /// What to create.
+        new: NewConversation,
+        /// Receives the id.
+        reply: Reply<ConversationId>,
+    },
+    /// Store a message (a user message before it is sent; a reply as it starts); replies with
+    /// its id.
+    InsertMessage {
+        /// What to store.
+        new: NewMessage,
+        /// Receives the id.
+        reply: Reply<MessageId>,
+    },
+    /// Overwrite a message's text and state: a streaming checkpoint or the final write.
+    CheckpointMessage {
+        /// The message.
+        id: MessageId,
+        /// Its full text so far.
+        content: String,
+        /// Its state after this write.
+        state: MessageState,
+    },
+    /// Link a reply to the request attempt producing it.
+    AttachRequest {
+        /// The reply.
+        message: MessageId,
+        /// The attempt.
+        request: LogId,
+    },
+    /// Log a request attempt as it is sent; replies with its log id.
+    InsertRequest {
+        /// What was sent.
+        record: RequestRecord,
+        /// Receives the log id.
+        reply: Reply<LogId>,
+    },
+    /// Record the server's ids and rate-limit headers when the reply begins.
+    RecordResponseStart {
+        /// The attempt.
+        id: LogId,
+        /// What the server said.
+        start: ResponseStart,
+    },
+    /// Record how a request attempt ended.
+    FinishRequest {
+        /// The attempt.
+        id: LogId,
+        /// How it ended.
+        outcome: RequestOutcome,
+    },
+    /// Read the newest log rows.
+    RecentRequests {
+        /// Which rows.
+        filter: RequestFilter,
+        /// Receives them.
+        reply: Reply<Vec<RequestRow>>,
+    },
+    /// Read the most recently active conversations.
+    ListConversations {
+        /// At most this many.
+        limit: usize,
+        /// Receives them.
+        reply: Reply<Vec<ConversationRow>>,
+    },
+    /// Read one conversation with its messages.
+    LoadConversation {
+        /// Which one.
+        id: ConversationId,
+        /// Receives it.
+        reply: Reply<ConversationWithMessages>,
+    },
+    /// Reply once every earlier command has been carried out.
+    Flush {
+        /// Signalled when done.
+        reply: Reply<()>,
+    },
+    /// Carry out every earlier command, then stop the thread.
+    Shutdown,
+}
+
+/// A result that the database thread will deliver.
+#[derive(Debug)]
+pub struct Pending<T> {
+    rx: oneshot::Receiver<Result<T, StoreError>>,
+}
+
+impl<T> Pending<T> {
+    /// Waits from async code.
+    pub async fn wait(self) -> Result<T, StoreError> {
+        self.rx.await.unwrap_or(Err(StoreError::WriterGone))
+    }
+
+    /// Waits from plain (non-async) code. Never call this inside a tokio runtime thread.
+    pub fn wait_blocking(self) -> Result<T, StoreError> {
+        self.rx
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::WriterGone))
+    }
+}
+
+/// A cheap, cloneable sender of commands (one per task that writes).
+#[derive(Debug, Clone)]
+pub struct StoreHandle {
+    tx: mpsc::Sender<StoreCommand>,
+}
+
+impl StoreHandle {
+    /// Sends a raw command. Fails only when the writer thread has stopped.
+    pub fn send(&self, command: StoreCommand) -> Result<(), StoreError> {
+        self.tx.send(command).map_err(|_| StoreError::WriterGone)
+    }
+
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> StoreCommand) -> Pending<T> {
+        let (reply, rx) = oneshot::channel();
+        // If the thread is gone the command (and its reply sender) is dropped, and the
+        // receiver resolves to `WriterGone`.
+        let _ = self.tx.send(make(reply));
+        Pending { rx }
+    }
+
+    /// See [`StoreCommand::CreateConversation`].
+    pub fn create_conversation(&self, new: NewConversation) -> Pending<ConversationId> {
+        self.ask(|reply| StoreCommand::CreateConversation { new, reply })
+    }
+
+    /// See [`StoreCommand::InsertMessage`]. Await it before sending a user message.
+    pub fn insert_message(&self, new: NewMessage) -> Pending<MessageId> {
+        self.ask(|reply| StoreCommand::InsertMessage { new, reply })
+    }
+
+    /// See [`StoreCommand::CheckpointMessage`].
+    pub fn checkpoint_message(
+        &self,
+        id: MessageId,
+        content: String,
+        state: MessageState,
+    ) -> Result<(), StoreError> {
+        self.send(StoreCommand::CheckpointMessage { id, content, state })
+    }
+
+    /// See [`StoreCommand::AttachRequest`].
+    pub fn attach_request(&self, message: MessageId, request: LogId) -> Result<(), StoreError> {
+        self.send(StoreCommand::AttachRequest { message, request })
+    }
+
+    /// See [`StoreCommand::InsertRequest`].
+    pub fn insert_request(&self, record: RequestRecord) -> Pending<LogId> {
+        self.ask(|reply| StoreCommand::InsertRequest { record, reply })
+    }
+
+    /// See [`StoreCommand::RecordResponseStart`].
+    pub fn record_response_start(&self, id: LogId, start: ResponseStart) -> Result<(), StoreError> {
+        self.send(StoreCommand::RecordResponseStart { id, start })
+    }
+
+    /// See [`StoreCommand::FinishRequest`].
+    pub fn finish_request(&self, id: LogId, outcome: RequestOutcome) -> Result<(), StoreError> {
+        self.send(StoreCommand::FinishRequest { id, outcome })
+    }
+
+    /// See [`StoreCommand::RecentRequests`].
+    pub fn recent_requests(&self, filter: RequestFilter) -> Pending<Vec<RequestRow>> {
+        self.ask(|reply| StoreCommand::RecentRequests { filter, reply })
+    }
+
+    /// See [`StoreCommand::ListConversations`].
+    pub fn list_conversations(&self, limit: usize) -> Pending<Vec<ConversationRow>> {
+        self.ask(|reply| StoreCommand::ListConversations { limit, reply })
+    }
+
+    /// See [`StoreCommand::LoadConversation`].
+    pub fn load_conversation(&self, id: ConversationId) -> Pending<ConversationWithMessages> {
+        self.ask(|reply| StoreCommand::LoadConversation { id, reply })
+    }
+
+    /// Resolves once every command sent before it has been carried out.
+    pub fn flush(&self) -> Pending<()> {
+        self.ask(|reply| StoreCommand::Flush { reply })
+    }
+}
+
+/// Receives failures of fire-and-forget commands.
+pub type ErrorSink = Box<dyn Fn(StoreError) + Send>;
+
+/// The database thread and a handle to it. Dropping it (or [`StoreWriter::close`]) carries out
+/// every pending command, then stops the thread.
+#[derive(Debug)]
+pub struct StoreWriter {
+    handle: StoreHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StoreWriter {
+    /// Moves `store` to a new thread. `on_error` receives failures of commands that have no
+    /// reply (checkpoints, finishing requests); it runs on the database thread.
+    pub fn spawn(store: Store, on_error: ErrorSink) -> Result<StoreWriter, StoreError> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("promptdeck-store".into())
+            .spawn(move || run(store, rx, on_error))
+            .map_err(StoreError::Thread)?;
+        Ok(StoreWriter {
+            handle: StoreHandle { tx },
+            thread: Some(thread),
+        })
+    }
+
+    /// A handle for sending commands.
+    pub fn handle(&self) -> StoreHandle {
+        self.handle.clone()
+    }
+
+    /// Carries out every pending command, then stops the thread and waits for it.
+    pub fn close(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.handle.send(StoreCommand::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) {
+    for command in rx {
+        match command {
+            StoreCommand::CreateConversation { new, reply } => {
+                let _ = reply.send(store.create_conversation(&new));
+            }
+            StoreCommand::InsertMessage { new, reply } => {
+                let _ = reply.send(store.insert_message(&new));
+            }
+            StoreCommand::CheckpointMessage { id, content, state } => {
+                if let Err(e) = store.checkpoint_message(id, &content, state) {
+                    on_error(e);
+                }
+            }
+            StoreCommand::AttachRequest { message, request } => {
+                if let Err(e) = store.attach_request(message, request) {
+                    on_error(e);
+                }
+            }
+            StoreCommand::InsertRequest { record, reply } => {
+                let _ = reply.send(store.insert_request(&record));
+            }
+            StoreCommand::RecordResponseStart { id, start } => {
+                if let Err(e) = store.record_response_start(id, &start) {
+                    on_error(e);
+                }
+            }
+            StoreCommand::FinishRequest { id, outcome } => {
+                if let Err(e) = store.finish_request(id, &outcome) {
+                    on_error(e);
+                }
+            }
+            StoreCommand::RecentRequests { filter, reply } => {
+                let _ = reply.send(store.recent_requests(&filter));
+            }
+            StoreCommand::ListConversations { limit, reply } => {
+                let _ = reply.send(store.list_conversations(limit));
+            }
+            StoreCommand::LoadConversation { id, reply } => {
+                let _ = reply.send(store.load_conversation(id));
+            }
+            StoreCommand::Flush { reply } => {
+                let _ = reply.send(Ok(()));
+            }
+            StoreCommand::Shutdown => break,
+        }
+    }
+}
