@@ -80,7 +80,11 @@ pub async fn run(mut model: Model, config: AppConfig) -> anyhow::Result<()> {
     result
 }
 
-async fn event_loop(terminal: &mut Term, model: &mut Model, config: AppConfig) -> anyhow::Result<()> {
+async fn event_loop(
+    terminal: &mut Term,
+    model: &mut Model,
+    config: AppConfig,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
     let input = tokio::spawn(read_terminal(tx.clone()));
     let signals = tokio::spawn(watch_signals(tx.clone()));
@@ -168,7 +172,11 @@ impl Services {
     /// Carries out one effect; returns true when the app must quit.
     fn run(&mut self, effect: Effect) -> bool {
         match effect {
-            Effect::StartRequest { id, request, prompt } => {
+            Effect::StartRequest {
+                id,
+                request,
+                prompt,
+            } => {
                 tracing::info!(
                     request = %id,
                     model = %request.model,
@@ -203,7 +211,8 @@ impl Services {
                 let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
                 tokio::spawn(async move {
                     let session = SessionVersions::new();
-                    let result = crate::prompts::resolve_reference(&dir, &reference, &session).await;
+                    let result =
+                        crate::prompts::resolve_reference(&dir, &reference, &session).await;
                     let _ = tx.send(AppEvent::PromptResolved {
                         reference,
                         purpose,

@@ -14,6 +14,7 @@ use crate::cli::exit;
 use crate::llm::error::ErrorClass;
 use crate::llm::retry::{self, Next, Progress, RetryPolicy};
 use crate::llm::{ChatRequest, LlmError, NoteKind, Provider, StreamEvent, Usage};
+use crate::prompts::Provenance;
 use crate::text;
 
 /// Everything `ask --json` reports.
@@ -39,6 +40,8 @@ pub struct AskOutcome {
     pub error: Option<AskError>,
     /// Attempts made (retries and fallbacks included).
     pub attempts: u32,
+    /// The prompt version that was the system prompt, if any.
+    pub prompt: Option<Provenance>,
 }
 
 /// A collapsed non-text block.
@@ -92,6 +95,7 @@ pub enum OutputMode {
 pub async fn run(
     provider: Arc<dyn Provider>,
     request: ChatRequest,
+    prompt: Option<Provenance>,
     policy: &RetryPolicy,
     mode: OutputMode,
     out: &mut (dyn Write + Send),
@@ -115,6 +119,7 @@ pub async fn run(
         stop_reason: None,
         error: None,
         attempts: 0,
+        prompt,
     };
     let mut interrupted = false;
     let mut attempts = 0u32;
@@ -269,6 +274,9 @@ fn on_event(
 pub fn summary(o: &AskOutcome) -> String {
     let mut parts = Vec::new();
     let model = o.response_model.as_deref().unwrap_or(&o.model);
+    if let Some(prompt) = &o.prompt {
+        parts.push(format!("prompt {}", prompt.describe()));
+    }
     match &o.label {
         Some(label) => parts.push(format!("{} ({label})", text::sanitize(model))),
         None => parts.push(text::sanitize(model)),

@@ -86,6 +86,12 @@ pub struct GlobalArgs {
     /// Upper bound on output tokens [default: 4096]
     #[arg(long, global = true, value_name = "N")]
     pub max_tokens: Option<u32>,
+    /// The prompt (system prompt) to use: NAME, NAME@REV (any git revision) or NAME@#HASH
+    #[arg(long, global = true, value_name = "REF")]
+    pub prompt: Option<String>,
+    /// A value for a {{name}} variable of the prompt (repeatable)
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
 }
 
 /// Commands; without one, the full-screen chat opens.
@@ -93,6 +99,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Send one message and stream the reply to stdout (usage summary on stderr).
     Ask(AskArgs),
+    /// List the prompt library: every prompt, its working-file state and its git history.
+    Prompts,
 }
 
 /// `promptdeck ask`.

@@ -7,8 +7,8 @@
 use crossterm::event::KeyEvent;
 
 use crate::llm::retry::Next;
-use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
 use crate::llm::{LlmError, StreamEvent};
+use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.

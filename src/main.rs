@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 
+use std::collections::BTreeMap;
+
+use promptdeck::app::AppConfig;
 use promptdeck::ask::OutputMode;
 use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
@@ -15,7 +18,9 @@ use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::demo::DemoProvider;
 use promptdeck::llm::openai::OpenAiProvider;
 use promptdeck::llm::{ChatRequest, Message, Provider, Role};
+use promptdeck::model::prompt::PromptState;
 use promptdeck::model::{Model, Session, StartKind};
+use promptdeck::prompts::{Reference, SessionVersions, parse_var, render, resolve_reference};
 use promptdeck::ui::theme::Theme;
 
 fn main() -> ExitCode {
@@ -45,11 +50,55 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
+    let prompt = match PromptChoice::from_args(&cli.global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     let code = match cli.command {
-        Some(Command::Ask(args)) => runtime.block_on(ask(args, &resolved, provider)),
-        None => runtime.block_on(interactive(resolved, provider)),
+        Some(Command::Ask(args)) => runtime.block_on(ask(args, &resolved, provider, prompt)),
+        Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
+        None => runtime.block_on(interactive(resolved, provider, prompt)),
     };
     ExitCode::from(code)
+}
+
+/// `--prompt` and `--var`, parsed.
+struct PromptChoice {
+    reference: Option<Reference>,
+    vars: BTreeMap<String, String>,
+}
+
+impl PromptChoice {
+    fn from_args(global: &GlobalArgs) -> Result<PromptChoice, String> {
+        let reference = global
+            .prompt
+            .as_deref()
+            .map(Reference::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let mut vars = BTreeMap::new();
+        for var in &global.vars {
+            let (name, value) = parse_var(var).map_err(|e| e.to_string())?;
+            vars.insert(name, value);
+        }
+        Ok(PromptChoice { reference, vars })
+    }
+}
+
+async fn list_prompts(resolved: &Resolved) -> u8 {
+    match promptdeck::prompts::list_report(&resolved.prompts_dir).await {
+        Ok(report) => {
+            print!("{report}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            exit::CONFIG
+        }
+    }
 }
 
 fn load_config(global: &GlobalArgs) -> Result<Resolved, ConfigError> {
@@ -108,7 +157,32 @@ fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::Worke
     Some(guard)
 }
 
-async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) -> u8 {
+async fn ask(
+    args: AskArgs,
+    resolved: &Resolved,
+    provider: Arc<dyn Provider>,
+    prompt: PromptChoice,
+) -> u8 {
+    let (system, provenance) = match &prompt.reference {
+        None => (resolved.system.clone(), None),
+        Some(reference) => {
+            let session = SessionVersions::new();
+            let loaded = match resolve_reference(&resolved.prompts_dir, reference, &session).await {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    eprintln!("promptdeck: {e}");
+                    return exit::USAGE;
+                }
+            };
+            match render(&loaded.text, &prompt.vars) {
+                Ok(text) => (Some(text), Some(loaded.provenance)),
+                Err(missing) => {
+                    eprintln!("promptdeck: {missing}");
+                    return exit::USAGE;
+                }
+            }
+        }
+    };
     let message = if args.message.is_empty() || args.message == ["-"] {
         let mut input = String::new();
         if std::io::stdin().is_terminal() {
@@ -128,7 +202,7 @@ async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) ->
     }
     let request = ChatRequest {
         model: resolved.model.clone(),
-        system: resolved.system.clone(),
+        system,
         messages: vec![Message {
             role: Role::User,
             content: message,
@@ -148,6 +222,7 @@ async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) ->
     promptdeck::ask::run(
         provider,
         request,
+        provenance,
         &resolved.retry,
         mode,
         &mut stdout,
@@ -156,7 +231,7 @@ async fn ask(args: AskArgs, resolved: &Resolved, provider: Arc<dyn Provider>) ->
     .await
 }
 
-async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>) -> u8 {
+async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: PromptChoice) -> u8 {
     if !std::io::stdout().is_terminal() {
         eprintln!(
             "promptdeck: the chat needs a terminal; use `promptdeck ask \"message\"` in scripts"
@@ -181,16 +256,17 @@ async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>) -> u8 {
             StartKind::Configured
         },
     };
-    let model = Model::new(session);
-    match promptdeck::app::run(
-        model,
+    let prompts = PromptState::new(resolved.prompts_dir.display().to_string(), prompt.vars);
+    let model = Model::new(session).with_prompts(prompts);
+    let config = AppConfig {
         provider,
-        resolved.retry.clone(),
-        Theme::default(),
-        resolved.data_dir.clone(),
-    )
-    .await
-    {
+        policy: resolved.retry.clone(),
+        theme: Theme::default(),
+        data_dir: resolved.data_dir.clone(),
+        prompts_dir: resolved.prompts_dir.clone(),
+        initial_prompt: prompt.reference,
+    };
+    match promptdeck::app::run(model, config).await {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("promptdeck: {e}");

@@ -15,11 +15,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
-use crate::prompts::{Provenance, Reference, SessionVersions};
-use prompt::{Picker, PromptState, VariablesForm};
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
+use crate::prompts::{Provenance, Reference, SessionVersions};
 use crate::text;
+use prompt::{Picker, PromptState, VariablesForm};
 pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
 
 /// What the app must do after an update.
@@ -251,7 +251,9 @@ impl Model {
         match event {
             AppEvent::Key(key) => self.on_key(key, now),
             AppEvent::Paste(pasted) => {
-                self.composer.insert_str(text::normalize_paste(&pasted));
+                if !self.paste_into_form(&pasted) && self.mode == Mode::Chat {
+                    self.composer.insert_str(text::normalize_paste(&pasted));
+                }
                 Vec::new()
             }
             AppEvent::Resize { .. } | AppEvent::Tick => Vec::new(),

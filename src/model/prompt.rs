@@ -198,8 +198,7 @@ impl Model {
         match crate::prompts::render(&active.text, &self.prompts.vars) {
             Ok(text) => Ok((Some(text), Some(active.provenance.clone()))),
             Err(missing) => {
-                let names: Vec<String> =
-                    missing.0.iter().map(|n| format!("{{{{{n}}}}}")).collect();
+                let names: Vec<String> = missing.0.iter().map(|n| format!("{{{{{n}}}}}")).collect();
                 Err(format!(
                     "not sent: {} needs {} — press Ctrl-G to fill {}",
                     active.provenance.name,
@@ -246,7 +245,8 @@ impl Model {
                 }]
             }
             None => {
-                picker.versions = Loadable::Failed("no prompt: requests carry no system prompt".into());
+                picker.versions =
+                    Loadable::Failed("no prompt: requests carry no system prompt".into());
                 Vec::new()
             }
         }
@@ -304,7 +304,7 @@ impl Model {
     }
 
     /// Pasting while the variables form is open fills the selected variable.
-    pub(super) fn paste_into_form(&mut self, pasted: &str) -> bool {
+    pub(crate) fn paste_into_form(&mut self, pasted: &str) -> bool {
         let Mode::Variables(form) = &self.mode else {
             return false;
         };
@@ -380,7 +380,9 @@ impl Model {
                 }
             }
             (KeyCode::PageDown, _) => picker.preview_scroll += 10,
-            (KeyCode::PageUp, _) => picker.preview_scroll = picker.preview_scroll.saturating_sub(10),
+            (KeyCode::PageUp, _) => {
+                picker.preview_scroll = picker.preview_scroll.saturating_sub(10)
+            }
             (KeyCode::Enter, _) => return self.choose_in_picker(),
             _ => {}
         }
@@ -395,7 +397,10 @@ impl Model {
         if picker.selected == 0 {
             self.prompts.active = None;
             self.mode = Mode::Chat;
-            self.set_status(StatusTone::Info, "no prompt: requests carry no system prompt");
+            self.set_status(
+                StatusTone::Info,
+                "no prompt: requests carry no system prompt",
+            );
             return Vec::new();
         }
         let Loadable::Ready(listing) = &picker.versions else {

@@ -10,8 +10,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::event::RequestId;
-use crate::prompts::Provenance;
 use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usage};
+use crate::prompts::Provenance;
 use crate::text::{self, StyledLine, StyledSpan};
 use crate::ui::theme::Tone;
 
