@@ -120,7 +120,7 @@ enum Backend {
     Sqlite(SqliteStore),
     /// Redis, with the SQLite store to fall back on when a call fails.
     Redis {
-        redis: RedisStore,
+        redis: Box<RedisStore>,
         fallback: SqliteStore,
     },
 }
@@ -182,7 +182,13 @@ impl Limiter {
                 let fallback = SqliteStore::open_async(data_dir, namespace).await?;
                 match RedisStore::connect(url, namespace, REDIS_TIMEOUT).await {
                     Ok(redis) => Ok((
-                        Limiter::new(limits, Backend::Redis { redis, fallback }),
+                        Limiter::new(
+                            limits,
+                            Backend::Redis {
+                                redis: Box::new(redis),
+                                fallback,
+                            },
+                        ),
                         None,
                     )),
                     Err(e) => {

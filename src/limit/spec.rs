@@ -512,7 +512,7 @@ pub fn format_window(window: Duration) -> String {
         (MINUTE_MS, "m"),
         (SECOND_MS, "s"),
     ] {
-        if ms >= unit_ms && ms % unit_ms == 0 {
+        if ms >= unit_ms && ms.is_multiple_of(unit_ms) {
             return format!("{}{unit}", ms / unit_ms);
         }
     }
