@@ -343,3 +343,38 @@ async fn limit_redis_failure_at_admission_falls_back_for_that_call() {
         "{warnings:?}"
     );
 }
+
+#[tokio::test]
+async fn limit_redis_refusal_names_the_limit_that_frees_last() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let config = LimitConfig {
+        daily_usd: Some(promptdeck::limit::DailyUsdBudget { max_usd: 1.0 }),
+        ..limits(1, 60)
+    };
+    let limiter = connect(&server, "usd", config).await;
+    assert!(limiter.admit(T0).await.unwrap().is_admitted());
+    // Only the request window is full: it frees first.
+    assert_eq!(
+        limiter.admit(T0 + 10).await.unwrap(),
+        Admission::Refused {
+            retry_at_ms: T0 + 60_000,
+            reason: RefusalReason::Requests
+        }
+    );
+    // Both are exhausted: the day's budget frees last (T0 is a UTC midnight).
+    limiter.record_usage("r1", 10, 1.5, T0 + 20).await.unwrap();
+    assert_eq!(
+        limiter.admit(T0 + 30).await.unwrap(),
+        Admission::Refused {
+            retry_at_ms: T0 + 86_400_000,
+            reason: RefusalReason::DailyUsd
+        }
+    );
+    assert_eq!(
+        limiter.status(T0 + 30).await.unwrap().usd_spent_today,
+        Some(1.5)
+    );
+    assert!(limiter.admit(T0 + 86_400_000).await.unwrap().is_admitted());
+}

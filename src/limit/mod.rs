@@ -53,6 +53,26 @@ pub use spec::{
 pub use sqlite::{SQLITE_FILE_NAME, SqliteStore};
 pub use window::{Admission, QuotaStatus, RefusalReason, UsageRecord, format_countdown};
 
+/// The most one Redis call may take, reconnecting included, before the limiter uses the
+/// SQLite store for that call. If the call timed out after Redis had counted the admission,
+/// the request is counted twice (once in each store): conservative, never over the limit.
+const REDIS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs a Redis call under [`REDIS_CALL_TIMEOUT`].
+async fn within_timeout<T>(
+    url: &str,
+    call: impl std::future::Future<Output = Result<T, LimitError>>,
+) -> Result<T, LimitError> {
+    tokio::time::timeout(REDIS_CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(LimitError::Redis {
+                url: url.to_string(),
+                message: format!("no answer within {} ms", REDIS_CALL_TIMEOUT.as_millis()),
+            })
+        })
+}
+
 /// Exit status of headless `ask` when the local limiter refuses the request (distinct from
 /// the provider's 429, which is `cli::exit::RATE_LIMITED` = 6).
 pub const EXIT_LOCAL_LIMIT: u8 = 10;
@@ -242,13 +262,15 @@ impl Limiter {
         match &self.inner.backend {
             Backend::Memory(store) => Ok(store.admit(&limits, now_ms)),
             Backend::Sqlite(store) => store.admit(limits, now_ms).await,
-            Backend::Redis { redis, fallback } => match redis.admit(limits, now_ms).await {
-                Ok(admission) => Ok(admission),
-                Err(e) => {
-                    self.warn_fallback(&e, "admission");
-                    fallback.admit(limits, now_ms).await
+            Backend::Redis { redis, fallback } => {
+                match within_timeout(redis.url(), redis.admit(limits, now_ms)).await {
+                    Ok(admission) => Ok(admission),
+                    Err(e) => {
+                        self.warn_fallback(&e, "admission");
+                        fallback.admit(limits, now_ms).await
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -258,13 +280,15 @@ impl Limiter {
         match &self.inner.backend {
             Backend::Memory(store) => Ok(store.status(&limits, now_ms)),
             Backend::Sqlite(store) => store.status(limits, now_ms).await,
-            Backend::Redis { redis, fallback } => match redis.status(limits, now_ms).await {
-                Ok(status) => Ok(status),
-                Err(e) => {
-                    self.warn_fallback(&e, "quota status");
-                    fallback.status(limits, now_ms).await
+            Backend::Redis { redis, fallback } => {
+                match within_timeout(redis.url(), redis.status(limits, now_ms)).await {
+                    Ok(status) => Ok(status),
+                    Err(e) => {
+                        self.warn_fallback(&e, "quota status");
+                        fallback.status(limits, now_ms).await
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -295,7 +319,9 @@ impl Limiter {
             }
             Backend::Sqlite(store) => store.record_usage(request_key, record).await,
             Backend::Redis { redis, fallback } => {
-                match redis.record_usage(limits, request_key, record).await {
+                match within_timeout(redis.url(), redis.record_usage(limits, request_key, record))
+                    .await
+                {
                     Ok(()) => Ok(()),
                     Err(e) => {
                         self.warn_fallback(&e, "usage record");

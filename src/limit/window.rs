@@ -122,14 +122,16 @@ pub fn check_requests(limit: &RateLimit, admissions_ms: &[u64], now_ms: u64) -> 
             oldest_ms = Some(oldest_ms.map_or(at_ms, |o| o.min(at_ms)));
         }
     }
-    match oldest_ms {
-        Some(oldest) if used >= u64::from(limit.max_requests) => RequestCheck::Full {
-            retry_at_ms: oldest.saturating_add(window_ms),
-        },
-        _ => RequestCheck::Free {
-            used: u32::try_from(used).unwrap_or(u32::MAX),
-            oldest_ms,
-        },
+    if used >= u64::from(limit.max_requests) {
+        // With N ≥ 1 there is an oldest entry; a hand-built N = 0 admits nothing, ever
+        // sliding one window ahead, rather than everything.
+        return RequestCheck::Full {
+            retry_at_ms: oldest_ms.unwrap_or(now_ms).saturating_add(window_ms),
+        };
+    }
+    RequestCheck::Free {
+        used: u32::try_from(used).unwrap_or(u32::MAX),
+        oldest_ms,
     }
 }
 
@@ -559,6 +561,19 @@ mod tests {
         assert_eq!(status.next_free_at_ms, Some(T0 + HOUR_MS));
         assert_eq!(status.to_string(), "18/20 left in 1h");
         assert_eq!(log.status(&l, T0 + HOUR_MS + 5).used, 0);
+    }
+
+    #[test]
+    fn limit_a_hand_built_zero_limit_admits_nothing() {
+        let l = limits(0, W);
+        let mut log = WindowLog::new();
+        assert_eq!(
+            log.try_admit(&l, T0),
+            Admission::Refused {
+                retry_at_ms: T0 + W,
+                reason: RefusalReason::Requests
+            }
+        );
     }
 
     #[test]
