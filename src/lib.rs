@@ -9,6 +9,7 @@ pub mod ask;
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod limit;
 pub mod llm;
 pub mod model;
 pub mod prompts;
