@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::ProviderKind;
+use crate::limit::LimitSetting;
 
 /// Exit statuses, one per class of failure (documented in `--help`).
 pub mod exit {
@@ -28,6 +29,8 @@ pub mod exit {
     pub const NETWORK: u8 = 8;
     /// The server's reply was not the expected protocol.
     pub const PROTOCOL: u8 = 9;
+    /// The local rate limiter or a budget refused the request: it was not sent.
+    pub const LOCAL_LIMIT: u8 = crate::limit::EXIT_LOCAL_LIMIT;
     /// Interrupted by a signal (Ctrl-C); the partial reply was printed.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -47,7 +50,11 @@ Exit status of `promptdeck ask`:
   7    provider overloaded or failed (HTTP 529, 5xx, error event mid-stream)
   8    network: connection failed or dropped, stream stalled or interrupted
   9    malformed response from the server
+  10   refused by the local rate limit or budget (--rate-limit, [limit]); nothing was sent
   130  interrupted by Ctrl-C (the partial reply was printed)
+
+History: every request is logged to promptdeck.db in the data dir; see `promptdeck log`,
+`promptdeck conversations` and `promptdeck export ID`.
 
 Environment: ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL, OPENAI_API_KEY, OPENAI_BASE_URL,
 PROMPTDECK_DATA_DIR, PROMPTDECK_LOG (log filter, default `info`).";
@@ -74,7 +81,8 @@ pub struct GlobalArgs {
     /// Config file [default: the platform config dir's promptdeck/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Directory for every file promptdeck writes (log, draft) [env: PROMPTDECK_DATA_DIR]
+    /// Directory for every file promptdeck writes (history database, log, draft)
+    /// [env: PROMPTDECK_DATA_DIR]
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Prompt library directory [default: ./prompts]
@@ -86,12 +94,17 @@ pub struct GlobalArgs {
     /// Upper bound on output tokens [default: 4096]
     #[arg(long, global = true, value_name = "N")]
     pub max_tokens: Option<u32>,
-    /// The prompt (system prompt) to use: NAME, NAME@REV (any git revision) or NAME@#HASH
+    /// The prompt (system prompt) to use: NAME, NAME@REV (any git revision) or NAME@#HASH;
+    /// with `log`, show only requests made with the prompt NAME
     #[arg(long, global = true, value_name = "REF")]
     pub prompt: Option<String>,
     /// A value for a {{name}} variable of the prompt (repeatable)
     #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+    /// Local rate limit: at most N requests in any sliding WINDOW (s, m, h, d), e.g. 20/1h,
+    /// or `off` [default: [limit] rate_limit in the config file, else 20/1h]
+    #[arg(long, global = true, value_name = "N/WINDOW|off")]
+    pub rate_limit: Option<LimitSetting>,
 }
 
 /// Commands; without one, the full-screen chat opens.
@@ -101,6 +114,51 @@ pub enum Command {
     Ask(AskArgs),
     /// List the prompt library: every prompt, its working-file state and its git history.
     Prompts,
+    /// Show the request log (one row per attempt), newest first. `--prompt NAME` filters.
+    Log(LogArgs),
+    /// List stored conversations (id, last activity, messages' title), newest first.
+    Conversations(ConversationsArgs),
+    /// Print a stored conversation as Markdown or JSON Lines.
+    Export(ExportArgs),
+}
+
+/// `promptdeck log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Show at most N rows.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+    /// Print the rows as one JSON array (OpenTelemetry GenAI attribute names).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `promptdeck conversations`.
+#[derive(Debug, Args)]
+pub struct ConversationsArgs {
+    /// Show at most N conversations.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `promptdeck export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The conversation's id (see `promptdeck conversations`).
+    #[arg(value_name = "CONVERSATION_ID")]
+    pub id: i64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+    pub format: ExportFormat,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Markdown, for reading and sharing.
+    Md,
+    /// JSON Lines: one object per message, for scripts.
+    Jsonl,
 }
 
 /// `promptdeck ask`.

@@ -8,13 +8,19 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::limit::{
+    DailyUsdBudget, LimitConfig, LimitError, LimitFileConfig, LimitSetting, Limiter, StoreSpec,
+    TokenBudget, Warning,
+};
 use crate::llm::Timeouts;
 use crate::llm::http::{ApiKey, Endpoint};
+use crate::llm::pricing::PriceTable;
 use crate::llm::retry::RetryPolicy;
 
 /// Default Anthropic model.
@@ -120,6 +126,11 @@ pub struct FileConfig {
     pub anthropic: ProviderSection,
     #[serde(default)]
     pub openai: ProviderSection,
+    /// The local rate limiter and budgets (`[limit]`).
+    #[serde(default)]
+    pub limit: LimitFileConfig,
+    /// Price overrides (`[prices."model"]` tables), laid over the built-in price table.
+    pub prices: Option<toml::Table>,
 }
 
 impl FileConfig {
@@ -167,6 +178,20 @@ pub struct Overrides {
     pub system: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub prompts_dir: Option<PathBuf>,
+    /// `--rate-limit N/WINDOW|off`: overrides `[limit] rate_limit`.
+    pub rate_limit: Option<LimitSetting>,
+}
+
+/// The local rate limiter as configured: the limits, where admissions are recorded and the
+/// key prefix of a shared (Redis) store. Turned into a [`Limiter`] by [`connect_limiter`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitChoice {
+    /// Request limit and budgets.
+    pub config: LimitConfig,
+    /// `memory`, `sqlite` (default) or `redis://…`.
+    pub store: StoreSpec,
+    /// Key prefix for a Redis store.
+    pub namespace: String,
 }
 
 /// The settled configuration for one run.
@@ -187,6 +212,76 @@ pub struct Resolved {
     pub config_path: Option<PathBuf>,
     /// Retries and the fallback chain.
     pub retry: RetryPolicy,
+    /// The local rate limiter and budgets.
+    pub limit: LimitChoice,
+    /// Model prices: the built-in table with the config file's `[prices]` overrides.
+    pub prices: Arc<PriceTable>,
+}
+
+/// Opens the rate limiter `resolved` describes (its SQLite store lives in the data dir). The
+/// [`Warning`] says when a Redis store was unreachable and the local SQLite limit is used
+/// instead. An error means not even the local store could be opened: send nothing then.
+pub async fn connect_limiter(
+    resolved: &Resolved,
+) -> Result<(Limiter, Option<Warning>), LimitError> {
+    Limiter::connect(
+        &resolved.limit.store,
+        &resolved.data_dir,
+        &resolved.limit.namespace,
+        resolved.limit.config,
+    )
+    .await
+}
+
+/// Checks the `[limit]` table field by field (so that an error names the field), then
+/// resolves it with the `--rate-limit` flag on top.
+fn resolve_limit(
+    section: &LimitFileConfig,
+    flag: Option<LimitSetting>,
+) -> Result<LimitChoice, ConfigError> {
+    let field = |name: &str, e: &dyn std::fmt::Display| {
+        ConfigError::Invalid(format!("[limit] {name}: {e}"))
+    };
+    if let Some(text) = &section.rate_limit {
+        text.parse::<LimitSetting>()
+            .map_err(|e| field("rate_limit", &e))?;
+    }
+    if let Some(text) = &section.token_budget {
+        text.parse::<TokenBudget>()
+            .map_err(|e| field("token_budget", &e))?;
+    }
+    if let Some(usd) = section.daily_usd {
+        usd.to_string()
+            .parse::<DailyUsdBudget>()
+            .map_err(|e| field("daily_usd", &e))?;
+    }
+    if let Some(text) = &section.store {
+        text.parse::<StoreSpec>().map_err(|e| field("store", &e))?;
+    }
+    if section
+        .namespace
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty())
+    {
+        return Err(field("namespace", &"must not be empty"));
+    }
+    let (config, store, namespace) = section
+        .resolve(flag)
+        .map_err(|e| ConfigError::Invalid(format!("[limit]: {e}")))?;
+    Ok(LimitChoice {
+        config,
+        store,
+        namespace,
+    })
+}
+
+/// The built-in price table with the config file's `[prices]` overrides.
+fn resolve_prices(prices: Option<&toml::Table>) -> Result<PriceTable, ConfigError> {
+    match prices {
+        None => Ok(PriceTable::builtin()),
+        Some(table) => PriceTable::with_override_table(table)
+            .map_err(|e| ConfigError::Invalid(format!("[prices]: {e}"))),
+    }
 }
 
 /// Resolves flags, file and environment. `env` is passed in so that tests need not touch
@@ -324,7 +419,11 @@ pub fn resolve(
             "fallback lists an empty model name".into(),
         ));
     }
+    let limit = resolve_limit(&file.limit, overrides.rate_limit)?;
+    let prices = Arc::new(resolve_prices(file.prices.as_ref())?);
     Ok(Resolved {
+        limit,
+        prices,
         retry,
         provider,
         first_run,
@@ -474,6 +573,123 @@ mod tests {
             format!("{:?}", endpoint).contains("k-1"),
             false,
             "keys never print"
+        );
+    }
+
+    #[test]
+    fn limit_and_prices_default_to_the_builtin_values() {
+        let r = resolve(&with_data_dir(), &FileConfig::default(), &env(&[]), None).unwrap();
+        assert_eq!(
+            r.limit,
+            LimitChoice {
+                config: LimitConfig::default(),
+                store: StoreSpec::Sqlite,
+                namespace: crate::limit::DEFAULT_NAMESPACE.to_string(),
+            }
+        );
+        assert_eq!(r.limit.config.to_string(), "20/1h");
+        assert_eq!(*r.prices, PriceTable::builtin());
+    }
+
+    #[test]
+    fn limit_table_resolves_and_the_flag_overrides_its_rate_limit() {
+        let file = FileConfig::parse(
+            r#"
+            [limit]
+            rate_limit = "5/1m"
+            store = "memory"
+            namespace = "team"
+            token_budget = "1000/1h"
+            daily_usd = 2.5
+            "#,
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let r = resolve(&with_data_dir(), &file, &env(&[]), None).unwrap();
+        assert_eq!(r.limit.store, StoreSpec::Memory);
+        assert_eq!(r.limit.namespace, "team");
+        assert_eq!(
+            r.limit.config.to_string(),
+            "5/1m, 1000 tokens/1h, $2.50/day"
+        );
+        let flag = Overrides {
+            rate_limit: Some(LimitSetting::Off),
+            ..with_data_dir()
+        };
+        let r = resolve(&flag, &file, &env(&[]), None).unwrap();
+        assert_eq!(r.limit.config.requests, LimitSetting::Off);
+        assert_eq!(
+            r.limit.config.tokens.map(|t| t.max_tokens),
+            Some(1000),
+            "the flag only replaces the request limit"
+        );
+        let flag = Overrides {
+            rate_limit: Some("3/1m".parse().unwrap()),
+            ..with_data_dir()
+        };
+        let r = resolve(&flag, &FileConfig::default(), &env(&[]), None).unwrap();
+        assert_eq!(r.limit.config.to_string(), "3/1m");
+    }
+
+    #[test]
+    fn bad_limit_values_name_their_field() {
+        let cases = [
+            ("rate_limit = \"5/10\"", "rate_limit"),
+            ("rate_limit = \"0/1m\"", "rate_limit"),
+            ("token_budget = \"lots\"", "token_budget"),
+            ("daily_usd = -1.0", "daily_usd"),
+            ("store = \"mongodb://x\"", "store"),
+            ("namespace = \" \"", "namespace"),
+        ];
+        for (line, name) in cases {
+            let file = FileConfig::parse(&format!("[limit]\n{line}\n"), Path::new("c.toml"))
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            let err = resolve(&with_data_dir(), &file, &env(&[]), None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("[limit]") && err.contains(name),
+                "{line}: {err}"
+            );
+        }
+        let err = FileConfig::parse("[limit]\nrate = \"5/1m\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rate"), "{err}");
+    }
+
+    #[test]
+    fn price_overrides_apply_and_bad_ones_name_the_model_and_field() {
+        let file = FileConfig::parse(
+            r#"
+            [prices."my-local-model"]
+            input = 1.0
+            output = 2.0
+            "#,
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let r = resolve(&with_data_dir(), &file, &env(&[]), None).unwrap();
+        let price = r.prices.lookup("my-local-model").expect("override added");
+        assert_eq!(
+            (price.input_per_mtok_usd, price.output_per_mtok_usd),
+            (1.0, 2.0)
+        );
+        assert!(
+            r.prices.lookup("claude-sonnet-4-5").is_some(),
+            "built-ins stay"
+        );
+        let file = FileConfig::parse(
+            "[prices.\"my-local-model\"]\ninput = \"cheap\"\noutput = 2.0\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let err = resolve(&with_data_dir(), &file, &env(&[]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[prices]") && err.contains("my-local-model") && err.contains("input"),
+            "{err}"
         );
     }
 }

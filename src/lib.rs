@@ -7,6 +7,7 @@
 pub mod app;
 pub mod ask;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod event;
 pub mod limit;

@@ -11,8 +11,9 @@ use clap::Parser;
 use std::collections::BTreeMap;
 
 use promptdeck::app::AppConfig;
-use promptdeck::ask::OutputMode;
+use promptdeck::ask::{AskServices, OutputMode};
 use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
+use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
 use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::demo::DemoProvider;
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
         }
     };
     let _log_guard = init_logging(&resolved.data_dir);
+    if let Some(code) = history_command(&cli, &resolved) {
+        return ExitCode::from(code);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,9 +64,45 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Some(Command::Ask(args)) => runtime.block_on(ask(args, &resolved, provider, prompt)),
         Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
+        Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
         None => runtime.block_on(interactive(resolved, provider, prompt)),
     };
     ExitCode::from(code)
+}
+
+/// Runs `log`, `conversations` or `export` (they read the database; no runtime, no
+/// provider). `None` for other commands.
+fn history_command(cli: &Cli, resolved: &Resolved) -> Option<u8> {
+    let mut out = std::io::stdout().lock();
+    let result = match &cli.command {
+        Some(Command::Log(args)) => {
+            // `--prompt NAME` (or NAME@REV: the name is what the log is filtered by).
+            let name = match cli.global.prompt.as_deref().map(Reference::parse) {
+                None => None,
+                Some(Ok(reference)) => Some(reference.name),
+                Some(Err(e)) => {
+                    eprintln!("promptdeck: {e}");
+                    return Some(exit::USAGE);
+                }
+            };
+            commands::log(resolved, args, name.as_deref(), &mut out)
+        }
+        Some(Command::Conversations(args)) => commands::conversations(resolved, args, &mut out),
+        Some(Command::Export(args)) => commands::export(resolved, args, &mut out),
+        _ => return None,
+    };
+    Some(match result {
+        Ok(()) => exit::OK,
+        Err(e) => report_command_error(&e),
+    })
+}
+
+fn report_command_error(e: &CommandError) -> u8 {
+    let status = e.exit_status();
+    if status != exit::OK {
+        eprintln!("promptdeck: {e}");
+    }
+    status
 }
 
 /// `--prompt` and `--var`, parsed.
@@ -118,6 +158,7 @@ fn load_config(global: &GlobalArgs) -> Result<Resolved, ConfigError> {
         system: global.system.clone(),
         data_dir: global.data_dir.clone(),
         prompts_dir: global.prompts_dir.clone(),
+        rate_limit: global.rate_limit,
     };
     config::resolve(&overrides, &file, &env, path)
 }
@@ -219,16 +260,88 @@ async fn ask(
     } else {
         OutputMode::Text
     };
-    promptdeck::ask::run(
+    let Some(services) = ask_services(resolved).await else {
+        return exit::CONFIG;
+    };
+    let code = promptdeck::ask::run(
         provider,
         request,
         provenance,
         &resolved.retry,
+        &services,
         mode,
         &mut stdout,
         &mut stderr,
     )
-    .await
+    .await;
+    drop(services);
+    code
+}
+
+/// The limiter and the history database for `ask`. `None` (after a message) when not even
+/// the local limiter can be opened: nothing may be sent unlimited. A database that cannot be
+/// opened only warns: the reply matters more than its record.
+async fn ask_services(resolved: &Resolved) -> Option<AskServicesGuard> {
+    let limiter = match config::connect_limiter(resolved).await {
+        Ok((limiter, warning)) => {
+            if let Some(warning) = warning {
+                eprintln!("promptdeck: warning: {warning}");
+            }
+            limiter
+        }
+        Err(e) => {
+            eprintln!("promptdeck: cannot open the rate limiter, so nothing is sent: {e}");
+            return None;
+        }
+    };
+    let on_error: promptdeck::store::ErrorSink = Box::new(|e| {
+        tracing::warn!("history database: {e}");
+        eprintln!("promptdeck: warning: history database: {e}");
+    });
+    let writer = match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
+        Ok(writer) => Some(writer),
+        Err(e) => {
+            tracing::warn!("history database: {e}");
+            eprintln!(
+                "promptdeck: warning: cannot open the history database in {} ({e}); this \
+                 request is not being saved",
+                resolved.data_dir.display()
+            );
+            None
+        }
+    };
+    Some(AskServicesGuard {
+        services: AskServices {
+            limiter,
+            store: writer.as_ref().map(|w| w.handle()),
+            prices: Arc::clone(&resolved.prices),
+        },
+        writer,
+    })
+}
+
+/// [`AskServices`] with the database thread they write to; dropping it finishes every
+/// pending write.
+struct AskServicesGuard {
+    services: AskServices,
+    writer: Option<promptdeck::store::StoreWriter>,
+}
+
+impl std::ops::Deref for AskServicesGuard {
+    type Target = AskServices;
+
+    fn deref(&self) -> &AskServices {
+        &self.services
+    }
+}
+
+impl Drop for AskServicesGuard {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            // `ask::run` already flushed; this only joins the (idle) database thread.
+            writer.close();
+        }
+    }
 }
 
 async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: PromptChoice) -> u8 {

@@ -76,7 +76,7 @@ pub use checkpoint::{Checkpoint, Checkpointer};
 pub use export::{export_jsonl, export_markdown};
 pub use from_reply::{message_state_of, outcome_of};
 pub use report::{format_log_table, log_json};
-pub use writer::{Pending, StoreCommand, StoreHandle, StoreWriter};
+pub use writer::{ErrorSink, Pending, StoreCommand, StoreHandle, StoreWriter};
 
 /// How long a write waits for another process's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -270,6 +270,21 @@ pub struct PromptVersion {
     pub content_hash: String,
     /// The git commit, or uncommitted.
     pub commit: PromptCommit,
+}
+
+impl From<&crate::prompts::Provenance> for PromptVersion {
+    /// The stored form of a prompt's provenance: the full content hash, and the commit when
+    /// the text is exactly a commit's file (any other git state is stored as `uncommitted`).
+    fn from(p: &crate::prompts::Provenance) -> PromptVersion {
+        PromptVersion {
+            name: p.name.clone(),
+            content_hash: p.content_hash.full().to_string(),
+            commit: match &p.git {
+                crate::prompts::GitState::Commit(id) => PromptCommit::Commit(id.clone()),
+                _ => PromptCommit::Uncommitted,
+            },
+        }
+    }
 }
 
 impl PromptVersion {
@@ -648,6 +663,25 @@ pub fn now_ms() -> i64 {
 /// The database file inside a data directory.
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DB_FILE_NAME)
+}
+
+/// Opens `<data_dir>/promptdeck.db` (creating the directory and the file if needed) and moves
+/// it to a [`StoreWriter`] thread. `on_error` receives failures of fire-and-forget commands.
+/// Blocking (it opens SQLite and runs migrations): from async code use [`open_writer_async`].
+pub fn open_writer(data_dir: &Path, on_error: ErrorSink) -> Result<StoreWriter, StoreError> {
+    let store = Store::open(&db_path(data_dir))?;
+    StoreWriter::spawn(store, on_error)
+}
+
+/// [`open_writer`] on the blocking pool, for async callers (the TUI, `ask`).
+pub async fn open_writer_async(
+    data_dir: &Path,
+    on_error: ErrorSink,
+) -> Result<StoreWriter, StoreError> {
+    let data_dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || open_writer(&data_dir, on_error))
+        .await
+        .map_err(|e| StoreError::Thread(std::io::Error::other(e.to_string())))?
 }
 
 /// The open database. Synchronous: own it on one thread (see [`writer::StoreWriter`]).

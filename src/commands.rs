@@ -1,0 +1,191 @@
+//! The history commands: `promptdeck log`, `promptdeck conversations`, `promptdeck export`.
+//!
+//! They only read `<data_dir>/promptdeck.db`, synchronously (no runtime needed), and write to
+//! the writer they are given so that tests need no process. Opening the database also marks
+//! replies whose process died mid-stream (a `kill -9`, an SSH drop) as `interrupted`, so what
+//! these commands show is never a reply that claims to be still streaming from nobody.
+//!
+//! Everything printed comes from the database, which holds no API keys; the table and
+//! Markdown forms strip terminal control sequences from stored text, the JSON forms escape
+//! them.
+
+use std::io::Write;
+
+use thiserror::Error;
+
+use crate::cli::{ConversationsArgs, ExportArgs, ExportFormat, LogArgs, exit};
+use crate::config::Resolved;
+use crate::store::report::format_utc_ms;
+use crate::store::{
+    ConversationId, ConversationRow, RequestFilter, Store, StoreError, db_path, export_jsonl,
+    export_markdown, format_log_table, log_json,
+};
+use crate::text;
+
+/// Longest title shown by `promptdeck conversations`, in terminal columns.
+pub const TITLE_MAX_COLUMNS: usize = 60;
+
+/// Why a history command failed.
+#[derive(Debug, Error)]
+pub enum CommandError {
+    /// The database could not be opened or read.
+    #[error("history database: {0}")]
+    Store(#[from] StoreError),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CommandError {
+    /// The exit status for this failure: an unknown id is a usage error; a closed pipe
+    /// (`promptdeck log | head`) is not a failure at all.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            CommandError::Store(StoreError::NotFound { .. }) => exit::USAGE,
+            CommandError::Store(_) => exit::INTERNAL,
+            CommandError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+            CommandError::Output(_) => exit::INTERNAL,
+        }
+    }
+}
+
+fn open(resolved: &Resolved) -> Result<Store, CommandError> {
+    Ok(Store::open(&db_path(&resolved.data_dir))?)
+}
+
+/// `promptdeck log`: the newest request attempts, newest first, as a table or (`--json`) one
+/// JSON array. `prompt_name` keeps only requests made with that prompt.
+pub fn log(
+    resolved: &Resolved,
+    args: &LogArgs,
+    prompt_name: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let store = open(resolved)?;
+    let rows = store.recent_requests(&RequestFilter {
+        limit: args.limit,
+        prompt_name: prompt_name.map(str::to_string),
+    })?;
+    if args.json {
+        writeln!(out, "{}", log_json(&rows)?)?;
+    } else {
+        out.write_all(format_log_table(&rows).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `promptdeck conversations`: id, last activity, model, prompt and title of the most recently
+/// active conversations, newest first.
+pub fn conversations(
+    resolved: &Resolved,
+    args: &ConversationsArgs,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let store = open(resolved)?;
+    let rows = store.list_conversations(args.limit)?;
+    out.write_all(format_conversations(&rows).as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `promptdeck export ID --format md|jsonl`: the conversation, to `out`.
+pub fn export(
+    resolved: &Resolved,
+    args: &ExportArgs,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let store = open(resolved)?;
+    let conversation = store.load_conversation(ConversationId(args.id))?;
+    let text = match args.format {
+        ExportFormat::Md => export_markdown(&conversation),
+        ExportFormat::Jsonl => export_jsonl(&conversation)?,
+    };
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The `conversations` table: `ID  LAST ACTIVE (UTC)  MODEL  PROMPT  TITLE`.
+pub fn format_conversations(rows: &[ConversationRow]) -> String {
+    if rows.is_empty() {
+        return "no conversations stored yet\n".to_string();
+    }
+    let header = ["ID", "LAST ACTIVE (UTC)", "MODEL", "PROMPT", "TITLE"];
+    let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    for row in rows {
+        table.push(vec![
+            row.id.0.to_string(),
+            format_utc_ms(row.updated_at_ms),
+            one_line(&row.model),
+            row.prompt
+                .as_ref()
+                .map_or("-".to_string(), |p| one_line(&p.short())),
+            row.title.as_deref().map_or("-".to_string(), |t| {
+                text::truncate(&one_line(t), TITLE_MAX_COLUMNS)
+            }),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| table.iter().map(|r| text::width(&r[c])).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &table {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if c + 1 < r.len() {
+                line.push_str(&" ".repeat(widths[c].saturating_sub(text::width(cell))));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn one_line(s: &str) -> String {
+    text::sanitize(s).replace(['\n', '\t'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::store::{PromptCommit, PromptVersion};
+
+    fn row(id: i64, title: Option<&str>) -> ConversationRow {
+        ConversationRow {
+            id: ConversationId(id),
+            created_at_ms: 0,
+            updated_at_ms: 1_796_341_452_123,
+            title: title.map(str::to_string),
+            provider: "anthropic".into(),
+            model: "claude-sonnet-4-5".into(),
+            prompt: None,
+        }
+    }
+
+    #[test]
+    fn conversations_table_is_aligned_one_line_and_sanitized() {
+        let mut with_prompt = row(12, Some("greet\u{1b}[2J the\nuser"));
+        with_prompt.prompt = Some(PromptVersion {
+            name: "greet".into(),
+            content_hash: "0123456789abcdef".into(),
+            commit: PromptCommit::Uncommitted,
+        });
+        let table = format_conversations(&[with_prompt, row(3, None)]);
+        assert_eq!(
+            table,
+            "ID  LAST ACTIVE (UTC)    MODEL              PROMPT                             TITLE\n\
+             12  2026-12-03 23:44:12  claude-sonnet-4-5  greet@01234567 (uncommitted)  greet the user\n\
+             3   2026-12-03 23:44:12  claude-sonnet-4-5  -\n"
+                .replace("PROMPT                             ", "PROMPT                        ")
+        );
+        assert_eq!(format_conversations(&[]), "no conversations stored yet\n");
+    }
+}
