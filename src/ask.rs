@@ -790,3 +790,190 @@ pub fn summary(o: &AskOutcome) -> String {
     }
     parts.join(" · ")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::time::Duration;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::limit::{LimitConfig, LimitSetting, RateLimit};
+    use crate::llm::{EventStream, Message, StopReason};
+    use crate::store::{ConversationId, RequestFilter, Store, StoreWriter};
+
+    /// A provider answering each request with the next scripted list of events.
+    struct Scripted(std::sync::Mutex<VecDeque<Vec<Result<StreamEvent, LlmError>>>>);
+
+    impl Scripted {
+        fn new(script: Vec<Vec<Result<StreamEvent, LlmError>>>) -> Arc<Scripted> {
+            Arc::new(Scripted(std::sync::Mutex::new(script.into())))
+        }
+
+        fn left(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+    }
+
+    impl Provider for Scripted {
+        fn name(&self) -> &'static str {
+            "anthropic"
+        }
+
+        fn stream(&self, _request: ChatRequest) -> EventStream {
+            let events = self.0.lock().unwrap().pop_front().unwrap_or_default();
+            Box::pin(futures_util::stream::iter(events))
+        }
+    }
+
+    fn request() -> ChatRequest {
+        ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            system: None,
+            messages: vec![Message {
+                role: Role::User,
+                content: "question".into(),
+            }],
+            max_tokens: 100,
+            temperature: None,
+        }
+    }
+
+    fn answer(text: &str) -> Vec<Result<StreamEvent, LlmError>> {
+        vec![
+            Ok(StreamEvent::TextDelta(text.into())),
+            Ok(StreamEvent::Usage(Usage {
+                input_tokens: Some(3),
+                output_tokens: Some(2),
+                ..Usage::default()
+            })),
+            Ok(StreamEvent::Finished {
+                stop_reason: StopReason::EndTurn,
+            }),
+        ]
+    }
+
+    fn limiter(requests: LimitSetting) -> Limiter {
+        Limiter::memory(LimitConfig {
+            requests,
+            ..LimitConfig::default()
+        })
+    }
+
+    async fn ask(provider: Arc<Scripted>, services: &AskServices) -> (u8, String, String) {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(
+            provider,
+            request(),
+            None,
+            &policy,
+            services,
+            OutputMode::Text,
+            &mut out,
+            &mut err,
+        )
+        .await;
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        (code, text(out), text(err))
+    }
+
+    #[tokio::test]
+    async fn a_refusal_before_a_retry_sends_nothing_more_and_exits_10() {
+        let writer =
+            StoreWriter::spawn(Store::open_in_memory().unwrap(), Box::new(|_| {})).unwrap();
+        let services = AskServices {
+            limiter: limiter(LimitSetting::Limit(RateLimit {
+                max_requests: 1,
+                window: Duration::from_secs(60),
+            })),
+            store: Some(writer.handle()),
+            prices: Arc::new(PriceTable::builtin()),
+        };
+        let overloaded = LlmError::Overloaded {
+            status: 529,
+            message: "Overloaded".into(),
+        };
+        let provider = Scripted::new(vec![vec![Err(overloaded)], answer("never")]);
+        let (code, out, err) = ask(Arc::clone(&provider), &services).await;
+        assert_eq!(code, exit::LOCAL_LIMIT, "{err}");
+        assert_eq!(out, "");
+        assert_eq!(provider.left(), 1, "the retry was not sent");
+        assert!(
+            err.contains("rate limit 1/1m reached — next slot in"),
+            "{err}"
+        );
+        assert!(err.contains("saved in conversation 1"), "{err}");
+        let store = writer.handle();
+        let rows = store
+            .recent_requests(RequestFilter::default())
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].status, RequestStatus::Error);
+        assert_eq!(rows[0].error_type.as_deref(), Some("overloaded"));
+        let conversation = store
+            .load_conversation(ConversationId(1))
+            .wait()
+            .await
+            .unwrap();
+        let states: Vec<(Role, MessageState)> = conversation
+            .messages
+            .iter()
+            .map(|m| (m.message.role, m.message.state))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (Role::User, MessageState::Complete),
+                (Role::Assistant, MessageState::Failed)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_database_the_reply_is_still_printed() {
+        let services = AskServices {
+            limiter: limiter(LimitSetting::Off),
+            store: None,
+            prices: Arc::new(PriceTable::builtin()),
+        };
+        let (code, out, err) = ask(Scripted::new(vec![answer("still here")]), &services).await;
+        assert_eq!((code, out.as_str()), (exit::OK, "still here"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_stored_complete_with_its_cost() {
+        let writer =
+            StoreWriter::spawn(Store::open_in_memory().unwrap(), Box::new(|_| {})).unwrap();
+        let services = AskServices {
+            limiter: limiter(LimitSetting::Off),
+            store: Some(writer.handle()),
+            prices: Arc::new(PriceTable::builtin()),
+        };
+        let (code, _, err) = ask(Scripted::new(vec![answer("done")]), &services).await;
+        assert_eq!(code, exit::OK, "{err}");
+        let store = writer.handle();
+        let conversation = store
+            .load_conversation(ConversationId(1))
+            .wait()
+            .await
+            .unwrap();
+        assert_eq!(conversation.conversation.title.as_deref(), Some("question"));
+        let reply = &conversation.messages[1];
+        assert_eq!(
+            (reply.message.content.as_str(), reply.message.state),
+            ("done", MessageState::Complete)
+        );
+        let request = reply.request.as_ref().expect("the reply's request");
+        assert_eq!(request.status, RequestStatus::Ok);
+        assert_eq!(request.gen_ai_response_finish_reasons, vec!["end_turn"]);
+        // 3 x $3 + 2 x $15 per million tokens.
+        assert_eq!(request.cost(), CostView::Known(0.000_039));
+    }
+}

@@ -116,7 +116,7 @@ pub enum Command {
     Prompts,
     /// Show the request log (one row per attempt), newest first. `--prompt NAME` filters.
     Log(LogArgs),
-    /// List stored conversations (id, last activity, messages' title), newest first.
+    /// List stored conversations (id, last activity, model, prompt, title), newest first.
     Conversations(ConversationsArgs),
     /// Print a stored conversation as Markdown or JSON Lines.
     Export(ExportArgs),
