@@ -518,4 +518,6 @@ pub fn normalize_history(messages: Vec<Message>) -> Vec<Message> {
 }
 
 #[cfg(test)]
+mod prompt_tests;
+#[cfg(test)]
 mod tests;

@@ -404,6 +404,18 @@ impl Model {
             return Vec::new();
         }
         let Loadable::Ready(listing) = &picker.versions else {
+            // Versions not listed yet (git is slow, or the user is quick): on the prompts
+            // column Enter means "the working file", which needs no listing.
+            let name = self.prompts.names().get(picker.selected - 1).cloned();
+            if picker.focus == PickerFocus::Prompts
+                && let Some(name) = name
+            {
+                self.mode = Mode::Chat;
+                return vec![Effect::ResolvePrompt {
+                    reference: Reference::working(name),
+                    purpose: ResolvePurpose::Activate,
+                }];
+            }
             self.set_status(StatusTone::Warning, "the versions are still loading");
             return Vec::new();
         };

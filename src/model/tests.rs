@@ -88,7 +88,8 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
                 }],
                 max_tokens: 1000,
                 temperature: None,
-            }
+            },
+            prompt: None,
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");

@@ -17,6 +17,10 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     if let Some(label) = &session.provider_label {
         left.push_str(&format!(" ({label})"));
     }
+    if let Some(active) = &model.prompts.active {
+        left.push_str(" · ");
+        left.push_str(&text::sanitize(&active.provenance.as_reference()));
+    }
     left.push(' ');
     let (middle, style) = match &model.status {
         Some(status) => (
@@ -30,7 +34,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         None if model.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
         None => (String::new(), theme.status_bar),
     };
-    let right = " PgUp/PgDn scroll · Ctrl-C quit ";
+    let right = " Ctrl-P prompts · Ctrl-T panel · Ctrl-C quit ";
     let width = area.width as usize;
     let left = text::truncate(&left, width);
     let rest = width.saturating_sub(text::width(&left));
