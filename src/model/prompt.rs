@@ -331,27 +331,25 @@ impl Model {
         match (key.code, picker.focus) {
             (KeyCode::Esc, _) => self.mode = Mode::Chat,
             (KeyCode::Char('p'), _) if ctrl => self.mode = Mode::Chat,
-            (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Prompts) => {
-                if picker.selected > 0 {
-                    picker.selected -= 1;
-                    return self.load_selected_versions();
-                }
+            (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Prompts) if picker.selected > 0 => {
+                picker.selected -= 1;
+                return self.load_selected_versions();
             }
-            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Prompts) => {
-                if picker.selected + 1 < rows {
-                    picker.selected += 1;
-                    return self.load_selected_versions();
-                }
+            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Prompts)
+                if picker.selected + 1 < rows =>
+            {
+                picker.selected += 1;
+                return self.load_selected_versions();
             }
             (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Versions) => {
                 picker.version_selected = picker.version_selected.saturating_sub(1);
                 picker.preview_scroll = 0;
             }
-            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Versions) => {
-                if picker.version_selected + 1 < version_count {
-                    picker.version_selected += 1;
-                    picker.preview_scroll = 0;
-                }
+            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Versions)
+                if picker.version_selected + 1 < version_count =>
+            {
+                picker.version_selected += 1;
+                picker.preview_scroll = 0;
             }
             (KeyCode::Right | KeyCode::Tab | KeyCode::Char('l'), _) if version_count > 0 => {
                 picker.focus = PickerFocus::Versions;
