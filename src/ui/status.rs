@@ -34,7 +34,11 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         None if model.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
         None => (String::new(), theme.status_bar),
     };
-    let right = " Ctrl-P prompts · Ctrl-T panel · Ctrl-C quit ";
+    const HINTS: [&str; 3] = [
+        " Ctrl-P prompts · Ctrl-T panel · Ctrl-C quit ",
+        " Ctrl-P prompts · Ctrl-C quit ",
+        " Ctrl-C quit ",
+    ];
     let width = area.width as usize;
     let left = text::truncate(&left, width);
     let rest = width.saturating_sub(text::width(&left));
