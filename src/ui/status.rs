@@ -44,11 +44,12 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let rest = width.saturating_sub(text::width(&left));
     let middle = text::truncate(&middle, rest);
     let rest = rest.saturating_sub(text::width(&middle));
-    let right = if text::width(right) <= rest {
-        right
-    } else {
-        ""
-    };
+    // The longest hint that fits.
+    let right = HINTS
+        .iter()
+        .find(|h| text::width(h) <= rest)
+        .copied()
+        .unwrap_or("");
     let pad = rest.saturating_sub(text::width(right));
     let line = Line::from(vec![
         Span::styled(left, theme.status_bar.patch(theme.strong)),
