@@ -486,11 +486,12 @@ impl Model {
 
     pub(super) fn on_prompts_changed(&mut self, change: WatchEvent) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // A save of the active prompt's file is picked up even when an older version was
+        // pinned: the user is editing that prompt and wants to try the edit.
         let active_name = self
             .prompts
             .active
             .as_ref()
-            .filter(|a| a.tracking == Tracking::WorkingTree)
             .map(|a| a.provenance.name.clone());
         let picker_name = match &self.mode {
             Mode::Picker(p) => p
@@ -562,14 +563,14 @@ impl Model {
                 self.set_status(StatusTone::Error, describe_error(&e));
             }
             (ResolvePurpose::Reload, Ok(loaded)) => {
-                let still_active = self.prompts.active.as_ref().is_some_and(|a| {
-                    a.tracking == Tracking::WorkingTree && a.provenance.name == reference.name
-                });
-                let changed = self
+                let still_active = self
                     .prompts
                     .active
                     .as_ref()
-                    .is_some_and(|a| a.provenance != loaded.provenance);
+                    .is_some_and(|a| a.provenance.name == reference.name);
+                let changed = self.prompts.active.as_ref().is_some_and(|a| {
+                    a.provenance != loaded.provenance || a.tracking == Tracking::Pinned
+                });
                 if still_active && changed {
                     self.set_status(
                         StatusTone::Info,

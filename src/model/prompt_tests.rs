@@ -221,12 +221,32 @@ fn a_broken_save_keeps_the_last_good_version() {
 }
 
 #[test]
-fn a_pinned_version_ignores_saves() {
+fn saving_a_pinned_prompts_file_switches_to_the_saved_text() {
     let mut m = model();
     activate(&mut m, TRIAGE_V1);
     m.prompts.active.as_mut().unwrap().tracking = Tracking::Pinned;
     let effects = m.update(
         AppEvent::PromptsChanged(WatchEvent::Changed(vec!["support/triage".into()])),
+        Instant::now(),
+    );
+    assert!(effects.contains(&Effect::ResolvePrompt {
+        reference: Reference::working("support/triage"),
+        purpose: ResolvePurpose::Reload
+    }));
+    m.update(
+        AppEvent::PromptResolved {
+            reference: Reference::working("support/triage"),
+            purpose: ResolvePurpose::Reload,
+            result: Ok(loaded(TRIAGE_V2, GitState::Uncommitted)),
+        },
+        Instant::now(),
+    );
+    let active = m.prompts.active.clone().unwrap();
+    assert_eq!(active.tracking, Tracking::WorkingTree);
+    assert_eq!(active.provenance.content_hash, content_hash(TRIAGE_V2));
+    // Saves of other prompts change nothing about the active one.
+    let effects = m.update(
+        AppEvent::PromptsChanged(WatchEvent::Changed(vec!["code-review".into()])),
         Instant::now(),
     );
     assert_eq!(effects, vec![Effect::ScanPrompts]);
