@@ -8,6 +8,7 @@ use crossterm::event::KeyEvent;
 
 use crate::llm::retry::Next;
 use crate::llm::{LlmError, StreamEvent};
+use crate::model::admission::Decision;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
@@ -70,6 +71,8 @@ pub enum AppEvent {
         name: String,
         result: Result<PromptVersions, PromptError>,
     },
+    /// The rate limiter's answer to `Effect::Admit` (an error is the limiter failing).
+    Admitted(Result<Decision, String>),
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that

@@ -5,6 +5,7 @@
 //! the clock, so every behaviour a user sees — sending, streaming, cancelling, scrolling,
 //! errors — is tested here without a terminal or a network.
 
+pub mod admission;
 pub mod prompt;
 pub mod transcript;
 
@@ -15,10 +16,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
+use crate::limit::LimitConfig;
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
 use crate::prompts::{Provenance, Reference, SessionVersions};
 use crate::text;
+use admission::AdmissionState;
 use prompt::{Picker, PromptState, VariablesForm};
 pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
 
@@ -45,6 +48,8 @@ pub enum Effect {
         name: String,
         session: SessionVersions,
     },
+    /// Ask the rate limiter to admit one request; answer with `AppEvent::Admitted`.
+    Admit,
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
     CancelRequest { id: RequestId },
     /// Restore the terminal and exit.
@@ -130,6 +135,8 @@ pub struct Model {
     pub prompts: PromptState,
     /// Which screen has the keyboard.
     pub mode: Mode,
+    /// The local rate limit: pending admission, refusal countdown, quota.
+    pub admission: AdmissionState,
 }
 
 /// Which screen has the keyboard.
@@ -213,7 +220,15 @@ impl Model {
             totals: SessionTotals::default(),
             prompts: PromptState::new("prompts".into(), Default::default()),
             mode: Mode::Chat,
+            admission: AdmissionState::default(),
         }
+    }
+
+    /// The same model with a rate limiter in front of every send.
+    pub fn with_limits(mut self, limits: LimitConfig, describe: String) -> Model {
+        self.admission.limits = Some(limits);
+        self.admission.describe = describe;
+        self
     }
 
     /// The same model with this prompt library state.
@@ -237,7 +252,7 @@ impl Model {
 
     /// True while something on screen changes by itself (the app then sends ticks).
     pub fn is_animating(&self) -> bool {
-        self.active.is_some()
+        self.active.is_some() || self.counting_down()
     }
 
     /// The composer's text as it would be sent.
@@ -256,7 +271,12 @@ impl Model {
                 }
                 Vec::new()
             }
-            AppEvent::Resize { .. } | AppEvent::Tick => Vec::new(),
+            AppEvent::Resize { .. } => Vec::new(),
+            AppEvent::Tick => {
+                self.expire_refusal(now);
+                Vec::new()
+            }
+            AppEvent::Admitted(decision) => self.on_admission(decision, now),
             AppEvent::Stream { id, event } => {
                 if self.active == Some(id) && self.transcript.apply(id, event, now) {
                     self.end_request(id);
@@ -421,15 +441,32 @@ impl Model {
             });
             return Vec::new();
         }
-        let (system, prompt) = match self.system_prompt() {
-            Ok(found) => found,
-            Err(problem) => {
-                self.status = Some(Status {
-                    tone: StatusTone::Error,
-                    text: problem,
-                });
+        if let Err(problem) = self.system_prompt() {
+            self.status = Some(Status {
+                tone: StatusTone::Error,
+                text: problem,
+            });
+            return Vec::new();
+        }
+        if self.admission.limits.is_some() {
+            if self.admission.pending {
                 return Vec::new();
             }
+            self.admission.pending = true;
+            return vec![Effect::Admit];
+        }
+        self.dispatch_send(now)
+    }
+
+    /// Moves the composer's message into the transcript and starts its request. Called once
+    /// the message is valid and, with a limiter, admitted.
+    fn dispatch_send(&mut self, now: Instant) -> Vec<Effect> {
+        let message = self.composer_text();
+        if message.trim().is_empty() || self.active.is_some() {
+            return Vec::new();
+        }
+        let Ok((system, prompt)) = self.system_prompt() else {
+            return Vec::new();
         };
         let id = RequestId(self.next_request);
         self.next_request += 1;

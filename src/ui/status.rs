@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::model::{Model, StatusTone};
+use crate::model::{Model, Status, StatusTone};
 use crate::text;
 
 /// Draws the status line.
@@ -22,7 +22,12 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         left.push_str(&text::sanitize(&active.provenance.as_reference()));
     }
     left.push(' ');
-    let (middle, style) = match &model.status {
+    let now = model.now.unwrap_or_else(std::time::Instant::now);
+    let refusal = model.refusal_text(now).map(|text| Status {
+        tone: StatusTone::Warning,
+        text,
+    });
+    let (middle, style) = match refusal.as_ref().or(model.status.as_ref()) {
         Some(status) => (
             format!(" {} ", text::sanitize(&status.text)),
             match status.tone {
