@@ -25,6 +25,7 @@ use crate::llm::{ChatRequest, Provider};
 use crate::model::admission::Decision;
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
+use crate::store::{RequestFilter, StoreHandle};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -52,6 +53,8 @@ pub struct AppConfig {
     pub initial_prompt: Option<Reference>,
     /// The local rate limiter every send passes (`None`: `--rate-limit off` and no budgets).
     pub limiter: Option<Limiter>,
+    /// The request log and conversations (`None` when the database could not be opened).
+    pub store: Option<StoreHandle>,
 }
 
 /// The app's side of effects: everything that does IO on the model's behalf.
@@ -62,6 +65,7 @@ struct Services {
     tx: mpsc::UnboundedSender<AppEvent>,
     tasks: HashMap<RequestId, JoinHandle<()>>,
     limiter: Option<Limiter>,
+    store: Option<StoreHandle>,
 }
 
 /// Runs the interactive app until the user quits or a signal ends it.
@@ -101,6 +105,7 @@ async fn event_loop(
         tx: tx.clone(),
         tasks: HashMap::new(),
         limiter: config.limiter,
+        store: config.store,
     };
     // The watcher lists the directory once: start it off the event loop.
     let watcher = {
@@ -238,6 +243,20 @@ impl Services {
                 tokio::spawn(async move {
                     let decision = admit(limiter.as_ref()).await;
                     let _ = tx.send(AppEvent::Admitted(decision));
+                });
+            }
+            Effect::LoadRequestLog { prompt_name, limit } => {
+                let (store, tx) = (self.store.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = match store {
+                        Some(store) => store
+                            .recent_requests(RequestFilter { limit, prompt_name })
+                            .wait()
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err("the request log is unavailable (see promptdeck.log)".into()),
+                    };
+                    let _ = tx.send(AppEvent::RequestLogLoaded(result));
                 });
             }
             Effect::Quit => return true,

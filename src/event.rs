@@ -10,6 +10,7 @@ use crate::llm::retry::Next;
 use crate::llm::{LlmError, StreamEvent};
 use crate::model::admission::Decision;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
+use crate::store::RequestRow;
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.
@@ -73,6 +74,8 @@ pub enum AppEvent {
     },
     /// The rate limiter's answer to `Effect::Admit` (an error is the limiter failing).
     Admitted(Result<Decision, String>),
+    /// Rows of the request log (answer to `Effect::LoadRequestLog`).
+    RequestLogLoaded(Result<Vec<RequestRow>, String>),
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that

@@ -266,6 +266,7 @@ async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: Pr
         prompts_dir: resolved.prompts_dir.clone(),
         initial_prompt: prompt.reference,
         limiter: None,
+        store: None,
     };
     match promptdeck::app::run(model, config).await {
         Ok(()) => exit::OK,

@@ -6,6 +6,7 @@
 //! errors — is tested here without a terminal or a network.
 
 pub mod admission;
+pub mod inspector;
 pub mod prompt;
 pub mod transcript;
 
@@ -47,6 +48,11 @@ pub enum Effect {
     LoadVersions {
         name: String,
         session: SessionVersions,
+    },
+    /// Read the request log, newest first; answer with `AppEvent::RequestLogLoaded`.
+    LoadRequestLog {
+        prompt_name: Option<String>,
+        limit: usize,
     },
     /// Ask the rate limiter to admit one request; answer with `AppEvent::Admitted`.
     Admit,
@@ -148,6 +154,8 @@ pub enum Mode {
     Picker(Picker),
     /// The variables form (Ctrl-G).
     Variables(VariablesForm),
+    /// The request inspector (Ctrl-L).
+    Inspector(inspector::Inspector),
 }
 
 /// Whether the usage panel beside the transcript is shown.
@@ -277,6 +285,7 @@ impl Model {
                 Vec::new()
             }
             AppEvent::Admitted(decision) => self.on_admission(decision, now),
+            AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
             AppEvent::Stream { id, event } => {
                 if self.active == Some(id) && self.transcript.apply(id, event, now) {
                     self.end_request(id);
@@ -357,10 +366,12 @@ impl Model {
         match self.mode {
             Mode::Picker(_) => return self.picker_key(key),
             Mode::Variables(_) => return self.variables_key(key),
+            Mode::Inspector(_) => return self.inspector_key(key),
             Mode::Chat => {}
         }
         match key.code {
             KeyCode::Char('p') if ctrl => self.open_picker(),
+            KeyCode::Char('l') if ctrl => self.open_inspector(),
             KeyCode::Char('g') if ctrl => {
                 self.open_variables();
                 Vec::new()

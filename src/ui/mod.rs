@@ -5,6 +5,7 @@
 //! viewport so that paging moves by what the user sees).
 
 pub mod composer;
+pub mod inspector;
 pub mod markdown;
 pub mod picker;
 pub mod stats;
@@ -52,9 +53,16 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     let [main_area, status_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     status::render(model, theme, frame, status_area);
-    if let Mode::Picker(picker) = &model.mode {
-        picker::render(model, picker, theme, frame, main_area);
-        return;
+    match &model.mode {
+        Mode::Picker(picker) => {
+            picker::render(model, picker, theme, frame, main_area);
+            return;
+        }
+        Mode::Inspector(inspector) => {
+            inspector::render(inspector, theme, frame, main_area);
+            return;
+        }
+        Mode::Chat | Mode::Variables(_) => {}
     }
     let show_panel = match model.panel {
         PanelVisibility::Auto => area.width >= PANEL_MIN_SCREEN_COLUMNS,
