@@ -266,7 +266,7 @@ fn on_event(
             outcome.usage.merge(usage);
             outcome.usage_reported = true;
         }
-        StreamEvent::Finished { .. } => {}
+        StreamEvent::RateLimits(_) | StreamEvent::Finished { .. } => {}
     }
 }
 

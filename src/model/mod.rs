@@ -18,12 +18,14 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
 use crate::limit::LimitConfig;
+use crate::llm::pricing::PriceTable;
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
 use crate::prompts::{Provenance, Reference, SessionVersions};
 use crate::text;
 use admission::AdmissionState;
 use prompt::{Picker, PromptState, VariablesForm};
+use std::sync::Arc;
 pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
 
 /// What the app must do after an update.
@@ -143,6 +145,8 @@ pub struct Model {
     pub mode: Mode,
     /// The local rate limit: pending admission, refusal countdown, quota.
     pub admission: AdmissionState,
+    /// Prices per model, for the panel's costs.
+    pub prices: Arc<PriceTable>,
 }
 
 /// Which screen has the keyboard.
@@ -180,12 +184,21 @@ pub struct SessionTotals {
     pub cache_read_input_tokens: u64,
     /// Requests whose server reported no usage (their tokens are not in the sums).
     pub unreported: u32,
+    /// Cost of the priced requests, in USD.
+    pub cost_usd: f64,
+    /// Requests whose cost is unknown (no price for the model, or no usage): not in
+    /// `cost_usd`, so the total is shown as a lower bound.
+    pub cost_unknown: u32,
 }
 
 impl SessionTotals {
-    /// Adds one ended reply.
-    pub fn add(&mut self, reply: &Reply) {
+    /// Adds one ended reply, priced with `prices`.
+    pub fn add(&mut self, reply: &Reply, prices: &PriceTable) {
         self.requests += 1;
+        match reply.cost(prices).usd() {
+            Some(usd) => self.cost_usd += usd,
+            None => self.cost_unknown += 1,
+        }
         let u = &reply.usage;
         if u.is_unreported() {
             self.unreported += 1;
@@ -229,6 +242,7 @@ impl Model {
             prompts: PromptState::new("prompts".into(), Default::default()),
             mode: Mode::Chat,
             admission: AdmissionState::default(),
+            prices: Arc::new(PriceTable::builtin()),
         }
     }
 
@@ -236,6 +250,12 @@ impl Model {
     pub fn with_limits(mut self, limits: LimitConfig, describe: String) -> Model {
         self.admission.limits = Some(limits);
         self.admission.describe = describe;
+        self
+    }
+
+    /// The same model with these prices (built-in table plus the user's overrides).
+    pub fn with_prices(mut self, prices: Arc<PriceTable>) -> Model {
+        self.prices = prices;
         self
     }
 
@@ -349,7 +369,7 @@ impl Model {
             self.active = None;
         }
         if let Some(reply) = self.transcript.reply(id) {
-            self.totals.add(reply);
+            self.totals.add(reply, &self.prices);
         }
     }
 

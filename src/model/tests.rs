@@ -431,6 +431,9 @@ fn session_totals_add_each_ended_request_once() {
             cache_creation_input_tokens: 4,
             cache_read_input_tokens: 6,
             unreported: 1,
+            // "m" has no price: every request's cost is unknown, never $0.
+            cost_usd: 0.0,
+            cost_unknown: 3,
         }
     );
 }
