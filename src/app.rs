@@ -19,10 +19,13 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 use crate::event::{AppEvent, RequestId};
+use crate::limit::{Admission, Limiter, system_now_ms};
 use crate::llm::retry::{self, Progress, RetryPolicy};
 use crate::llm::{ChatRequest, Provider};
+use crate::model::admission::Decision;
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
+use crate::store::{RequestFilter, StoreHandle};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -48,6 +51,10 @@ pub struct AppConfig {
     pub prompts_dir: PathBuf,
     /// The prompt to start with (`--prompt`).
     pub initial_prompt: Option<Reference>,
+    /// The local rate limiter every send passes (`None`: `--rate-limit off` and no budgets).
+    pub limiter: Option<Limiter>,
+    /// The request log and conversations (`None` when the database could not be opened).
+    pub store: Option<StoreHandle>,
 }
 
 /// The app's side of effects: everything that does IO on the model's behalf.
@@ -57,6 +64,8 @@ struct Services {
     prompts_dir: PathBuf,
     tx: mpsc::UnboundedSender<AppEvent>,
     tasks: HashMap<RequestId, JoinHandle<()>>,
+    limiter: Option<Limiter>,
+    store: Option<StoreHandle>,
 }
 
 /// Runs the interactive app until the user quits or a signal ends it.
@@ -95,6 +104,8 @@ async fn event_loop(
         prompts_dir: config.prompts_dir,
         tx: tx.clone(),
         tasks: HashMap::new(),
+        limiter: config.limiter,
+        store: config.store,
     };
     // The watcher lists the directory once: start it off the event loop.
     let watcher = {
@@ -227,10 +238,56 @@ impl Services {
                     let _ = tx.send(AppEvent::VersionsLoaded { name, result });
                 });
             }
+            Effect::Admit => {
+                let (limiter, tx) = (self.limiter.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let decision = admit(limiter.as_ref()).await;
+                    let _ = tx.send(AppEvent::Admitted(decision));
+                });
+            }
+            Effect::LoadRequestLog { prompt_name, limit } => {
+                let (store, tx) = (self.store.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = match store {
+                        Some(store) => store
+                            .recent_requests(RequestFilter { limit, prompt_name })
+                            .wait()
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err("the request log is unavailable (see promptdeck.log)".into()),
+                    };
+                    let _ = tx.send(AppEvent::RequestLogLoaded(result));
+                });
+            }
             Effect::Quit => return true,
         }
         false
     }
+}
+
+/// Asks the limiter for one admission, with the quota after it for the panel.
+async fn admit(limiter: Option<&Limiter>) -> Result<Decision, String> {
+    let now_ms = system_now_ms();
+    let Some(limiter) = limiter else {
+        return Ok(Decision {
+            admission: Admission::Admitted {
+                remaining: u32::MAX,
+                reset_at_ms: now_ms,
+            },
+            now_ms,
+            quota: None,
+        });
+    };
+    let admission = limiter.admit(now_ms).await.map_err(|e| e.to_string())?;
+    for warning in limiter.take_warnings() {
+        tracing::warn!("rate limiter: {warning}");
+    }
+    let quota = limiter.status(now_ms).await.ok();
+    Ok(Decision {
+        admission,
+        now_ms,
+        quota,
+    })
 }
 
 /// Streams one request through the retry policy, forwarding every attempt and event

@@ -445,6 +445,18 @@ impl Recorder<'_> {
                     let _ = self.out.flush();
                 }
             }
+            StreamEvent::RateLimits(headers) => {
+                let Some(log) = self.attempt.as_ref().and_then(|a| a.log) else {
+                    return;
+                };
+                let start = ResponseStart {
+                    ratelimit_headers: RateLimitHeaders::from_headers(
+                        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                    ),
+                    ..ResponseStart::default()
+                };
+                self.send(|s| s.record_response_start(log, start));
+            }
             StreamEvent::Note { kind, summary } => self.outcome.notes.push(AskNote {
                 kind,
                 summary: text::sanitize(&summary),

@@ -120,7 +120,7 @@ pub fn format_conversations(rows: &[ConversationRow]) -> String {
             one_line(&row.model),
             row.prompt
                 .as_ref()
-                .map_or("-".to_string(), |p| one_line(&p.short())),
+                .map_or("-".to_string(), |p| one_line(&p.reference())),
             row.title.as_deref().map_or("-".to_string(), |t| {
                 text::truncate(&one_line(t), TITLE_MAX_COLUMNS)
             }),
@@ -180,9 +180,9 @@ mod tests {
         });
         let table = format_conversations(&[with_prompt, row(3, None)]);
         let expected = [
-            "ID  LAST ACTIVE (UTC)    MODEL              PROMPT                        TITLE",
-            "12  2026-12-03 23:44:12  claude-sonnet-4-5  greet@01234567 (uncommitted)  greet the user",
-            "3   2026-12-03 23:44:12  claude-sonnet-4-5  -                             -",
+            "ID  LAST ACTIVE (UTC)    MODEL              PROMPT               TITLE",
+            "12  2026-12-03 23:44:12  claude-sonnet-4-5  greet@#0123456789ab  greet the user",
+            "3   2026-12-03 23:44:12  claude-sonnet-4-5  -                    -",
         ];
         assert_eq!(table.lines().collect::<Vec<_>>(), expected);
         assert_eq!(format_conversations(&[]), "no conversations stored yet\n");

@@ -8,7 +8,9 @@ use crossterm::event::KeyEvent;
 
 use crate::llm::retry::Next;
 use crate::llm::{LlmError, StreamEvent};
+use crate::model::admission::Decision;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
+use crate::store::RequestRow;
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.
@@ -70,6 +72,10 @@ pub enum AppEvent {
         name: String,
         result: Result<PromptVersions, PromptError>,
     },
+    /// The rate limiter's answer to `Effect::Admit` (an error is the limiter failing).
+    Admitted(Result<Decision, String>),
+    /// Rows of the request log (answer to `Effect::LoadRequestLog`).
+    RequestLogLoaded(Result<Vec<RequestRow>, String>),
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that

@@ -378,6 +378,8 @@ async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: Pr
         data_dir: resolved.data_dir.clone(),
         prompts_dir: resolved.prompts_dir.clone(),
         initial_prompt: prompt.reference,
+        limiter: None,
+        store: None,
     };
     match promptdeck::app::run(model, config).await {
         Ok(()) => exit::OK,

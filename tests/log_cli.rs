@@ -94,7 +94,9 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
 
     // Run 1: with a prompt and a variable.
     server.push(
-        MockResponse::sse(anthropic::reply(&["Hi ", "Ada"], 12, 5)).header("request-id", "req_one"),
+        MockResponse::sse(anthropic::reply(&["Hi ", "Ada"], 12, 5))
+            .header("request-id", "req_one")
+            .header("anthropic-ratelimit-requests-remaining", "49"),
     );
     let out = run(
         anthropic_cmd(home.path(), &server),
@@ -189,6 +191,11 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
     );
     assert_eq!(ok1["conversation_id"], json!(1));
     assert_eq!(
+        ok1["ratelimit_headers"],
+        json!({"anthropic-ratelimit-requests-remaining": "49"}),
+        "the server's rate-limit headers, and nothing else"
+    );
+    assert_eq!(
         ok1["request_params"],
         json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "temperature": null})
     );
@@ -229,7 +236,7 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
     );
     assert!(lines[2].contains("error: overloaded"), "{table}");
     assert!(
-        lines[3].contains(&format!("greet@{}", &hash[..8])) && lines[3].contains("12/5"),
+        lines[3].contains(&format!("greet@#{}", &hash[..12])) && lines[3].contains("12/5"),
         "{table}"
     );
 }

@@ -854,3 +854,29 @@ async fn dropping_the_stream_closes_the_connection() {
     }
     assert_eq!(server.open_bodies(), 0, "the HTTP request was not aborted");
 }
+
+#[tokio::test]
+async fn rate_limit_headers_arrive_first_as_one_event() {
+    let server = MockServer::start().await;
+    server.push(
+        MockResponse::sse(mock::anthropic::reply(&["ok"], 3, 1))
+            .header("anthropic-ratelimit-requests-limit", "50")
+            .header("anthropic-ratelimit-requests-remaining", "49")
+            .header("anthropic-ratelimit-requests-reset", "2026-11-27T00:20:00Z")
+            .header("anthropic-ratelimit-tokens-remaining", "9000"),
+    );
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(
+        events.first(),
+        Some(&Ok(StreamEvent::RateLimits(vec![
+            ("anthropic-ratelimit-requests-limit".into(), "50".into()),
+            ("anthropic-ratelimit-requests-remaining".into(), "49".into()),
+            (
+                "anthropic-ratelimit-requests-reset".into(),
+                "2026-11-27T00:20:00Z".into()
+            ),
+            ("anthropic-ratelimit-tokens-remaining".into(), "9000".into()),
+        ])))
+    );
+    assert_eq!(text(&events), "ok");
+}

@@ -24,13 +24,13 @@ fn session(start: StartKind) -> Session {
     }
 }
 
-struct Screen {
-    model: Model,
+pub struct Screen {
+    pub model: Model,
     t0: Instant,
 }
 
 impl Screen {
-    fn new(start: StartKind) -> Screen {
+    pub fn new(start: StartKind) -> Screen {
         Screen {
             model: Model::new(session(start)),
             t0: Instant::now(),
@@ -69,7 +69,7 @@ impl Screen {
         }
     }
 
-    fn render(&self, width: u16, height: u16) -> String {
+    pub fn render(&self, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
             .draw(|f| ui::render(&self.model, &Theme::default(), f))
@@ -290,4 +290,223 @@ fn retry_countdown_then_the_fallback_that_answered_80x24() {
         3500,
     );
     insta::assert_snapshot!(countdown + &s.render(80, 24));
+}
+
+mod picker {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use promptdeck::event::AppEvent;
+    use promptdeck::prompts::{
+        CommitInfo, History, PromptVersions, Version, VersionKind, WorkingStatus, content_hash,
+    };
+
+    use super::{Screen, StartKind};
+
+    const WORKING: &str = "You triage support tickets for {{product}}.\nClassify each as bug, billing or question.\nAnswer in a {{tone}} tone.\nNever promise refunds.\n";
+    const COMMITTED: &str = "You triage support tickets for {{product}}.\nClassify each as bug or question.\nAnswer in a {{tone}} tone.\n";
+
+    fn listing() -> PromptVersions {
+        let v = |text: &str, kind| Version {
+            id: content_hash(text),
+            kind,
+            text: Some(Arc::from(text)),
+            problem: None,
+        };
+        PromptVersions {
+            name: "support/triage".into(),
+            versions: vec![
+                v(
+                    WORKING,
+                    VersionKind::Working {
+                        status: WorkingStatus::Uncommitted,
+                    },
+                ),
+                v(
+                    COMMITTED,
+                    VersionKind::Commit(CommitInfo {
+                        hash: "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00".into(),
+                        short: "c0ffee00c0ff".into(),
+                        date_iso: "2026-11-20T10:00:00+00:00".into(),
+                        author: "Ada Lovelace".into(),
+                        subject: "triage: add tone variable".into(),
+                        path: "prompts/support/triage.txt".into(),
+                    }),
+                ),
+            ],
+            working_error: None,
+            history: History::Git {
+                root: "/repo".into(),
+            },
+        }
+    }
+
+    fn key(s: &mut Screen, code: KeyCode, modifiers: KeyModifiers) {
+        s.model.update(
+            AppEvent::Key(KeyEvent::new(code, modifiers)),
+            Instant::now(),
+        );
+    }
+
+    /// The picker on support/triage, the committed version selected; `diff` toggles the
+    /// diff against the working file.
+    fn screen(diff: bool) -> Screen {
+        let mut s = Screen::new(StartKind::Configured);
+        s.model.update(
+            AppEvent::PromptsScanned(Ok(vec![
+                "code-review".into(),
+                "summarize".into(),
+                "support/triage".into(),
+            ])),
+            Instant::now(),
+        );
+        key(&mut s, KeyCode::Char('p'), KeyModifiers::CONTROL);
+        for _ in 0..3 {
+            key(&mut s, KeyCode::Down, KeyModifiers::NONE);
+        }
+        s.model.update(
+            AppEvent::VersionsLoaded {
+                name: "support/triage".into(),
+                result: Ok(listing()),
+            },
+            Instant::now(),
+        );
+        key(&mut s, KeyCode::Right, KeyModifiers::NONE);
+        key(&mut s, KeyCode::Down, KeyModifiers::NONE);
+        if diff {
+            key(&mut s, KeyCode::Char('d'), KeyModifiers::NONE);
+        }
+        s
+    }
+
+    #[test]
+    fn picker_text_80x24() {
+        insta::assert_snapshot!(screen(false).render(80, 24));
+    }
+
+    #[test]
+    fn picker_diff_80x24() {
+        let shown = screen(true).render(80, 24);
+        assert!(
+            shown.contains("- Classify each as bug, billing or question."),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("+ Classify each as bug or question."),
+            "{shown}"
+        );
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn picker_diff_160x48() {
+        insta::assert_snapshot!(screen(true).render(160, 48));
+    }
+
+    #[test]
+    fn picker_text_160x48() {
+        insta::assert_snapshot!(screen(false).render(160, 48));
+    }
+}
+
+#[test]
+fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {
+    use promptdeck::limit::{Admission, LimitConfig, LimitSetting, QuotaStatus, RateLimit};
+    use promptdeck::model::admission::Decision;
+    let mut s = Screen::new(StartKind::Configured);
+    let limits = LimitConfig {
+        requests: LimitSetting::Limit(RateLimit {
+            max_requests: 20,
+            window: Duration::from_secs(3600),
+        }),
+        tokens: None,
+        daily_usd: None,
+    };
+    s.model = Model::new(session(StartKind::Configured)).with_limits(limits, "sqlite 20/1h".into());
+    for c in "price this".chars() {
+        s.model.update(
+            AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            s.at(0),
+        );
+    }
+    s.model.update(
+        AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        s.at(0),
+    );
+    let effects = s.model.update(
+        AppEvent::Admitted(Ok(Decision {
+            admission: Admission::Admitted {
+                remaining: 17,
+                reset_at_ms: 0,
+            },
+            now_ms: 1_000_000,
+            quota: Some(QuotaStatus {
+                limit: LimitSetting::Limit(RateLimit {
+                    max_requests: 20,
+                    window: Duration::from_secs(3600),
+                }),
+                used: 3,
+                remaining: 17,
+                next_free_at_ms: Some(1_000_000 + 12 * 60_000 + 3_000),
+                tokens_used: None,
+                usd_spent_today: None,
+            }),
+        })),
+        s.at(0),
+    );
+    let id = match effects.as_slice() {
+        [Effect::StartRequest { id, .. }] => *id,
+        other => panic!("{other:?}"),
+    };
+    s.stream(
+        id,
+        StreamEvent::RateLimits(vec![
+            ("anthropic-ratelimit-requests-limit".into(), "50".into()),
+            ("anthropic-ratelimit-requests-remaining".into(), "49".into()),
+            (
+                "anthropic-ratelimit-requests-reset".into(),
+                "2026-11-27T00:20:00Z".into(),
+            ),
+            ("anthropic-ratelimit-tokens-limit".into(), "40000".into()),
+            (
+                "anthropic-ratelimit-tokens-remaining".into(),
+                "39000".into(),
+            ),
+        ]),
+        100,
+    );
+    s.stream(id, StreamEvent::TextDelta("Priced.".into()), 400);
+    s.stream(
+        id,
+        StreamEvent::Usage(Usage {
+            input_tokens: Some(1000),
+            output_tokens: Some(500),
+            cache_creation_input_tokens: Some(2000),
+            cache_read_input_tokens: Some(10_000),
+            cache_creation_1h_input_tokens: Some(1000),
+        }),
+        900,
+    );
+    s.stream(
+        id,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        1000,
+    );
+    let shown = s.render(120, 40);
+    // 1,000 in at $3/M + 500 out at $15/M + 1,000 5-min writes at 1.25x + 1,000 1-h writes at
+    // 2x + 10,000 reads at 0.1x = 0.003 + 0.0075 + 0.00375 + 0.006 + 0.003 = $0.02325.
+    assert!(
+        shown.contains("$0.0233") || shown.contains("$0.0232"),
+        "{shown}"
+    );
+    assert!(shown.contains("49/50"), "{shown}");
+    assert!(shown.contains("17/20 left"), "{shown}");
+    assert!(
+        shown.contains("in 12m02s") || shown.contains("in 12m03s"),
+        "{shown}"
+    );
+    insta::assert_snapshot!(shown);
 }

@@ -330,13 +330,39 @@ where
             },
         });
     }
+    let mut queue = VecDeque::new();
+    let limits = rate_limit_headers(&headers);
+    if !limits.is_empty() {
+        queue.push_back(Ok(StreamEvent::RateLimits(limits)));
+    }
     Ok(Reading {
         body,
         decoder: SseDecoder::new(),
         parser: make_parser(&headers),
-        queue: VecDeque::new(),
+        queue,
         body_state: BodyState::Open,
     })
+}
+
+/// The rate-limit headers of a response, sanitized, in order.
+pub fn rate_limit_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name.starts_with("anthropic-ratelimit-")
+                || name.starts_with("x-ratelimit-")
+                || name.starts_with("ratelimit-")
+                || name == "retry-after"
+        })
+        .filter_map(|(name, value)| {
+            let value = value.to_str().ok()?;
+            Some((
+                name.as_str().to_string(),
+                super::error::clean_server_text(value),
+            ))
+        })
+        .collect()
 }
 
 /// Reads up to [`ERROR_BODY_MAX_BYTES`] of an error body; gives up quietly on a stall or a

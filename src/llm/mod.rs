@@ -179,6 +179,10 @@ pub enum StreamEvent {
         /// The provider's request id header (`request-id`, `x-request-id`).
         request_id: Option<String>,
     },
+    /// The provider's rate-limit headers on the response (`anthropic-ratelimit-*`,
+    /// `x-ratelimit-*`, `retry-after`), name and value, in the order sent. Only sent when
+    /// there are some.
+    RateLimits(Vec<(String, String)>),
     /// A piece of reply text, to be appended.
     TextDelta(String),
     /// A non-text block: `summary` is a short one-line description (e.g. the tool name and

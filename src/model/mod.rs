@@ -5,6 +5,8 @@
 //! the clock, so every behaviour a user sees — sending, streaming, cancelling, scrolling,
 //! errors — is tested here without a terminal or a network.
 
+pub mod admission;
+pub mod inspector;
 pub mod prompt;
 pub mod transcript;
 
@@ -15,11 +17,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
+use crate::limit::LimitConfig;
+use crate::llm::pricing::PriceTable;
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
 use crate::prompts::{Provenance, Reference, SessionVersions};
 use crate::text;
+use admission::AdmissionState;
 use prompt::{Picker, PromptState, VariablesForm};
+use std::sync::Arc;
 pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
 
 /// What the app must do after an update.
@@ -45,6 +51,13 @@ pub enum Effect {
         name: String,
         session: SessionVersions,
     },
+    /// Read the request log, newest first; answer with `AppEvent::RequestLogLoaded`.
+    LoadRequestLog {
+        prompt_name: Option<String>,
+        limit: usize,
+    },
+    /// Ask the rate limiter to admit one request; answer with `AppEvent::Admitted`.
+    Admit,
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
     CancelRequest { id: RequestId },
     /// Restore the terminal and exit.
@@ -130,6 +143,10 @@ pub struct Model {
     pub prompts: PromptState,
     /// Which screen has the keyboard.
     pub mode: Mode,
+    /// The local rate limit: pending admission, refusal countdown, quota.
+    pub admission: AdmissionState,
+    /// Prices per model, for the panel's costs.
+    pub prices: Arc<PriceTable>,
 }
 
 /// Which screen has the keyboard.
@@ -141,6 +158,8 @@ pub enum Mode {
     Picker(Picker),
     /// The variables form (Ctrl-G).
     Variables(VariablesForm),
+    /// The request inspector (Ctrl-L).
+    Inspector(inspector::Inspector),
 }
 
 /// Whether the usage panel beside the transcript is shown.
@@ -165,12 +184,21 @@ pub struct SessionTotals {
     pub cache_read_input_tokens: u64,
     /// Requests whose server reported no usage (their tokens are not in the sums).
     pub unreported: u32,
+    /// Cost of the priced requests, in USD.
+    pub cost_usd: f64,
+    /// Requests whose cost is unknown (no price for the model, or no usage): not in
+    /// `cost_usd`, so the total is shown as a lower bound.
+    pub cost_unknown: u32,
 }
 
 impl SessionTotals {
-    /// Adds one ended reply.
-    pub fn add(&mut self, reply: &Reply) {
+    /// Adds one ended reply, priced with `prices`.
+    pub fn add(&mut self, reply: &Reply, prices: &PriceTable) {
         self.requests += 1;
+        match reply.cost(prices).usd() {
+            Some(usd) => self.cost_usd += usd,
+            None => self.cost_unknown += 1,
+        }
         let u = &reply.usage;
         if u.is_unreported() {
             self.unreported += 1;
@@ -213,7 +241,22 @@ impl Model {
             totals: SessionTotals::default(),
             prompts: PromptState::new("prompts".into(), Default::default()),
             mode: Mode::Chat,
+            admission: AdmissionState::default(),
+            prices: Arc::new(PriceTable::builtin()),
         }
+    }
+
+    /// The same model with a rate limiter in front of every send.
+    pub fn with_limits(mut self, limits: LimitConfig, describe: String) -> Model {
+        self.admission.limits = Some(limits);
+        self.admission.describe = describe;
+        self
+    }
+
+    /// The same model with these prices (built-in table plus the user's overrides).
+    pub fn with_prices(mut self, prices: Arc<PriceTable>) -> Model {
+        self.prices = prices;
+        self
     }
 
     /// The same model with this prompt library state.
@@ -237,7 +280,7 @@ impl Model {
 
     /// True while something on screen changes by itself (the app then sends ticks).
     pub fn is_animating(&self) -> bool {
-        self.active.is_some()
+        self.active.is_some() || self.counting_down()
     }
 
     /// The composer's text as it would be sent.
@@ -256,7 +299,13 @@ impl Model {
                 }
                 Vec::new()
             }
-            AppEvent::Resize { .. } | AppEvent::Tick => Vec::new(),
+            AppEvent::Resize { .. } => Vec::new(),
+            AppEvent::Tick => {
+                self.expire_refusal(now);
+                Vec::new()
+            }
+            AppEvent::Admitted(decision) => self.on_admission(decision, now),
+            AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
             AppEvent::Stream { id, event } => {
                 if self.active == Some(id) && self.transcript.apply(id, event, now) {
                     self.end_request(id);
@@ -320,7 +369,7 @@ impl Model {
             self.active = None;
         }
         if let Some(reply) = self.transcript.reply(id) {
-            self.totals.add(reply);
+            self.totals.add(reply, &self.prices);
         }
     }
 
@@ -337,10 +386,12 @@ impl Model {
         match self.mode {
             Mode::Picker(_) => return self.picker_key(key),
             Mode::Variables(_) => return self.variables_key(key),
+            Mode::Inspector(_) => return self.inspector_key(key),
             Mode::Chat => {}
         }
         match key.code {
             KeyCode::Char('p') if ctrl => self.open_picker(),
+            KeyCode::Char('l') if ctrl => self.open_inspector(),
             KeyCode::Char('g') if ctrl => {
                 self.open_variables();
                 Vec::new()
@@ -421,15 +472,32 @@ impl Model {
             });
             return Vec::new();
         }
-        let (system, prompt) = match self.system_prompt() {
-            Ok(found) => found,
-            Err(problem) => {
-                self.status = Some(Status {
-                    tone: StatusTone::Error,
-                    text: problem,
-                });
+        if let Err(problem) = self.system_prompt() {
+            self.status = Some(Status {
+                tone: StatusTone::Error,
+                text: problem,
+            });
+            return Vec::new();
+        }
+        if self.admission.limits.is_some() {
+            if self.admission.pending {
                 return Vec::new();
             }
+            self.admission.pending = true;
+            return vec![Effect::Admit];
+        }
+        self.dispatch_send(now)
+    }
+
+    /// Moves the composer's message into the transcript and starts its request. Called once
+    /// the message is valid and, with a limiter, admitted.
+    fn dispatch_send(&mut self, now: Instant) -> Vec<Effect> {
+        let message = self.composer_text();
+        if message.trim().is_empty() || self.active.is_some() {
+            return Vec::new();
+        }
+        let Ok((system, prompt)) = self.system_prompt() else {
+            return Vec::new();
         };
         let id = RequestId(self.next_request);
         self.next_request += 1;
@@ -517,5 +585,7 @@ pub fn normalize_history(messages: Vec<Message>) -> Vec<Message> {
     out
 }
 
+#[cfg(test)]
+mod prompt_tests;
 #[cfg(test)]
 mod tests;

@@ -331,27 +331,25 @@ impl Model {
         match (key.code, picker.focus) {
             (KeyCode::Esc, _) => self.mode = Mode::Chat,
             (KeyCode::Char('p'), _) if ctrl => self.mode = Mode::Chat,
-            (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Prompts) => {
-                if picker.selected > 0 {
-                    picker.selected -= 1;
-                    return self.load_selected_versions();
-                }
+            (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Prompts) if picker.selected > 0 => {
+                picker.selected -= 1;
+                return self.load_selected_versions();
             }
-            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Prompts) => {
-                if picker.selected + 1 < rows {
-                    picker.selected += 1;
-                    return self.load_selected_versions();
-                }
+            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Prompts)
+                if picker.selected + 1 < rows =>
+            {
+                picker.selected += 1;
+                return self.load_selected_versions();
             }
             (KeyCode::Up | KeyCode::Char('k'), PickerFocus::Versions) => {
                 picker.version_selected = picker.version_selected.saturating_sub(1);
                 picker.preview_scroll = 0;
             }
-            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Versions) => {
-                if picker.version_selected + 1 < version_count {
-                    picker.version_selected += 1;
-                    picker.preview_scroll = 0;
-                }
+            (KeyCode::Down | KeyCode::Char('j'), PickerFocus::Versions)
+                if picker.version_selected + 1 < version_count =>
+            {
+                picker.version_selected += 1;
+                picker.preview_scroll = 0;
             }
             (KeyCode::Right | KeyCode::Tab | KeyCode::Char('l'), _) if version_count > 0 => {
                 picker.focus = PickerFocus::Versions;
@@ -404,6 +402,18 @@ impl Model {
             return Vec::new();
         }
         let Loadable::Ready(listing) = &picker.versions else {
+            // Versions not listed yet (git is slow, or the user is quick): on the prompts
+            // column Enter means "the working file", which needs no listing.
+            let name = self.prompts.names().get(picker.selected - 1).cloned();
+            if picker.focus == PickerFocus::Prompts
+                && let Some(name) = name
+            {
+                self.mode = Mode::Chat;
+                return vec![Effect::ResolvePrompt {
+                    reference: Reference::working(name),
+                    purpose: ResolvePurpose::Activate,
+                }];
+            }
             self.set_status(StatusTone::Warning, "the versions are still loading");
             return Vec::new();
         };
@@ -476,11 +486,12 @@ impl Model {
 
     pub(super) fn on_prompts_changed(&mut self, change: WatchEvent) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // A save of the active prompt's file is picked up even when an older version was
+        // pinned: the user is editing that prompt and wants to try the edit.
         let active_name = self
             .prompts
             .active
             .as_ref()
-            .filter(|a| a.tracking == Tracking::WorkingTree)
             .map(|a| a.provenance.name.clone());
         let picker_name = match &self.mode {
             Mode::Picker(p) => p
@@ -552,14 +563,14 @@ impl Model {
                 self.set_status(StatusTone::Error, describe_error(&e));
             }
             (ResolvePurpose::Reload, Ok(loaded)) => {
-                let still_active = self.prompts.active.as_ref().is_some_and(|a| {
-                    a.tracking == Tracking::WorkingTree && a.provenance.name == reference.name
-                });
-                let changed = self
+                let still_active = self
                     .prompts
                     .active
                     .as_ref()
-                    .is_some_and(|a| a.provenance != loaded.provenance);
+                    .is_some_and(|a| a.provenance.name == reference.name);
+                let changed = self.prompts.active.as_ref().is_some_and(|a| {
+                    a.provenance != loaded.provenance || a.tracking == Tracking::Pinned
+                });
                 if still_active && changed {
                     self.set_status(
                         StatusTone::Info,

@@ -88,7 +88,8 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
                 }],
                 max_tokens: 1000,
                 temperature: None,
-            }
+            },
+            prompt: None,
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");
@@ -430,6 +431,135 @@ fn session_totals_add_each_ended_request_once() {
             cache_creation_input_tokens: 4,
             cache_read_input_tokens: 6,
             unreported: 1,
+            // "m" has no price: every request's cost is unknown, never $0.
+            cost_usd: 0.0,
+            cost_unknown: 3,
         }
     );
+}
+
+mod admission {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::limit::{Admission, LimitConfig, LimitSetting, RateLimit, RefusalReason};
+    use crate::model::admission::Decision;
+
+    fn limited() -> Harness {
+        let mut h = Harness::new();
+        let limits = LimitConfig {
+            requests: LimitSetting::Limit(RateLimit {
+                max_requests: 3,
+                window: Duration::from_secs(60),
+            }),
+            tokens: None,
+            daily_usd: None,
+        };
+        h.model = Model::new(session()).with_limits(limits, "sqlite 3/1m".into());
+        h
+    }
+
+    fn decide(h: &mut Harness, admission: Admission, ms: u64) -> Vec<Effect> {
+        let now = h.at(ms);
+        h.model.update(
+            AppEvent::Admitted(Ok(Decision {
+                admission,
+                now_ms: 1_000_000 + ms,
+                quota: None,
+            })),
+            now,
+        )
+    }
+
+    #[test]
+    fn a_message_is_sent_only_once_admitted() {
+        let mut h = limited();
+        h.type_text("hello");
+        assert_eq!(
+            h.key(KeyCode::Enter, KeyModifiers::NONE, 0),
+            vec![Effect::Admit]
+        );
+        assert_eq!(
+            h.model.composer_text(),
+            "hello",
+            "not moved before admission"
+        );
+        assert_eq!(
+            h.key(KeyCode::Enter, KeyModifiers::NONE, 1),
+            vec![],
+            "one ask at a time"
+        );
+        let effects = decide(
+            &mut h,
+            Admission::Admitted {
+                remaining: 2,
+                reset_at_ms: 0,
+            },
+            5,
+        );
+        assert!(matches!(effects.as_slice(), [Effect::StartRequest { .. }]));
+        assert_eq!(h.model.composer_text(), "");
+    }
+
+    #[test]
+    fn a_refused_message_stays_with_a_live_countdown_until_the_slot_frees() {
+        let mut h = limited();
+        h.type_text("too many");
+        h.key(KeyCode::Enter, KeyModifiers::NONE, 0);
+        let effects = decide(
+            &mut h,
+            Admission::Refused {
+                retry_at_ms: 1_000_000 + 45_000,
+                reason: RefusalReason::Requests,
+            },
+            0,
+        );
+        assert_eq!(effects, vec![]);
+        assert_eq!(h.model.composer_text(), "too many");
+        assert_eq!(
+            h.model.refusal_text(h.at(0)).as_deref(),
+            Some("rate limit 3/1m reached — next slot in 45s")
+        );
+        assert!(h.model.is_animating(), "the countdown ticks");
+        h.model.update(AppEvent::Tick, h.at(30_000));
+        assert_eq!(
+            h.model.refusal_text(h.at(30_000)).as_deref(),
+            Some("rate limit 3/1m reached — next slot in 15s")
+        );
+        h.model.update(AppEvent::Tick, h.at(45_000));
+        assert_eq!(h.model.refusal_text(h.at(45_000)), None);
+        assert!(!h.model.is_animating(), "no ticks once idle");
+        assert!(
+            h.model
+                .status
+                .as_ref()
+                .unwrap()
+                .text
+                .contains("slot is free")
+        );
+        assert_eq!(
+            h.key(KeyCode::Enter, KeyModifiers::NONE, 45_001),
+            vec![Effect::Admit]
+        );
+    }
+
+    #[test]
+    fn a_failing_limiter_refuses_rather_than_letting_it_through() {
+        let mut h = limited();
+        h.type_text("hello");
+        h.key(KeyCode::Enter, KeyModifiers::NONE, 0);
+        let effects = h.model.update(
+            AppEvent::Admitted(Err("database is locked".into())),
+            h.at(1),
+        );
+        assert_eq!(effects, vec![]);
+        assert_eq!(h.model.composer_text(), "hello");
+        let status = h.model.status.clone().unwrap();
+        assert_eq!(status.tone, StatusTone::Error);
+        assert!(
+            status.text.contains("database is locked"),
+            "{}",
+            status.text
+        );
+    }
 }

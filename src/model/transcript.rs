@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::event::RequestId;
+use crate::llm::pricing::{CostView, PriceTable};
 use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usage};
 use crate::prompts::Provenance;
 use crate::text::{self, StyledLine, StyledSpan};
@@ -76,6 +77,8 @@ pub struct Reply {
     pub retry: Option<RetryWait>,
     /// The prompt version that produced this reply, if a prompt was active.
     pub prompt: Option<Provenance>,
+    /// The provider's rate-limit headers on the answering response.
+    pub rate_limits: Vec<(String, String)>,
 }
 
 /// An attempt that failed before this reply's answer.
@@ -119,6 +122,7 @@ impl Reply {
             failed_attempts: Vec::new(),
             retry: None,
             prompt: None,
+            rate_limits: Vec::new(),
         }
     }
 
@@ -158,6 +162,15 @@ impl Reply {
             Some(n) => (n.max(estimate), Measure::Estimated),
             None => (estimate, Measure::Estimated),
         }
+    }
+
+    /// What this reply cost, priced for the model that answered.
+    pub fn cost(&self, prices: &PriceTable) -> CostView {
+        let model = self
+            .answered_model
+            .as_deref()
+            .unwrap_or(&self.requested_model);
+        CostView::of(prices, model, &self.usage)
     }
 
     /// True while the reply may still change.
@@ -269,6 +282,10 @@ impl Transcript {
                 reply.answered_model = model.or(reply.answered_model.take());
                 reply.response_id = response_id;
                 reply.request_id = request_id;
+                false
+            }
+            StreamEvent::RateLimits(headers) => {
+                reply.rate_limits = headers;
                 false
             }
             StreamEvent::TextDelta(delta) => {

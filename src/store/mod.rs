@@ -311,6 +311,27 @@ impl PromptVersion {
         hash.chars().take(8).collect()
     }
 
+    /// The canonical reference, as everywhere else in promptdeck: `NAME@<12-digit commit>` for
+    /// committed text, `NAME@#<12-digit content hash>` otherwise. Pastes back into `--prompt`.
+    pub fn reference(&self) -> String {
+        let hash = self
+            .content_hash
+            .rsplit_once(':')
+            .map_or(self.content_hash.as_str(), |(_, h)| h);
+        match &self.commit {
+            PromptCommit::Commit(id) => {
+                format!("{}@{}", self.name, id.chars().take(12).collect::<String>())
+            }
+            PromptCommit::Uncommitted => {
+                format!(
+                    "{}@#{}",
+                    self.name,
+                    hash.chars().take(12).collect::<String>()
+                )
+            }
+        }
+    }
+
     /// The commit id shortened to 7 characters, or `uncommitted`.
     pub fn short_commit(&self) -> String {
         match &self.commit {

@@ -29,9 +29,9 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
     for row in rows {
         table.push(vec![
             format_utc_ms(row.started_at_ms),
-            row.prompt.as_ref().map_or("-".to_string(), |p| {
-                format!("{}@{} {}", p.name, p.short_hash(), p.short_commit())
-            }),
+            row.prompt
+                .as_ref()
+                .map_or("-".to_string(), |p| p.reference()),
             row.model().to_string(),
             format_tokens(row),
             format_ms(row.time_to_first_chunk_ms),
@@ -85,7 +85,8 @@ fn opt(n: Option<u64>) -> String {
     n.map_or("-".to_string(), |n| n.to_string())
 }
 
-fn format_tokens(row: &RequestRow) -> String {
+/// `in/out (cache read/write)` token counts of a row, `-` where not reported.
+pub fn format_tokens(row: &RequestRow) -> String {
     let mut s = format!(
         "{}/{}",
         opt(row.gen_ai_usage_input_tokens),

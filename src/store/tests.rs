@@ -722,7 +722,10 @@ fn log_table_and_json() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
     assert!(lines[0].starts_with("TIME (UTC)"));
-    assert!(lines[2].contains("summarize@01234567 3f2e1d0"), "{table}");
+    assert!(
+        lines[2].contains("summarize@3f2e1d0c9b8a"),
+        "the canonical reference: {table}"
+    );
     assert!(lines[2].contains("1000/500 (10000/2000)"), "{table}");
     assert!(
         lines[2].contains("0.84s") && lines[2].contains("3.20s"),

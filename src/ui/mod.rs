@@ -5,18 +5,21 @@
 //! viewport so that paging moves by what the user sees).
 
 pub mod composer;
+pub mod inspector;
 pub mod markdown;
+pub mod picker;
 pub mod stats;
 pub mod status;
 pub mod theme;
 pub mod transcript;
+pub mod variables;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::model::{Model, PanelVisibility};
+use crate::model::{Mode, Model, PanelVisibility};
 use theme::Theme;
 
 /// Below this size the panes cannot be drawn usefully; a short notice is shown instead.
@@ -49,6 +52,18 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     let composer_rows = composer::height(model, area.height);
     let [main_area, status_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    status::render(model, theme, frame, status_area);
+    match &model.mode {
+        Mode::Picker(picker) => {
+            picker::render(model, picker, theme, frame, main_area);
+            return;
+        }
+        Mode::Inspector(inspector) => {
+            inspector::render(inspector, theme, frame, main_area);
+            return;
+        }
+        Mode::Chat | Mode::Variables(_) => {}
+    }
     let show_panel = match model.panel {
         PanelVisibility::Auto => area.width >= PANEL_MIN_SCREEN_COLUMNS,
         PanelVisibility::Shown => area.width >= PANEL_MIN_FORCED_COLUMNS,
@@ -70,7 +85,9 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(composer_rows)]).areas(chat_area);
     transcript::render(model, theme, frame, transcript_area);
     composer::render(model, theme, frame, composer_area);
-    status::render(model, theme, frame, status_area);
+    if let Mode::Variables(form) = &model.mode {
+        variables::render(model, form, theme, frame, main_area);
+    }
 }
 
 /// Helper for panes: an area's size as (columns, rows).

@@ -10,6 +10,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::{Theme, Tone};
 use super::transcript::seconds;
+use crate::limit::format_countdown;
+use crate::llm::pricing::{CostView, PriceTable};
 use crate::model::Model;
 use crate::model::transcript::{Measure, Reply, ReplyState};
 use crate::text::{self, thousands};
@@ -35,7 +37,13 @@ fn row(label: &str, value: (Tone, String), theme: &Theme, width: usize) -> Line<
     ])
 }
 
-fn reply_rows(reply: &Reply, now: Instant, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+fn reply_rows(
+    reply: &Reply,
+    prices: &PriceTable,
+    now: Instant,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let model = reply
         .answered_model
@@ -47,6 +55,11 @@ fn reply_rows(reply: &Reply, now: Instant, theme: &Theme, width: usize) -> Vec<L
         theme,
         width,
     ));
+    let prompt = match &reply.prompt {
+        Some(p) => (Tone::Code, text::sanitize(&p.as_reference())),
+        None => (Tone::Muted, "none".to_string()),
+    };
+    lines.push(row("prompt", prompt, theme, width));
     let live = reply.is_live();
     let u = &reply.usage;
     lines.push(row("input", tokens(u.input_tokens, live), theme, width));
@@ -90,6 +103,20 @@ fn reply_rows(reply: &Reply, now: Instant, theme: &Theme, width: usize) -> Vec<L
         None => (Tone::Muted, "-".into()),
     };
     lines.push(row("speed", speed, theme, width));
+    let cost = reply.cost(prices);
+    let cost_tone = match cost {
+        CostView::Known(_) => Tone::Normal,
+        CostView::Estimate(_) => Tone::Warning,
+        CostView::Unknown | CostView::NotReported => Tone::Muted,
+    };
+    let cost_text = if live && cost == CostView::NotReported {
+        "…".to_string()
+    } else if live && cost.usd().is_some() {
+        format!("~{}", cost.to_string().trim_start_matches('~'))
+    } else {
+        cost.to_string()
+    };
+    lines.push(row("cost", (cost_tone, cost_text), theme, width));
     let status = match &reply.state {
         ReplyState::Waiting => (Tone::Muted, "waiting".to_string()),
         ReplyState::Streaming => (Tone::Accent, "streaming".to_string()),
@@ -99,6 +126,38 @@ fn reply_rows(reply: &Reply, now: Instant, theme: &Theme, width: usize) -> Vec<L
     };
     lines.push(row("status", status, theme, width));
     lines
+}
+
+/// The server's `anthropic-ratelimit-*` headers as `requests  41/50 · reset 12:03:04`
+/// rows: one per kind (requests, tokens, input-tokens, output-tokens).
+fn server_limits(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let get = |name: String| {
+        headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut out = Vec::new();
+    for kind in ["requests", "tokens", "input-tokens", "output-tokens"] {
+        let limit = get(format!("anthropic-ratelimit-{kind}-limit"));
+        let remaining = get(format!("anthropic-ratelimit-{kind}-remaining"));
+        let reset = get(format!("anthropic-ratelimit-{kind}-reset"));
+        if limit.is_none() && remaining.is_none() {
+            continue;
+        }
+        let mut value = format!(
+            "{}/{}",
+            remaining.as_deref().unwrap_or("?"),
+            limit.as_deref().unwrap_or("?")
+        );
+        if let Some(reset) = reset {
+            // RFC 3339: show the time of day only.
+            let time = reset.get(11..19).unwrap_or(&reset).to_string();
+            value.push_str(&format!(" ↻{time}"));
+        }
+        out.push((kind.replace("-tokens", " tok"), value));
+    }
+    out
 }
 
 /// Draws the panel into `area`.
@@ -117,7 +176,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
                 format!(" Request {}", reply.id),
                 theme.heading,
             ));
-            lines.extend(reply_rows(reply, now, theme, width));
+            lines.extend(reply_rows(reply, &model.prices, now, theme, width));
         }
         None => {
             lines.push(Line::styled(" Request", theme.heading));
@@ -158,6 +217,15 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         theme,
         width,
     ));
+    let cost = if t.cost_unknown > 0 {
+        (
+            Tone::Warning,
+            format!("≥${:.4} ({} unpriced)", t.cost_usd, t.cost_unknown),
+        )
+    } else {
+        (Tone::Normal, format!("${:.4}", t.cost_usd))
+    };
+    lines.push(row("cost", cost, theme, width));
     if t.unreported > 0 {
         lines.push(row(
             "unreported",
@@ -165,6 +233,50 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme,
             width,
         ));
+    }
+    if let Some(reply) = model.transcript.last_reply() {
+        let server: Vec<(String, String)> = server_limits(&reply.rate_limits);
+        if !server.is_empty() {
+            lines.push(Line::default());
+            lines.push(Line::styled(" Server limits", theme.heading));
+            for (what, value) in server {
+                lines.push(row(&what, (Tone::Normal, value), theme, width));
+            }
+        }
+    }
+    if model.admission.limits.is_some() {
+        lines.push(Line::default());
+        lines.push(Line::styled(" Rate limit", theme.heading));
+        lines.push(row(
+            "limiter",
+            (Tone::Normal, text::sanitize(&model.admission.describe)),
+            theme,
+            width,
+        ));
+        if let Some((quota, seen_at, _)) = &model.admission.quota {
+            lines.push(row(
+                "quota",
+                (Tone::Normal, quota.to_string()),
+                theme,
+                width,
+            ));
+            if let Some(next_ms) = quota.next_free_at_ms {
+                let seen_ms = model.admission.quota.as_ref().map_or(0, |q| q.2);
+                let left = std::time::Duration::from_millis(next_ms.saturating_sub(seen_ms))
+                    .saturating_sub(now.saturating_duration_since(*seen_at));
+                if !left.is_zero() {
+                    lines.push(row(
+                        "next slot",
+                        (
+                            Tone::Normal,
+                            format!("in {}", format_countdown(left.as_millis() as u64)),
+                        ),
+                        theme,
+                        width,
+                    ));
+                }
+            }
+        }
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -143,6 +143,12 @@ fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
     if let Some(label) = &reply.label {
         parts.push((Tone::Warning, format!(" · {label}")));
     }
+    if let Some(prompt) = &reply.prompt {
+        parts.push((
+            Tone::Code,
+            format!(" · {}", text::sanitize(&prompt.as_reference())),
+        ));
+    }
     let elapsed = seconds(reply.elapsed(now));
     let tokens = match reply.output_tokens(now) {
         (n, Measure::Reported) => format!("{n} tok"),
