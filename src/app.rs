@@ -23,9 +23,10 @@ use crate::limit::{Admission, Limiter, system_now_ms};
 use crate::llm::retry::{self, Progress, RetryPolicy};
 use crate::llm::{ChatRequest, Provider};
 use crate::model::admission::Decision;
+use crate::model::history::ResumeTarget;
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
-use crate::store::{RequestFilter, StoreHandle};
+use crate::store::{ConversationWithMessages, RequestFilter, StoreHandle};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -55,6 +56,8 @@ pub struct AppConfig {
     pub limiter: Option<Limiter>,
     /// The request log and conversations (`None` when the database could not be opened).
     pub store: Option<StoreHandle>,
+    /// A conversation to reopen at start (`--resume`).
+    pub resume: Option<ResumeTarget>,
 }
 
 /// The app's side of effects: everything that does IO on the model's behalf.
@@ -123,7 +126,7 @@ async fn event_loop(
         })
     };
     let mut quit = false;
-    for effect in model.start(config.initial_prompt) {
+    for effect in model.start(config.initial_prompt, config.resume) {
         quit |= services.run(effect);
     }
 
@@ -187,6 +190,7 @@ impl Services {
                 id,
                 request,
                 prompt,
+                conversation: _,
             } => {
                 tracing::info!(
                     request = %id,
@@ -254,15 +258,65 @@ impl Services {
                             .wait()
                             .await
                             .map_err(|e| e.to_string()),
-                        None => Err("the request log is unavailable (see promptdeck.log)".into()),
+                        None => Err(NO_STORE.into()),
                     };
                     let _ = tx.send(AppEvent::RequestLogLoaded(result));
+                });
+            }
+            Effect::LoadConversations { limit } => {
+                let (store, tx) = (self.store.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = match store {
+                        Some(store) => store
+                            .list_conversations(limit)
+                            .wait()
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err(NO_STORE.into()),
+                    };
+                    let _ = tx.send(AppEvent::ConversationsListed(result));
+                });
+            }
+            Effect::LoadConversation { target } => {
+                let (store, tx) = (self.store.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = match store {
+                        Some(store) => load_conversation(&store, target).await,
+                        None => Err(NO_STORE.into()),
+                    };
+                    let _ = tx.send(AppEvent::ConversationLoaded(result));
                 });
             }
             Effect::Quit => return true,
         }
         false
     }
+}
+
+/// Why history features are unavailable without a database.
+const NO_STORE: &str = "the history database is unavailable (see promptdeck.log)";
+
+/// Reads the conversation `target` names.
+async fn load_conversation(
+    store: &StoreHandle,
+    target: ResumeTarget,
+) -> Result<ConversationWithMessages, String> {
+    let id = match target {
+        ResumeTarget::Id(id) => id,
+        ResumeTarget::Latest => store
+            .list_conversations(1)
+            .wait()
+            .await
+            .map_err(|e| e.to_string())?
+            .first()
+            .map(|c| c.id)
+            .ok_or_else(|| "there is no earlier conversation to resume".to_string())?,
+    };
+    store
+        .load_conversation(id)
+        .wait()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Asks the limiter for one admission, with the quota after it for the panel.

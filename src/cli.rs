@@ -65,6 +65,9 @@ PROMPTDECK_DATA_DIR, PROMPTDECK_LOG (log filter, default `info`).";
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Reopen an earlier conversation (the most recent without an ID) with its prompt version
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "latest")]
+    pub resume: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -10,7 +10,7 @@ use crate::llm::retry::Next;
 use crate::llm::{LlmError, StreamEvent};
 use crate::model::admission::Decision;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
-use crate::store::RequestRow;
+use crate::store::{ConversationId, ConversationRow, ConversationWithMessages, RequestRow};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.
@@ -76,6 +76,12 @@ pub enum AppEvent {
     Admitted(Result<Decision, String>),
     /// Rows of the request log (answer to `Effect::LoadRequestLog`).
     RequestLogLoaded(Result<Vec<RequestRow>, String>),
+    /// Stored conversations (answer to `Effect::LoadConversations`).
+    ConversationsListed(Result<Vec<ConversationRow>, String>),
+    /// A stored conversation (answer to `Effect::LoadConversation`).
+    ConversationLoaded(Result<ConversationWithMessages, String>),
+    /// The first message of this chat created this stored conversation.
+    ConversationStarted(ConversationId),
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that

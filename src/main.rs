@@ -19,9 +19,11 @@ use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::demo::DemoProvider;
 use promptdeck::llm::openai::OpenAiProvider;
 use promptdeck::llm::{ChatRequest, Message, Provider, Role};
+use promptdeck::model::history::ResumeTarget;
 use promptdeck::model::prompt::PromptState;
-use promptdeck::model::{Model, Session, StartKind};
+use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
 use promptdeck::prompts::{Reference, SessionVersions, parse_var, render, resolve_reference};
+use promptdeck::store::ConversationId;
 use promptdeck::ui::theme::Theme;
 
 fn main() -> ExitCode {
@@ -65,7 +67,7 @@ fn main() -> ExitCode {
         Some(Command::Ask(args)) => runtime.block_on(ask(args, &resolved, provider, prompt)),
         Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
         Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
-        None => runtime.block_on(interactive(resolved, provider, prompt)),
+        None => runtime.block_on(interactive(resolved, provider, prompt, cli.resume)),
     };
     ExitCode::from(code)
 }
@@ -344,13 +346,52 @@ impl Drop for AskServicesGuard {
     }
 }
 
-async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: PromptChoice) -> u8 {
+async fn interactive(
+    resolved: Resolved,
+    provider: Arc<dyn Provider>,
+    prompt: PromptChoice,
+    resume: Option<String>,
+) -> u8 {
     if !std::io::stdout().is_terminal() {
         eprintln!(
             "promptdeck: the chat needs a terminal; use `promptdeck ask \"message\"` in scripts"
         );
         return exit::USAGE;
     }
+    let resume = match resume.as_deref() {
+        None => None,
+        Some("latest") => Some(ResumeTarget::Latest),
+        Some(id) => match id.parse::<i64>() {
+            Ok(id) => Some(ResumeTarget::Id(ConversationId(id))),
+            Err(_) => {
+                eprintln!(
+                    "promptdeck: --resume takes a conversation id (see `promptdeck conversations`)"
+                );
+                return exit::USAGE;
+            }
+        },
+    };
+    // Nothing may be sent unlimited: without a limiter the chat does not start.
+    let (limiter, limiter_warning) = match config::connect_limiter(&resolved).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("promptdeck: cannot open the rate limiter: {e}");
+            return exit::CONFIG;
+        }
+    };
+    // The UI owns the terminal: database errors go to the log file, and to the status line.
+    let on_error: promptdeck::store::ErrorSink =
+        Box::new(|e| tracing::warn!("history database: {e}"));
+    let (writer, store_warning) =
+        match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
+            Ok(writer) => (Some(writer), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "history database unavailable ({e}): replies are not saved"
+                )),
+            ),
+        };
     let config_path = resolved
         .config_path
         .as_ref()
@@ -370,7 +411,16 @@ async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: Pr
         },
     };
     let prompts = PromptState::new(resolved.prompts_dir.display().to_string(), prompt.vars);
-    let model = Model::new(session).with_prompts(prompts);
+    let mut model = Model::new(session)
+        .with_prompts(prompts)
+        .with_prices(Arc::clone(&resolved.prices))
+        .with_limits(*limiter.limits(), limiter.describe());
+    if let Some(warning) = store_warning.or(limiter_warning.map(|w| w.to_string())) {
+        model.status = Some(Status {
+            tone: StatusTone::Warning,
+            text: warning,
+        });
+    }
     let config = AppConfig {
         provider,
         policy: resolved.retry.clone(),
@@ -378,10 +428,16 @@ async fn interactive(resolved: Resolved, provider: Arc<dyn Provider>, prompt: Pr
         data_dir: resolved.data_dir.clone(),
         prompts_dir: resolved.prompts_dir.clone(),
         initial_prompt: prompt.reference,
-        limiter: None,
-        store: None,
+        limiter: Some(limiter),
+        store: writer.as_ref().map(|w| w.handle()),
+        resume,
     };
-    match promptdeck::app::run(model, config).await {
+    let result = promptdeck::app::run(model, config).await;
+    if let Some(writer) = writer {
+        // Finishes every pending write (the last checkpoints) before exiting.
+        let _ = tokio::task::spawn_blocking(move || writer.close()).await;
+    }
+    match result {
         Ok(()) => exit::OK,
         Err(e) => {
             eprintln!("promptdeck: {e}");

@@ -6,6 +6,7 @@
 //! errors — is tested here without a terminal or a network.
 
 pub mod admission;
+pub mod history;
 pub mod inspector;
 pub mod prompt;
 pub mod transcript;
@@ -22,8 +23,10 @@ use crate::llm::pricing::PriceTable;
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role};
 use crate::prompts::{Provenance, Reference, SessionVersions};
+use crate::store::ConversationId;
 use crate::text;
 use admission::AdmissionState;
+use history::ResumeTarget;
 use prompt::{Picker, PromptState, VariablesForm};
 use std::sync::Arc;
 pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
@@ -37,7 +40,14 @@ pub enum Effect {
         id: RequestId,
         request: ChatRequest,
         prompt: Option<Provenance>,
+        /// The stored conversation to append to; `None` starts a new one (the app then
+        /// answers with `AppEvent::ConversationStarted`).
+        conversation: Option<ConversationId>,
     },
+    /// List stored conversations; answer with `AppEvent::ConversationsListed`.
+    LoadConversations { limit: usize },
+    /// Read a stored conversation; answer with `AppEvent::ConversationLoaded`.
+    LoadConversation { target: ResumeTarget },
     /// List the prompts directory; answer with `AppEvent::PromptsScanned`.
     ScanPrompts,
     /// Resolve a prompt reference to text; answer with `AppEvent::PromptResolved`.
@@ -147,6 +157,8 @@ pub struct Model {
     pub admission: AdmissionState,
     /// Prices per model, for the panel's costs.
     pub prices: Arc<PriceTable>,
+    /// The stored conversation this chat appends to (after its first message, or resumed).
+    pub conversation: Option<ConversationId>,
 }
 
 /// Which screen has the keyboard.
@@ -160,6 +172,8 @@ pub enum Mode {
     Variables(VariablesForm),
     /// The request inspector (Ctrl-L).
     Inspector(inspector::Inspector),
+    /// Earlier conversations (Ctrl-O).
+    Conversations(history::ConversationList),
 }
 
 /// Whether the usage panel beside the transcript is shown.
@@ -243,6 +257,7 @@ impl Model {
             mode: Mode::Chat,
             admission: AdmissionState::default(),
             prices: Arc::new(PriceTable::builtin()),
+            conversation: None,
         }
     }
 
@@ -267,8 +282,11 @@ impl Model {
 
     /// What the app does once at start: list the library and, if one was named
     /// (`--prompt`), resolve the starting prompt.
-    pub fn start(&self, initial: Option<Reference>) -> Vec<Effect> {
+    pub fn start(&self, initial: Option<Reference>, resume: Option<ResumeTarget>) -> Vec<Effect> {
         let mut effects = vec![Effect::ScanPrompts];
+        if let Some(target) = resume {
+            effects.push(Effect::LoadConversation { target });
+        }
         if let Some(reference) = initial {
             effects.push(Effect::ResolvePrompt {
                 reference,
@@ -306,6 +324,12 @@ impl Model {
             }
             AppEvent::Admitted(decision) => self.on_admission(decision, now),
             AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
+            AppEvent::ConversationsListed(result) => self.on_conversations(result),
+            AppEvent::ConversationLoaded(result) => self.on_conversation_loaded(result, now),
+            AppEvent::ConversationStarted(id) => {
+                self.conversation = Some(id);
+                Vec::new()
+            }
             AppEvent::Stream { id, event } => {
                 if self.active == Some(id) && self.transcript.apply(id, event, now) {
                     self.end_request(id);
@@ -387,11 +411,13 @@ impl Model {
             Mode::Picker(_) => return self.picker_key(key),
             Mode::Variables(_) => return self.variables_key(key),
             Mode::Inspector(_) => return self.inspector_key(key),
+            Mode::Conversations(_) => return self.conversations_key(key),
             Mode::Chat => {}
         }
         match key.code {
             KeyCode::Char('p') if ctrl => self.open_picker(),
             KeyCode::Char('l') if ctrl => self.open_inspector(),
+            KeyCode::Char('o') if ctrl => self.open_conversations(),
             KeyCode::Char('g') if ctrl => {
                 self.open_variables();
                 Vec::new()
@@ -525,6 +551,7 @@ impl Model {
             id,
             request,
             prompt,
+            conversation: self.conversation,
         }]
     }
 

@@ -90,7 +90,7 @@ fn the_starting_prompt_is_resolved_then_drives_every_request_with_variables_fill
     let mut m = model();
     let reference = Reference::parse("support/triage@HEAD~1").unwrap();
     assert_eq!(
-        m.start(Some(reference.clone())),
+        m.start(Some(reference.clone()), None),
         vec![
             Effect::ScanPrompts,
             Effect::ResolvePrompt {

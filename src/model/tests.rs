@@ -90,6 +90,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
                 temperature: None,
             },
             prompt: None,
+            conversation: None,
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");

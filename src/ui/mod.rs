@@ -5,6 +5,7 @@
 //! viewport so that paging moves by what the user sees).
 
 pub mod composer;
+pub mod conversations;
 pub mod inspector;
 pub mod markdown;
 pub mod picker;
@@ -60,6 +61,10 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         }
         Mode::Inspector(inspector) => {
             inspector::render(inspector, theme, frame, main_area);
+            return;
+        }
+        Mode::Conversations(list) => {
+            conversations::render(list, theme, frame, main_area);
             return;
         }
         Mode::Chat | Mode::Variables(_) => {}

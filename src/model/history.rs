@@ -1,0 +1,229 @@
+//! Conversations from the database: the list (Ctrl-O), and reopening one (`--resume`).
+//!
+//! A resumed conversation's messages become the transcript (replies with their stored state:
+//! complete, interrupted, cancelled, failed, and their usage), new messages are appended to the
+//! same conversation, and the prompt version it was held with becomes active again.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::prompt::Loadable;
+use super::transcript::{Entry, Reply, ReplyState};
+use super::{Effect, Mode, Model, Status, StatusTone};
+use crate::event::{RequestId, ResolvePurpose};
+use crate::llm::{LlmError, Role, StopReason};
+use crate::prompts::{ContentHash, GitState, Provenance, Reference};
+use crate::store::{
+    ConversationId, ConversationRow, ConversationWithMessages, MessageState, PromptCommit,
+    PromptVersion,
+};
+
+/// How many conversations the list shows.
+pub const CONVERSATION_LIST_ROWS: usize = 200;
+
+/// Which conversation to reopen at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeTarget {
+    /// The most recently active one.
+    Latest,
+    /// This one.
+    Id(ConversationId),
+}
+
+/// The conversation list's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationList {
+    pub rows: Loadable<Vec<ConversationRow>>,
+    pub selected: usize,
+}
+
+/// A stored prompt version as the provenance the rest of promptdeck speaks.
+pub fn provenance_of(version: &PromptVersion) -> Option<Provenance> {
+    let hash = version
+        .content_hash
+        .rsplit_once(':')
+        .map_or(version.content_hash.as_str(), |(_, h)| h);
+    Some(Provenance {
+        name: version.name.clone(),
+        content_hash: ContentHash::from_hex(hash)?,
+        git: match &version.commit {
+            PromptCommit::Commit(id) => GitState::Commit(id.clone()),
+            PromptCommit::Uncommitted => GitState::Uncommitted,
+        },
+    })
+}
+
+impl Model {
+    pub(super) fn open_conversations(&mut self) -> Vec<Effect> {
+        self.mode = Mode::Conversations(ConversationList {
+            rows: Loadable::Loading,
+            selected: 0,
+        });
+        vec![Effect::LoadConversations {
+            limit: CONVERSATION_LIST_ROWS,
+        }]
+    }
+
+    pub(super) fn on_conversations(
+        &mut self,
+        result: Result<Vec<ConversationRow>, String>,
+    ) -> Vec<Effect> {
+        if let Mode::Conversations(list) = &mut self.mode {
+            list.rows = match result {
+                Ok(rows) => Loadable::Ready(rows),
+                Err(e) => Loadable::Failed(crate::text::sanitize(&e)),
+            };
+        }
+        Vec::new()
+    }
+
+    pub(super) fn conversations_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Mode::Conversations(list) = &mut self.mode else {
+            return Vec::new();
+        };
+        let count = match &list.rows {
+            Loadable::Ready(rows) => rows.len(),
+            _ => 0,
+        };
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => self.mode = Mode::Chat,
+            KeyCode::Char('o') if ctrl => self.mode = Mode::Chat,
+            KeyCode::Up | KeyCode::Char('k') => list.selected = list.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                list.selected = (list.selected + 1).min(count.saturating_sub(1));
+            }
+            KeyCode::Enter => {
+                let id = match &list.rows {
+                    Loadable::Ready(rows) => rows.get(list.selected).map(|r| r.id),
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    self.mode = Mode::Chat;
+                    return self.request_resume(ResumeTarget::Id(id));
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Asks for a conversation to reopen, unless a reply is streaming.
+    pub(super) fn request_resume(&mut self, target: ResumeTarget) -> Vec<Effect> {
+        if self.active.is_some() {
+            self.status = Some(Status {
+                tone: StatusTone::Warning,
+                text: "a reply is streaming — cancel it (Esc) before opening another conversation"
+                    .into(),
+            });
+            return Vec::new();
+        }
+        vec![Effect::LoadConversation { target }]
+    }
+
+    /// A conversation was read: it becomes the transcript, and later messages continue it.
+    pub(super) fn on_conversation_loaded(
+        &mut self,
+        result: Result<ConversationWithMessages, String>,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let loaded = match result {
+            Ok(c) => c,
+            Err(e) => {
+                self.status = Some(Status {
+                    tone: StatusTone::Error,
+                    text: format!(
+                        "cannot reopen the conversation: {}",
+                        crate::text::sanitize(&e)
+                    ),
+                });
+                return Vec::new();
+            }
+        };
+        if self.active.is_some() {
+            return Vec::new();
+        }
+        self.transcript = super::Transcript::default();
+        for item in &loaded.messages {
+            let m = &item.message;
+            match m.role {
+                Role::User => self.transcript.push(Entry::User {
+                    text: m.content.clone(),
+                }),
+                Role::Assistant => {
+                    let id = RequestId(self.next_request);
+                    self.next_request += 1;
+                    let row = item.request.as_ref();
+                    let model = row.map_or(loaded.conversation.model.clone(), |r| {
+                        r.gen_ai_request_model.clone()
+                    });
+                    let mut reply = Reply::new(id, model, self.session.provider_label.clone(), now);
+                    reply.text = m.content.clone();
+                    if let Some(r) = row {
+                        reply.answered_model = r.gen_ai_response_model.clone();
+                        reply.usage = r.usage();
+                        reply.request_id = r.provider_request_id.clone();
+                        reply.response_id = r.gen_ai_response_id.clone();
+                        reply.prompt = r.prompt.as_ref().and_then(provenance_of);
+                        let ms = |v: Option<i64>| {
+                            v.and_then(|v| u64::try_from(v).ok())
+                                .map(Duration::from_millis)
+                        };
+                        reply.first_token_at = ms(r.time_to_first_chunk_ms).map(|d| now + d);
+                        reply.ended_at = Some(now + ms(r.duration_ms).unwrap_or_default());
+                    } else {
+                        reply.ended_at = Some(now);
+                    }
+                    let stop = row
+                        .and_then(|r| r.gen_ai_response_finish_reasons.first())
+                        .map_or(StopReason::EndTurn, |s| StopReason::from_wire(s));
+                    reply.state = match m.state {
+                        MessageState::Complete => ReplyState::Finished(stop),
+                        MessageState::Cancelled => ReplyState::Cancelled,
+                        MessageState::Interrupted | MessageState::Streaming => {
+                            ReplyState::Failed(LlmError::Interrupted)
+                        }
+                        MessageState::Failed => ReplyState::Failed(LlmError::Stream {
+                            kind: row
+                                .and_then(|r| r.error_type.clone())
+                                .unwrap_or_else(|| "error".into()),
+                            message: row
+                                .and_then(|r| r.error_message.clone())
+                                .unwrap_or_else(|| "the request failed".into()),
+                        }),
+                    };
+                    self.transcript.push(Entry::Reply(Box::new(reply)));
+                }
+            }
+        }
+        let conversation = &loaded.conversation;
+        self.conversation = Some(conversation.id);
+        self.scroll = super::Scroll::Follow;
+        self.status = Some(Status {
+            tone: StatusTone::Info,
+            text: format!(
+                "resumed conversation {}{} ({} messages)",
+                conversation.id.0,
+                conversation
+                    .title
+                    .as_deref()
+                    .map(|t| format!(": {}", crate::text::sanitize(t)))
+                    .unwrap_or_default(),
+                loaded.messages.len()
+            ),
+        });
+        // The prompt version the conversation was held with becomes active again.
+        let reference = conversation
+            .prompt
+            .as_ref()
+            .and_then(|p| Reference::parse(&p.reference()).ok());
+        match reference {
+            Some(reference) => vec![Effect::ResolvePrompt {
+                reference,
+                purpose: ResolvePurpose::Activate,
+            }],
+            None => Vec::new(),
+        }
+    }
+}
