@@ -613,6 +613,8 @@ pub fn normalize_history(messages: Vec<Message>) -> Vec<Message> {
 }
 
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod prompt_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,242 @@
+//! Reopening a stored conversation: built with the real store (in memory), loaded back, and
+//! handed to the model as the app would.
+
+use std::time::Instant;
+
+use pretty_assertions::assert_eq;
+
+use super::history::ResumeTarget;
+use super::*;
+use crate::event::ResolvePurpose;
+use crate::llm::pricing::CostView;
+use crate::llm::{LlmError, Role, StopReason, Usage};
+use crate::prompts::{GitState, Provenance, Reference, content_hash};
+use crate::store::{
+    ConversationId, MessageState, NewConversation, NewMessage, RateLimitHeaders, RequestOutcome,
+    RequestParams, RequestRecord, RequestStatus, Store,
+};
+
+const PROMPT: &str = "Answer in French.";
+
+/// A stored conversation: a finished exchange, then a reply cut short by a crash.
+fn stored() -> (Store, ConversationId) {
+    let mut store = Store::open_in_memory().unwrap();
+    let provenance = Provenance {
+        name: "greeter".into(),
+        content_hash: content_hash(PROMPT),
+        git: GitState::Commit("abcdef0123456789abcdef0123456789abcdef01".into()),
+    };
+    let prompt = Some(crate::store::PromptVersion::from(&provenance));
+    let conversation = store
+        .create_conversation(&NewConversation {
+            title: Some("greetings".into()),
+            provider: "anthropic".into(),
+            model: "claude-x".into(),
+            prompt: prompt.clone(),
+        })
+        .unwrap();
+    let exchange = |store: &mut Store, user: &str, reply: &str, state: MessageState| {
+        let user_id = store
+            .insert_message(&NewMessage {
+                conversation_id: conversation,
+                role: Role::User,
+                content: user.into(),
+                state: MessageState::Complete,
+                request_id: None,
+            })
+            .unwrap();
+        let log = store
+            .insert_request(&RequestRecord {
+                conversation_id: Some(conversation),
+                message_id: Some(user_id),
+                attempt: 1,
+                started_at_ms: 1_000,
+                provider: "anthropic".into(),
+                params: RequestParams {
+                    model: "claude-x".into(),
+                    max_tokens: 100,
+                    temperature: None,
+                },
+                prompt: prompt.clone(),
+            })
+            .unwrap();
+        store
+            .insert_message(&NewMessage {
+                conversation_id: conversation,
+                role: Role::Assistant,
+                content: reply.into(),
+                state,
+                request_id: Some(log),
+            })
+            .unwrap();
+        (log, state)
+    };
+    let (log, _) = exchange(&mut store, "hello", "Bonjour !", MessageState::Complete);
+    store
+        .finish_request(
+            log,
+            &RequestOutcome {
+                status: RequestStatus::Ok,
+                response_model: Some("claude-x-2026".into()),
+                response_id: Some("msg_1".into()),
+                provider_request_id: Some("req_1".into()),
+                usage: Usage {
+                    input_tokens: Some(12),
+                    output_tokens: Some(4),
+                    ..Usage::default()
+                },
+                finish_reasons: vec!["end_turn".into()],
+                time_to_first_chunk_ms: Some(300),
+                duration_ms: Some(900),
+                cost: CostView::Unknown,
+                error: None,
+                ratelimit_headers: RateLimitHeaders::default(),
+            },
+        )
+        .unwrap();
+    exchange(
+        &mut store,
+        "and then?",
+        "Et puis",
+        MessageState::Interrupted,
+    );
+    (store, conversation)
+}
+
+#[test]
+fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it() {
+    let (store, id) = stored();
+    let loaded = store.load_conversation(id).unwrap();
+    let mut m = Model::new(Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "claude-x".into(),
+        max_tokens: 100,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    });
+    assert_eq!(
+        m.start(None, Some(ResumeTarget::Latest)),
+        vec![
+            Effect::ScanPrompts,
+            Effect::LoadConversation {
+                target: ResumeTarget::Latest
+            }
+        ]
+    );
+    let now = Instant::now();
+    let effects = m.update(AppEvent::ConversationLoaded(Ok(loaded)), now);
+    assert_eq!(
+        effects,
+        vec![Effect::ResolvePrompt {
+            reference: Reference::parse("greeter@abcdef012345").unwrap(),
+            purpose: ResolvePurpose::Activate
+        }],
+        "its prompt version comes back"
+    );
+    assert_eq!(m.conversation, Some(id));
+    let history = m.transcript.history();
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| (h.role, h.content.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (Role::User, "hello"),
+            (Role::Assistant, "Bonjour !"),
+            (Role::User, "and then?"),
+            (Role::Assistant, "Et puis"),
+        ]
+    );
+    let first = m.transcript.get(1).cloned();
+    let Some(Entry::Reply(first)) = first else {
+        panic!("a reply")
+    };
+    assert_eq!(first.state, ReplyState::Finished(StopReason::EndTurn));
+    assert_eq!(first.answered_model.as_deref(), Some("claude-x-2026"));
+    assert_eq!(first.usage.output_tokens, Some(4));
+    assert_eq!(first.ttft(), Some(std::time::Duration::from_millis(300)));
+    assert_eq!(
+        first.prompt.as_ref().map(|p| p.as_reference()),
+        Some("greeter@abcdef012345".to_string())
+    );
+    let Some(Entry::Reply(second)) = m.transcript.get(3).cloned() else {
+        panic!("a reply")
+    };
+    assert_eq!(second.state, ReplyState::Failed(LlmError::Interrupted));
+    // The next message is appended to the same stored conversation, with the history.
+    m.update(AppEvent::Paste("go on".into()), now);
+    let effects = m.update(
+        AppEvent::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+        now,
+    );
+    let [
+        Effect::StartRequest {
+            request,
+            conversation,
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(*conversation, Some(id));
+    assert_eq!(request.messages.len(), 5);
+}
+
+#[test]
+fn a_new_chat_learns_its_conversation_id_after_the_first_message() {
+    let mut m = Model::new(Session {
+        provider: "demo".into(),
+        provider_label: None,
+        model: "demo".into(),
+        max_tokens: 100,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    });
+    m.update(AppEvent::Paste("first".into()), Instant::now());
+    let effects = m.update(
+        AppEvent::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+        Instant::now(),
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::StartRequest {
+            conversation: None,
+            ..
+        }]
+    ));
+    m.update(
+        AppEvent::ConversationStarted(ConversationId(7)),
+        Instant::now(),
+    );
+    assert_eq!(m.conversation, Some(ConversationId(7)));
+}
+
+#[test]
+fn a_missing_conversation_is_a_clear_error_and_changes_nothing() {
+    let mut m = Model::new(Session {
+        provider: "demo".into(),
+        provider_label: None,
+        model: "demo".into(),
+        max_tokens: 100,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    });
+    let effects = m.update(
+        AppEvent::ConversationLoaded(Err("there is no earlier conversation to resume".into())),
+        Instant::now(),
+    );
+    assert_eq!(effects, vec![]);
+    assert!(m.status.unwrap().text.contains("no earlier conversation"));
+    assert_eq!(m.transcript.len(), 0);
+}
