@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 use super::{Effect, Model, Status, StatusTone};
 use crate::limit::{Admission, LimitConfig, QuotaStatus, RefusalReason, window};
 
+/// What waits for an admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingSend {
+    /// The composer's message.
+    Message,
+    /// Ctrl-R: the last user message again.
+    Retry,
+}
+
 /// A refusal being counted down.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Refusal {
@@ -36,8 +45,8 @@ pub struct AdmissionState {
     pub limits: Option<LimitConfig>,
     /// A short description of the limiter for the panel ("sqlite 20/1h").
     pub describe: String,
-    /// Waiting for the limiter's answer.
-    pub pending: bool,
+    /// Waiting for the limiter's answer, and what to do once admitted.
+    pub pending: Option<PendingSend>,
     pub refusal: Option<Refusal>,
     /// Last known quota and when it was observed (`Instant` and limiter ms).
     pub quota: Option<(QuotaStatus, Instant, u64)>,
@@ -63,7 +72,7 @@ impl Model {
         decision: Result<Decision, String>,
         now: Instant,
     ) -> Vec<Effect> {
-        self.admission.pending = false;
+        let pending = self.admission.pending.take();
         match decision {
             Ok(decision) => {
                 if let Some(q) = decision.quota {
@@ -72,7 +81,11 @@ impl Model {
                 match decision.admission {
                     Admission::Admitted { .. } => {
                         self.admission.refusal = None;
-                        self.dispatch_send(now)
+                        match pending {
+                            Some(PendingSend::Message) => self.dispatch_send(now),
+                            Some(PendingSend::Retry) => self.dispatch_retry(now),
+                            None => Vec::new(),
+                        }
                     }
                     Admission::Refused {
                         retry_at_ms,

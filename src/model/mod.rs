@@ -25,7 +25,7 @@ use crate::llm::{ChatRequest, Message, Role};
 use crate::prompts::{Provenance, Reference, SessionVersions};
 use crate::store::ConversationId;
 use crate::text;
-use admission::AdmissionState;
+use admission::{AdmissionState, PendingSend};
 use history::ResumeTarget;
 use prompt::{Picker, PromptState, VariablesForm};
 use std::sync::Arc;
@@ -418,6 +418,7 @@ impl Model {
             KeyCode::Char('p') if ctrl => self.open_picker(),
             KeyCode::Char('l') if ctrl => self.open_inspector(),
             KeyCode::Char('o') if ctrl => self.open_conversations(),
+            KeyCode::Char('r') if ctrl => self.retry(now),
             KeyCode::Char('g') if ctrl => {
                 self.open_variables();
                 Vec::new()
@@ -505,14 +506,59 @@ impl Model {
             });
             return Vec::new();
         }
+        self.admit_then(PendingSend::Message, now)
+    }
+
+    /// Sends (or retries) now, or first asks the limiter when there is one.
+    fn admit_then(&mut self, what: PendingSend, now: Instant) -> Vec<Effect> {
         if self.admission.limits.is_some() {
-            if self.admission.pending {
+            if self.admission.pending.is_some() {
                 return Vec::new();
             }
-            self.admission.pending = true;
+            self.admission.pending = Some(what);
             return vec![Effect::Admit];
         }
-        self.dispatch_send(now)
+        match what {
+            PendingSend::Message => self.dispatch_send(now),
+            PendingSend::Retry => self.dispatch_retry(now),
+        }
+    }
+
+    /// Ctrl-R: sends the last user message again after a failed or cancelled reply.
+    fn retry(&mut self, now: Instant) -> Vec<Effect> {
+        if self.active.is_some() {
+            return Vec::new();
+        }
+        if self.transcript.retryable().is_none() {
+            self.status = Some(Status {
+                tone: StatusTone::Info,
+                text: "nothing to retry: the last reply did not fail".into(),
+            });
+            return Vec::new();
+        }
+        if let Err(problem) = self.system_prompt() {
+            self.status = Some(Status {
+                tone: StatusTone::Error,
+                text: problem,
+            });
+            return Vec::new();
+        }
+        self.admit_then(PendingSend::Retry, now)
+    }
+
+    /// Supersedes the failed reply and asks again with the same history.
+    fn dispatch_retry(&mut self, now: Instant) -> Vec<Effect> {
+        let Some(failed) = self.transcript.retryable() else {
+            return Vec::new();
+        };
+        if self.active.is_some() {
+            return Vec::new();
+        }
+        let Ok((system, prompt)) = self.system_prompt() else {
+            return Vec::new();
+        };
+        self.transcript.supersede(failed);
+        self.start_reply(system, prompt, now)
     }
 
     /// Moves the composer's message into the transcript and starts its request. Called once
@@ -525,9 +571,20 @@ impl Model {
         let Ok((system, prompt)) = self.system_prompt() else {
             return Vec::new();
         };
+        self.transcript.push(Entry::User { text: message });
+        self.composer = fresh_composer(&self.composer);
+        self.start_reply(system, prompt, now)
+    }
+
+    /// Starts a reply to the history as it stands (ending with a user message).
+    fn start_reply(
+        &mut self,
+        system: Option<String>,
+        prompt: Option<Provenance>,
+        now: Instant,
+    ) -> Vec<Effect> {
         let id = RequestId(self.next_request);
         self.next_request += 1;
-        self.transcript.push(Entry::User { text: message });
         let request = ChatRequest {
             model: self.session.model.clone(),
             system,
@@ -543,7 +600,6 @@ impl Model {
         );
         reply.prompt = prompt.clone();
         self.transcript.push(Entry::Reply(Box::new(reply)));
-        self.composer = fresh_composer(&self.composer);
         self.active = Some(id);
         self.status = None;
         self.scroll = Scroll::Follow;

@@ -564,3 +564,102 @@ mod admission {
         );
     }
 }
+
+#[test]
+fn ctrl_r_retries_a_failed_reply_without_its_partial_text_in_the_history() {
+    let mut h = Harness::new();
+    let id = h.send("tell me a story", 0);
+    h.stream(id, text("Once upon a"), 10);
+    h.model.update(
+        AppEvent::StreamFailed {
+            id,
+            error: LlmError::Connection {
+                message: "reset".into(),
+            },
+        },
+        h.at(20),
+    );
+    let effects = h.key(KeyCode::Char('r'), KeyModifiers::CONTROL, 30);
+    let [
+        Effect::StartRequest {
+            id: retry, request, ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_ne!(*retry, id);
+    assert_eq!(
+        request.messages,
+        vec![Message {
+            role: Role::User,
+            content: "tell me a story".into()
+        }],
+        "the partial text is not sent back"
+    );
+    let old = h.reply(id);
+    assert_eq!(old.text, "Once upon a", "the partial reply stays on screen");
+    assert!(old.superseded);
+    h.stream(*retry, text("Once upon a time."), 40);
+    h.stream(
+        *retry,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        50,
+    );
+    assert_eq!(
+        h.model.transcript.history(),
+        vec![
+            Message {
+                role: Role::User,
+                content: "tell me a story".into()
+            },
+            Message {
+                role: Role::Assistant,
+                content: "Once upon a time.".into()
+            },
+        ]
+    );
+    // Nothing left to retry.
+    assert_eq!(h.key(KeyCode::Char('r'), KeyModifiers::CONTROL, 60), vec![]);
+}
+
+#[test]
+fn ctrl_r_passes_the_rate_limiter_too() {
+    use crate::limit::{Admission, LimitConfig};
+    use crate::model::admission::Decision;
+    let mut h = Harness::new();
+    h.model = Model::new(session()).with_limits(LimitConfig::default(), "sqlite 20/1h".into());
+    h.type_text("q");
+    h.key(KeyCode::Enter, KeyModifiers::NONE, 0);
+    let admitted = |h: &mut Harness, ms: u64| {
+        let now = h.at(ms);
+        h.model.update(
+            AppEvent::Admitted(Ok(Decision {
+                admission: Admission::Admitted {
+                    remaining: 5,
+                    reset_at_ms: 0,
+                },
+                now_ms: ms,
+                quota: None,
+            })),
+            now,
+        )
+    };
+    let id = match admitted(&mut h, 1).as_slice() {
+        [Effect::StartRequest { id, .. }] => *id,
+        other => panic!("{other:?}"),
+    };
+    h.key(KeyCode::Esc, KeyModifiers::NONE, 2);
+    assert_eq!(
+        h.key(KeyCode::Char('r'), KeyModifiers::CONTROL, 3),
+        vec![Effect::Admit]
+    );
+    assert!(!h.reply(id).superseded, "nothing changes before admission");
+    assert!(matches!(
+        admitted(&mut h, 4).as_slice(),
+        [Effect::StartRequest { .. }]
+    ));
+    assert!(h.reply(id).superseded);
+}

@@ -79,6 +79,8 @@ pub struct Reply {
     pub prompt: Option<Provenance>,
     /// The provider's rate-limit headers on the answering response.
     pub rate_limits: Vec<(String, String)>,
+    /// Retried with Ctrl-R: kept on screen, left out of the history sent to the model.
+    pub superseded: bool,
 }
 
 /// An attempt that failed before this reply's answer.
@@ -123,6 +125,7 @@ impl Reply {
             retry: None,
             prompt: None,
             rate_limits: Vec::new(),
+            superseded: false,
         }
     }
 
@@ -351,6 +354,26 @@ impl Transcript {
         }
     }
 
+    /// The last reply, if it is the transcript's last entry and did not finish: what Ctrl-R
+    /// can retry.
+    pub fn retryable(&self) -> Option<RequestId> {
+        match self.items.last().map(|i| &i.entry) {
+            Some(Entry::Reply(r))
+                if matches!(r.state, ReplyState::Failed(_) | ReplyState::Cancelled) =>
+            {
+                Some(r.id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Marks reply `id` as retried: it stays on screen but leaves the history.
+    pub fn supersede(&mut self, id: RequestId) {
+        if let Some(reply) = self.reply_mut(id) {
+            reply.superseded = true;
+        }
+    }
+
     /// Marks reply `id` as failed with `error`, keeping its partial text.
     pub fn fail(&mut self, id: RequestId, error: LlmError, now: Instant) {
         if let Some(reply) = self.reply_mut(id) {
@@ -382,6 +405,7 @@ impl Transcript {
                     role: Role::User,
                     content: text.clone(),
                 }),
+                Entry::Reply(r) if r.superseded => None,
                 Entry::Reply(r) => Some(Message {
                     role: Role::Assistant,
                     content: r.text.clone(),
@@ -517,6 +541,17 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
             };
             if let Some((tone, line)) = footer {
                 rows.extend(text::wrap(&[span(tone, line)], inner));
+            }
+            if reply.superseded {
+                rows.extend(text::wrap(
+                    &[span(Tone::Muted, "↻ retried below (not sent as history)")],
+                    inner,
+                ));
+            } else if matches!(reply.state, ReplyState::Failed(_) | ReplyState::Cancelled) {
+                rows.extend(text::wrap(
+                    &[span(Tone::Muted, "Ctrl-R retries this message")],
+                    inner,
+                ));
             }
         }
     }
