@@ -547,11 +547,6 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
                     &[span(Tone::Muted, "↻ retried below (not sent as history)")],
                     inner,
                 ));
-            } else if matches!(reply.state, ReplyState::Failed(_) | ReplyState::Cancelled) {
-                rows.extend(text::wrap(
-                    &[span(Tone::Muted, "Ctrl-R retries this message")],
-                    inner,
-                ));
             }
         }
     }
