@@ -54,6 +54,15 @@ impl Running {
 
     /// Starts the binary with exactly `env` (plus TERM), in `cwd` when given.
     pub fn start_in(env: &[(&str, String)], cwd: Option<&std::path::Path>) -> Running {
+        Running::start_with(env, cwd, &[])
+    }
+
+    /// Starts the binary with `args`, exactly `env` (plus TERM), in `cwd` when given.
+    pub fn start_with(
+        env: &[(&str, String)],
+        cwd: Option<&std::path::Path>,
+        args: &[&str],
+    ) -> Running {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -63,6 +72,7 @@ impl Running {
             })
             .unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_promptdeck"));
+        cmd.args(args);
         cmd.env_clear();
         cmd.env("TERM", "xterm-256color");
         for (k, v) in env {
