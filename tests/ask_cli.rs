@@ -331,6 +331,57 @@ async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
             json!("claude-fallback")
         ]
     );
+    // The log has one row per attempt, oldest last, linked to the one user message.
+    let out = run(
+        anthropic_cmd(home.path(), &server),
+        &["--config", config.to_str().unwrap(), "log", "--json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).expect("log --json parses");
+    let attempts: Vec<(Value, Value, Value, Value)> = rows
+        .iter()
+        .rev()
+        .map(|r| {
+            (
+                r["attempt"].clone(),
+                r["gen_ai_request_model"].clone(),
+                r["status"].clone(),
+                r["error_type"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        vec![
+            (
+                json!(1),
+                json!("claude-sonnet-4-5"),
+                json!("error"),
+                json!("overloaded")
+            ),
+            (
+                json!(2),
+                json!("claude-sonnet-4-5"),
+                json!("error"),
+                json!("overloaded")
+            ),
+            (
+                json!(3),
+                json!("claude-sonnet-4-5"),
+                json!("error"),
+                json!("overloaded")
+            ),
+            (json!(4), json!("claude-fallback"), json!("ok"), Value::Null),
+        ]
+    );
+    let message_ids: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r["message_id"].to_string()).collect();
+    assert_eq!(
+        message_ids.len(),
+        1,
+        "every attempt is linked to the same message"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
