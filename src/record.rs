@@ -1068,7 +1068,10 @@ mod tests {
         rows
     }
 
-    fn messages(c: &ConversationWithMessages) -> Vec<(Role, String, MessageState)> {
+    /// Role, text and state of each stored message.
+    type Stored = Vec<(Role, String, MessageState)>;
+
+    fn messages(c: &ConversationWithMessages) -> Stored {
         c.messages
             .iter()
             .map(|m| (m.message.role, m.message.content.clone(), m.message.state))
@@ -1079,7 +1082,7 @@ mod tests {
     /// at the moment the request is sent.
     struct Peeking {
         store: StoreHandle,
-        seen: Arc<std::sync::Mutex<Option<Vec<(Role, String, MessageState)>>>>,
+        seen: Arc<std::sync::Mutex<Option<Stored>>>,
     }
 
     impl Provider for Peeking {
@@ -1349,6 +1352,45 @@ mod tests {
         store.flush().wait().await.unwrap();
         let again = conversation(&store, ConversationId(1)).await;
         assert_eq!(again, c, "dropping the recorder afterwards changes nothing");
+    }
+
+    #[tokio::test]
+    async fn progress_left_in_the_channel_at_a_drop_is_still_recorded_as_cancelled() {
+        let writer = writer();
+        let store = writer.handle();
+        let mut rec =
+            RequestRecorder::begin(ctx(&writer, limiter(LimitSetting::Off)), None, "m", "q").await;
+        // What the drop guard does with progress that `drive` reported but the consumer had
+        // not handled: the attempt's row id is not known yet.
+        rec.apply_detached(&Progress::AttemptStarted {
+            number: 1,
+            model: "m".into(),
+        });
+        rec.apply_detached(&Progress::Event(StreamEvent::TextDelta("late".into())));
+        rec.abandon();
+        // The row is finished and the reply stored by a spawned task, once the id arrives.
+        let mut messages_now = Vec::new();
+        for _ in 0..200 {
+            store.flush().wait().await.unwrap();
+            let c = conversation(&store, ConversationId(1)).await;
+            messages_now = messages(&c);
+            if messages_now.len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            messages_now,
+            vec![
+                (Role::User, "q".to_string(), MessageState::Complete),
+                (Role::Assistant, "late".to_string(), MessageState::Cancelled),
+            ]
+        );
+        store.flush().wait().await.unwrap();
+        let rows = rows(&store).await;
+        assert_eq!((rows.len(), rows[0].status), (1, RequestStatus::Cancelled));
+        let c = conversation(&store, ConversationId(1)).await;
+        assert_eq!(c.messages[1].message.request_id, Some(rows[0].id));
     }
 
     #[tokio::test]
