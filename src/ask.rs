@@ -12,41 +12,37 @@
 //! - **History.** The conversation and the user message are stored *before* anything is sent;
 //!   each attempt gets one `requests` row (created when it starts, finished when it ends, with
 //!   usage, time to first token, duration, cost, error and the prompt version); the reply is
-//!   checkpointed while it streams (through a [`Checkpointer`], at most every 500 ms) and
+//!   checkpointed while it streams (through a [`Checkpointer`](crate::store::Checkpointer), at most every 500 ms) and
 //!   finalised as `complete`, `interrupted`, `failed` or `cancelled`. A `kill -9` mid-reply
 //!   therefore loses at most about the last second of text; the next process that opens the
 //!   database marks the orphaned reply `interrupted`.
 //! - **The reply comes first.** If the database cannot be opened or fails midway, a warning
 //!   goes to stderr and the reply is still streamed and printed.
 //!
-//! Progress from [`retry::drive`] goes through a channel to one consumer that owns all the
-//! state (output, database ids, checkpoint timer), so database round trips never sit inside
-//! the retry loop's callbacks.
+//! The storing half lives in [`crate::record`] (shared with the full-screen chat):
+//! [`run_recorded_until`] drives the request, records each progress item and then hands it
+//! (with any warning its recording raised) to this module's printer, in order.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use crate::cli::exit;
-use crate::limit::{Admission, Limiter, system_now_ms};
+use crate::limit::Limiter;
 use crate::llm::error::ErrorClass;
-use crate::llm::pricing::{CostView, PriceTable};
-use crate::llm::retry::{self, Next, Progress, RetryPolicy};
-use crate::llm::{ChatRequest, LlmError, NoteKind, Provider, Role, StreamEvent, Usage};
+use crate::llm::pricing::PriceTable;
+use crate::llm::retry::{Next, Progress, RetryPolicy};
+use crate::llm::{ChatRequest, LlmError, NoteKind, Provider, StreamEvent, Usage};
 use crate::prompts::Provenance;
-use crate::store::{
-    Checkpoint, Checkpointer, ConversationId, ErrorInfo, LogId, MessageId, MessageState,
-    NewConversation, NewMessage, PromptVersion, RateLimitHeaders, RequestOutcome, RequestParams,
-    RequestRecord, RequestStatus, ResponseStart, StoreError, StoreHandle,
-};
+use crate::record::{RecordContext, Recorded, RecordedEnd, RequestRecorder, run_recorded_until};
+use crate::store::{PromptVersion, StoreHandle};
 use crate::text;
 
 /// Longest conversation title stored for an `ask` (the first line of the message), in
 /// characters.
-pub const TITLE_MAX_CHARS: usize = 80;
+pub use crate::record::TITLE_MAX_CHARS;
 
 /// What `ask` needs besides the provider: the limiter every attempt passes, the history
 /// database and the prices for the cost column.
@@ -135,71 +131,9 @@ pub enum OutputMode {
     Json,
 }
 
-/// Why the limiter gate stopped the request before an attempt.
-#[derive(Debug, Clone, PartialEq)]
-enum GateStop {
-    /// The rate limit or a budget is reached.
-    Refused {
-        /// `rate limit 3/1m reached — next slot in 45s`.
-        message: String,
-        /// Until the next slot.
-        retry_after: Duration,
-    },
-    /// The limiter's store failed: nothing is sent unlimited.
-    LimiterFailed(String),
-}
-
-/// Admits one attempt, or records why not and returns an error that ends [`retry::drive`].
-async fn admit(limiter: &Limiter, stop: &Mutex<Option<GateStop>>) -> Result<(), LlmError> {
-    let now_ms = system_now_ms();
-    let gate_stop = match limiter.admit(now_ms).await {
-        Ok(Admission::Admitted { .. }) => return Ok(()),
-        Ok(Admission::Refused {
-            retry_at_ms,
-            reason,
-        }) => GateStop::Refused {
-            message: limiter.refusal_message(reason, retry_at_ms, now_ms),
-            retry_after: Duration::from_millis(retry_at_ms.saturating_sub(now_ms)),
-        },
-        Err(e) => GateStop::LimiterFailed(format!("the rate limiter failed: {e}")),
-    };
-    *stop.lock().unwrap_or_else(|p| p.into_inner()) = Some(gate_stop);
-    // Only carries the stop out of `drive`; the caller reads the reason from `stop`.
-    Err(LlmError::RateLimited {
-        message: "refused by the local rate limiter".into(),
-        retry_after: None,
-    })
-}
-
-/// One attempt in flight, as the request log will record it.
-#[derive(Debug)]
-struct Attempt {
-    model: String,
-    log: Option<LogId>,
-    started: Instant,
-    started_at_ms: u64,
-    first_text: Option<Duration>,
-    usage: Usage,
-    response_model: Option<String>,
-    response_id: Option<String>,
-    provider_request_id: Option<String>,
-}
-
-/// The state of one `ask` run: what is printed and what is stored.
-struct Recorder<'a> {
-    prices: &'a PriceTable,
-    limiter: &'a Limiter,
-    /// `None` once the database failed (after one warning).
-    store: Option<StoreHandle>,
-    provider: &'static str,
-    max_tokens: u32,
-    temperature: Option<f32>,
-    prompt: Option<PromptVersion>,
-    conversation: Option<ConversationId>,
-    user_message: Option<MessageId>,
-    reply: Option<MessageId>,
-    attempt: Option<Attempt>,
-    checkpointer: Checkpointer,
+/// The printing half of one `ask` run: what is shown, and what `--json` reports. The storing
+/// half is a [`RequestRecorder`].
+struct Printer<'a> {
     outcome: AskOutcome,
     started: Instant,
     mode: OutputMode,
@@ -207,107 +141,34 @@ struct Recorder<'a> {
     err: &'a mut (dyn Write + Send),
 }
 
-impl Recorder<'_> {
-    /// Stops using the database after a failure, saying so once.
-    fn store_failed(&mut self, e: &StoreError) {
-        if self.store.take().is_some() {
-            tracing::warn!("history database failed: {e}");
-            let _ = writeln!(
-                self.err,
-                "promptdeck: warning: the history database failed ({e}); this reply is not \
-                 being saved"
-            );
+impl Printer<'_> {
+    fn on(&mut self, item: Recorded) {
+        match item {
+            Recorded::Warning(warning) => {
+                let _ = writeln!(self.err, "promptdeck: warning: {warning}");
+            }
+            Recorded::Progress(progress) => self.on_progress(progress),
         }
     }
 
-    /// Sends a fire-and-forget command.
-    fn send(&mut self, command: impl FnOnce(&StoreHandle) -> Result<(), StoreError>) {
-        if let Some(store) = &self.store
-            && let Err(e) = command(store)
-        {
-            self.store_failed(&e);
-        }
-    }
-
-    /// Creates the conversation and stores the user message, before anything is sent.
-    async fn begin(&mut self, request: &ChatRequest) {
-        let Some(store) = self.store.clone() else {
-            return;
-        };
-        let message = request
-            .messages
-            .last()
-            .map_or("", |m| m.content.as_str())
-            .to_string();
-        let title: String = message
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("")
-            .chars()
-            .take(TITLE_MAX_CHARS)
-            .collect();
-        let new = NewConversation {
-            title: Some(title).filter(|t| !t.is_empty()),
-            provider: self.provider.to_string(),
-            model: request.model.clone(),
-            prompt: self.prompt.clone(),
-        };
-        let conversation = match store.create_conversation(new).wait().await {
-            Ok(id) => id,
-            Err(e) => return self.store_failed(&e),
-        };
-        self.conversation = Some(conversation);
-        self.outcome.conversation_id = Some(conversation.0);
-        let user = NewMessage {
-            conversation_id: conversation,
-            role: Role::User,
-            content: message,
-            state: MessageState::Complete,
-            request_id: None,
-        };
-        match store.insert_message(user).wait().await {
-            Ok(id) => self.user_message = Some(id),
-            Err(e) => self.store_failed(&e),
-        }
-    }
-
-    /// Handles progress until the retry loop ends, writing held-back reply text when its
-    /// checkpoint deadline passes.
-    async fn consume(&mut self, rx: &mut mpsc::UnboundedReceiver<Progress>) {
-        loop {
-            let deadline = self.checkpointer.deadline();
-            let wake =
-                deadline.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
-            tokio::select! {
-                progress = rx.recv() => match progress {
-                    Some(progress) => self.on_progress(progress).await,
-                    None => return,
-                },
-                () = tokio::time::sleep_until(wake), if deadline.is_some() => {
-                    if self.checkpointer.on_timer(Instant::now()) == Checkpoint::Write {
-                        self.write_reply(MessageState::Streaming);
-                    }
+    fn on_progress(&mut self, progress: Progress) {
+        match progress {
+            Progress::AttemptStarted { number, model } => {
+                self.outcome.attempts = number;
+                if number > 1 {
+                    // A retry starts from scratch: it had no text (or it would not retry).
+                    self.outcome.model = model;
+                    self.outcome.usage = Usage::default();
+                    self.outcome.usage_reported = false;
+                    self.outcome.notes.clear();
                 }
             }
-        }
-    }
-
-    async fn on_progress(&mut self, progress: Progress) {
-        match progress {
-            Progress::AttemptStarted { number, model } => self.start_attempt(number, model).await,
-            Progress::Event(event) => self.on_event(event).await,
+            Progress::Event(event) => self.on_event(event),
             Progress::AttemptFailed {
                 number,
                 error,
                 next,
             } => {
-                let info = ErrorInfo {
-                    error_type: error.kind().to_string(),
-                    message: text::sanitize(&error.to_string()),
-                };
-                self.finish_attempt(RequestStatus::Error, Vec::new(), Some(info))
-                    .await;
                 let what = match &next {
                     Next::Retry { delay } => format!("retrying in {:.2}s", delay.as_secs_f64()),
                     Next::Fallback { model, .. } => {
@@ -324,119 +185,22 @@ impl Recorder<'_> {
         }
     }
 
-    /// Logs the attempt as sent and links the reply to it.
-    async fn start_attempt(&mut self, number: u32, model: String) {
-        for warning in self.limiter.take_warnings() {
-            let _ = writeln!(self.err, "promptdeck: warning: {warning}");
-        }
-        self.outcome.attempts = number;
-        if number > 1 {
-            // A retry starts from scratch: it had no text (or it would not retry).
-            self.outcome.model = model.clone();
-            self.outcome.usage = Usage::default();
-            self.outcome.usage_reported = false;
-            self.outcome.notes.clear();
-        }
-        let mut attempt = Attempt {
-            model: model.clone(),
-            log: None,
-            started: Instant::now(),
-            started_at_ms: system_now_ms(),
-            first_text: None,
-            usage: Usage::default(),
-            response_model: None,
-            response_id: None,
-            provider_request_id: None,
-        };
-        if let Some(store) = self.store.clone() {
-            let record = RequestRecord {
-                conversation_id: self.conversation,
-                message_id: self.user_message,
-                attempt: number,
-                started_at_ms: i64::try_from(attempt.started_at_ms).unwrap_or(i64::MAX),
-                provider: self.provider.to_string(),
-                params: RequestParams {
-                    model,
-                    max_tokens: self.max_tokens,
-                    temperature: self.temperature,
-                },
-                prompt: self.prompt.clone(),
-            };
-            match store.insert_request(record).wait().await {
-                Ok(log) => attempt.log = Some(log),
-                Err(e) => self.store_failed(&e),
-            }
-        }
-        if let (Some(store), Some(log)) = (self.store.clone(), attempt.log) {
-            match (self.reply, self.conversation) {
-                (Some(reply), _) => self.send(|s| s.attach_request(reply, log)),
-                (None, Some(conversation)) => {
-                    let new = NewMessage {
-                        conversation_id: conversation,
-                        role: Role::Assistant,
-                        content: String::new(),
-                        state: MessageState::Streaming,
-                        request_id: Some(log),
-                    };
-                    match store.insert_message(new).wait().await {
-                        Ok(id) => self.reply = Some(id),
-                        Err(e) => self.store_failed(&e),
-                    }
-                }
-                (None, None) => {}
-            }
-        }
-        self.attempt = Some(attempt);
-    }
-
-    async fn on_event(&mut self, event: StreamEvent) {
+    fn on_event(&mut self, event: StreamEvent) {
         match event {
             StreamEvent::Started {
                 model,
                 response_id,
                 request_id,
             } => {
-                self.outcome.response_model = model.clone();
-                self.outcome.response_id = response_id.clone();
-                self.outcome.request_id = request_id.clone();
-                let Some(attempt) = &mut self.attempt else {
-                    return;
-                };
-                attempt.response_model = model.clone();
-                attempt.response_id = response_id.clone();
-                attempt.provider_request_id = request_id.clone();
-                if let Some(log) = attempt.log {
-                    let start = ResponseStart {
-                        response_model: model,
-                        response_id,
-                        provider_request_id: request_id,
-                        time_to_first_chunk_ms: None,
-                        ratelimit_headers: RateLimitHeaders::default(),
-                    };
-                    self.send(|s| s.record_response_start(log, start));
-                }
+                self.outcome.response_model = model;
+                self.outcome.response_id = response_id;
+                self.outcome.request_id = request_id;
             }
             StreamEvent::TextDelta(delta) => {
                 if self.outcome.time_to_first_token_ms.is_none() {
                     self.outcome.time_to_first_token_ms = Some(millis(self.started.elapsed()));
                 }
-                if let Some(attempt) = &mut self.attempt
-                    && attempt.first_text.is_none()
-                {
-                    let ttft = attempt.started.elapsed();
-                    attempt.first_text = Some(ttft);
-                    if let Some(log) = attempt.log {
-                        let start = ResponseStart {
-                            time_to_first_chunk_ms: Some(millis_i64(ttft)),
-                            ..ResponseStart::default()
-                        };
-                        self.send(|s| s.record_response_start(log, start));
-                    }
-                }
                 self.outcome.text.push_str(&delta);
-                if self.checkpointer.on_change(Instant::now()) == Checkpoint::Write {
-                    self.write_reply(MessageState::Streaming);
-                }
                 if self.mode != OutputMode::Json {
                     // Write errors (a closed pipe) end the output, not the accounting.
                     let _ = self
@@ -445,18 +209,6 @@ impl Recorder<'_> {
                     let _ = self.out.flush();
                 }
             }
-            StreamEvent::RateLimits(headers) => {
-                let Some(log) = self.attempt.as_ref().and_then(|a| a.log) else {
-                    return;
-                };
-                let start = ResponseStart {
-                    ratelimit_headers: RateLimitHeaders::from_headers(
-                        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                    ),
-                    ..ResponseStart::default()
-                };
-                self.send(|s| s.record_response_start(log, start));
-            }
             StreamEvent::Note { kind, summary } => self.outcome.notes.push(AskNote {
                 kind,
                 summary: text::sanitize(&summary),
@@ -464,98 +216,8 @@ impl Recorder<'_> {
             StreamEvent::Usage(usage) => {
                 self.outcome.usage.merge(usage);
                 self.outcome.usage_reported = true;
-                if let Some(attempt) = &mut self.attempt {
-                    attempt.usage.merge(usage);
-                }
             }
-            StreamEvent::Finished { stop_reason } => {
-                self.finish_attempt(
-                    RequestStatus::Ok,
-                    vec![stop_reason.as_str().to_string()],
-                    None,
-                )
-                .await;
-            }
-        }
-    }
-
-    /// Overwrites the stored reply with the text so far.
-    fn write_reply(&mut self, state: MessageState) {
-        if let Some(reply) = self.reply {
-            let content = self.outcome.text.clone();
-            self.send(|s| s.checkpoint_message(reply, content, state));
-        }
-    }
-
-    /// Records how the attempt in flight ended (its row, and its usage for the budgets).
-    async fn finish_attempt(
-        &mut self,
-        status: RequestStatus,
-        finish_reasons: Vec<String>,
-        error: Option<ErrorInfo>,
-    ) {
-        let Some(attempt) = self.attempt.take() else {
-            return;
-        };
-        let priced_model = attempt
-            .response_model
-            .as_deref()
-            .filter(|m| self.prices.lookup(m).is_some())
-            .unwrap_or(&attempt.model);
-        let cost = CostView::of(self.prices, priced_model, &attempt.usage);
-        if let Some(log) = attempt.log {
-            let outcome = RequestOutcome {
-                status,
-                response_model: attempt.response_model.clone(),
-                response_id: attempt.response_id.clone(),
-                provider_request_id: attempt.provider_request_id.clone(),
-                usage: attempt.usage,
-                finish_reasons,
-                time_to_first_chunk_ms: attempt.first_text.map(millis_i64),
-                duration_ms: Some(millis_i64(attempt.started.elapsed())),
-                cost,
-                error,
-                ratelimit_headers: RateLimitHeaders::default(),
-            };
-            self.send(|s| s.finish_request(log, outcome));
-        }
-        if !attempt.usage.is_unreported() {
-            let u = &attempt.usage;
-            let tokens = u.input_tokens.unwrap_or(0)
-                + u.output_tokens.unwrap_or(0)
-                + u.cache_creation_input_tokens.unwrap_or(0)
-                + u.cache_read_input_tokens.unwrap_or(0);
-            let key = match attempt.log {
-                Some(log) => format!("request-{}", log.0),
-                None => format!(
-                    "ask-{}-{}-{}",
-                    std::process::id(),
-                    attempt.started_at_ms,
-                    self.outcome.attempts
-                ),
-            };
-            let usd = cost.usd().unwrap_or(0.0);
-            if let Err(e) = self
-                .limiter
-                .record_usage(&key, tokens, usd, system_now_ms())
-                .await
-            {
-                let _ = writeln!(
-                    self.err,
-                    "promptdeck: warning: could not record usage for the budgets: {e}"
-                );
-            }
-        }
-    }
-
-    /// The final write of the reply, then waits until everything is on disk.
-    async fn finish(&mut self, state: MessageState) {
-        self.write_reply(state);
-        self.checkpointer.wrote(Instant::now());
-        if let Some(store) = self.store.clone()
-            && let Err(e) = store.flush().wait().await
-        {
-            self.store_failed(&e);
+            StreamEvent::RateLimits(_) | StreamEvent::Finished { .. } => {}
         }
     }
 }
@@ -576,19 +238,18 @@ pub async fn run(
 ) -> u8 {
     let json = mode == OutputMode::Json;
     let started = Instant::now();
-    let mut rec = Recorder {
-        prices: &services.prices,
-        limiter: &services.limiter,
+    let ctx = RecordContext {
         store: services.store.clone(),
-        provider: provider.name(),
+        limiter: Some(services.limiter.clone()),
+        prices: Arc::clone(&services.prices),
+        provider: provider.name().to_string(),
         max_tokens: request.max_tokens,
         temperature: request.temperature,
         prompt: prompt.as_ref().map(PromptVersion::from),
-        conversation: None,
-        user_message: None,
-        reply: None,
-        attempt: None,
-        checkpointer: Checkpointer::default(),
+    };
+    let message = request.messages.last().map_or("", |m| m.content.as_str());
+    let mut recorder = RequestRecorder::begin(ctx, None, &request.model, message).await;
+    let mut printer = Printer {
         outcome: AskOutcome {
             text: String::new(),
             provider: provider.name().to_string(),
@@ -606,74 +267,47 @@ pub async fn run(
             error: None,
             attempts: 0,
             prompt,
-            conversation_id: None,
+            conversation_id: recorder.conversation().map(|c| c.0),
         },
         started,
         mode,
         out,
         err,
     };
-    rec.begin(&request).await;
-
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let stop: Arc<Mutex<Option<GateStop>>> = Arc::default();
-    let result = {
-        let gate = |_attempt: u32| {
-            let limiter = services.limiter.clone();
-            let stop = Arc::clone(&stop);
-            async move { admit(&limiter, &stop).await }
-        };
-        let report = move |progress: Progress| {
-            let _ = tx.send(progress);
-        };
-        let drive = retry::drive(
-            provider.as_ref(),
-            request,
-            policy,
-            gate,
-            retry::clock_jitter,
-            report,
-        );
-        let consume = rec.consume(&mut rx);
-        tokio::select! {
-            (result, ()) = async { tokio::join!(drive, consume) } => Some(result),
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    };
-    // Progress reported before a Ctrl-C but not handled yet.
-    while let Ok(progress) = rx.try_recv() {
-        rec.on_progress(progress).await;
+    for warning in recorder.take_warnings() {
+        printer.on(Recorded::Warning(warning));
     }
-    let gate_stop = stop.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let interrupted = result.is_none();
-    let failure = match result {
-        Some(Ok(stop_reason)) => {
-            rec.outcome.stop_reason = Some(stop_reason.as_str().to_string());
-            None
-        }
-        Some(Err(_)) if gate_stop.is_some() => None,
-        Some(Err(error)) => Some(error),
-        None => None,
-    };
-    let state = if interrupted {
-        rec.finish_attempt(RequestStatus::Cancelled, Vec::new(), None)
-            .await;
-        MessageState::Cancelled
-    } else if rec.outcome.stop_reason.is_some() {
-        MessageState::Complete
-    } else if rec.outcome.text.is_empty() {
-        MessageState::Failed
-    } else {
-        MessageState::Interrupted
-    };
-    rec.finish(state).await;
 
-    let Recorder {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let end = run_recorded_until(
+        provider.as_ref(),
+        request,
+        policy,
+        &mut recorder,
+        false,
+        |item| printer.on(item),
+        ctrl_c,
+    )
+    .await;
+    let interrupted = end == RecordedEnd::Cancelled;
+    let (failure, gate_stop) = match end {
+        RecordedEnd::Finished(stop_reason) => {
+            printer.outcome.stop_reason = Some(stop_reason.as_str().to_string());
+            (None, None)
+        }
+        RecordedEnd::Failed(error) => (Some(error), None),
+        stop @ (RecordedEnd::Refused { .. } | RecordedEnd::LimiterFailed(_)) => (None, Some(stop)),
+        RecordedEnd::Cancelled => (None, None),
+    };
+
+    let Printer {
         mut outcome,
         out,
         err,
         ..
-    } = rec;
+    } = printer;
     outcome.total_ms = millis(started.elapsed());
     if let Some(e) = &failure {
         outcome.error = Some(AskError {
@@ -692,7 +326,7 @@ pub async fn run(
         });
     } else if let Some(stop) = &gate_stop {
         outcome.error = Some(match stop {
-            GateStop::Refused {
+            RecordedEnd::Refused {
                 message,
                 retry_after,
             } => AskError {
@@ -700,9 +334,9 @@ pub async fn run(
                 message: message.clone(),
                 retry_after_seconds: Some(retry_after.as_secs_f64()),
             },
-            GateStop::LimiterFailed(message) => AskError {
+            _ => AskError {
                 kind: "limiter".into(),
-                message: message.clone(),
+                message: gate_stop_message(stop).to_string(),
                 retry_after_seconds: None,
             },
         });
@@ -738,11 +372,11 @@ pub async fn run(
         }
     }
     if let Some(stop) = &gate_stop {
-        let (message, status) = match stop {
-            GateStop::Refused { message, .. } => (message.as_str(), exit::LOCAL_LIMIT),
-            GateStop::LimiterFailed(message) => (message.as_str(), exit::INTERNAL),
+        let status = match stop {
+            RecordedEnd::Refused { .. } => exit::LOCAL_LIMIT,
+            _ => exit::INTERNAL,
         };
-        let _ = writeln!(err, "promptdeck: {message}");
+        let _ = writeln!(err, "promptdeck: {}", gate_stop_message(stop));
         let _ = match outcome.conversation_id {
             Some(id) => writeln!(
                 err,
@@ -763,8 +397,12 @@ pub async fn run(
     exit_status(failure.as_ref())
 }
 
-fn millis_i64(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+/// The message of a limiter stop ([`RecordedEnd::Refused`] or [`RecordedEnd::LimiterFailed`]).
+fn gate_stop_message(stop: &RecordedEnd) -> &str {
+    match stop {
+        RecordedEnd::Refused { message, .. } | RecordedEnd::LimiterFailed(message) => message,
+        _ => "",
+    }
 }
 
 /// The one-line usage summary printed to stderr.
@@ -805,39 +443,18 @@ pub fn summary(o: &AskOutcome) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
     use std::time::Duration;
 
     use pretty_assertions::assert_eq;
 
     use super::*;
     use crate::limit::{LimitConfig, LimitSetting, RateLimit};
-    use crate::llm::{EventStream, Message, StopReason};
-    use crate::store::{ConversationId, RequestFilter, Store, StoreWriter};
-
-    /// A provider answering each request with the next scripted list of events.
-    struct Scripted(std::sync::Mutex<VecDeque<Vec<Result<StreamEvent, LlmError>>>>);
-
-    impl Scripted {
-        fn new(script: Vec<Vec<Result<StreamEvent, LlmError>>>) -> Arc<Scripted> {
-            Arc::new(Scripted(std::sync::Mutex::new(script.into())))
-        }
-
-        fn left(&self) -> usize {
-            self.0.lock().unwrap().len()
-        }
-    }
-
-    impl Provider for Scripted {
-        fn name(&self) -> &'static str {
-            "anthropic"
-        }
-
-        fn stream(&self, _request: ChatRequest) -> EventStream {
-            let events = self.0.lock().unwrap().pop_front().unwrap_or_default();
-            Box::pin(futures_util::stream::iter(events))
-        }
-    }
+    use crate::llm::pricing::CostView;
+    use crate::llm::{Message, Role, StopReason};
+    use crate::record::scripted::Scripted;
+    use crate::store::{
+        ConversationId, MessageState, RequestFilter, RequestStatus, Store, StoreWriter,
+    };
 
     fn request() -> ChatRequest {
         ChatRequest {
