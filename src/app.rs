@@ -20,13 +20,17 @@ use tokio::time::sleep_until;
 
 use crate::event::{AppEvent, RequestId};
 use crate::limit::{Admission, Limiter, system_now_ms};
-use crate::llm::retry::{self, Progress, RetryPolicy};
-use crate::llm::{ChatRequest, Provider};
+use crate::llm::pricing::PriceTable;
+use crate::llm::retry::{Progress, RetryPolicy};
+use crate::llm::{ChatRequest, LlmError, Provider};
 use crate::model::admission::Decision;
 use crate::model::history::ResumeTarget;
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
-use crate::store::{ConversationWithMessages, RequestFilter, StoreHandle};
+use crate::record::{RecordContext, Recorded, RecordedEnd, RequestRecorder, run_recorded};
+use crate::store::{
+    ConversationId, ConversationWithMessages, PromptVersion, RequestFilter, StoreHandle,
+};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -58,6 +62,8 @@ pub struct AppConfig {
     pub store: Option<StoreHandle>,
     /// A conversation to reopen at start (`--resume`).
     pub resume: Option<ResumeTarget>,
+    /// Prices for the request log's costs.
+    pub prices: Arc<PriceTable>,
 }
 
 /// The app's side of effects: everything that does IO on the model's behalf.
@@ -69,6 +75,7 @@ struct Services {
     tasks: HashMap<RequestId, JoinHandle<()>>,
     limiter: Option<Limiter>,
     store: Option<StoreHandle>,
+    prices: Arc<PriceTable>,
 }
 
 /// Runs the interactive app until the user quits or a signal ends it.
@@ -109,6 +116,7 @@ async fn event_loop(
         tasks: HashMap::new(),
         limiter: config.limiter,
         store: config.store,
+        prices: config.prices,
     };
     // The watcher lists the directory once: start it off the event loop.
     let watcher = {
@@ -190,7 +198,7 @@ impl Services {
                 id,
                 request,
                 prompt,
-                conversation: _,
+                conversation,
             } => {
                 tracing::info!(
                     request = %id,
@@ -198,11 +206,22 @@ impl Services {
                     prompt = prompt.as_ref().map(|p| p.describe()).unwrap_or_default(),
                     "request started"
                 );
+                let context = RecordContext {
+                    store: self.store.clone(),
+                    limiter: self.limiter.clone(),
+                    prices: self.prices.clone(),
+                    provider: self.provider.name().to_string(),
+                    max_tokens: request.max_tokens,
+                    temperature: request.temperature,
+                    prompt: prompt.as_ref().map(PromptVersion::from),
+                };
                 let handle = tokio::spawn(stream_request(
                     self.provider.clone(),
                     self.policy.clone(),
+                    context,
                     id,
                     request,
+                    conversation,
                     self.tx.clone(),
                 ));
                 self.tasks.insert(id, handle);
@@ -344,26 +363,44 @@ async fn admit(limiter: Option<&Limiter>) -> Result<Decision, String> {
     })
 }
 
-/// Streams one request through the retry policy, forwarding every attempt and event
-/// tagged with its id.
-pub async fn stream_request(
+/// Streams one request through the retry policy while recording it in the history
+/// database, forwarding every attempt and event tagged with its id. The first attempt was
+/// admitted by the model's `Effect::Admit`; retries pass the limiter here.
+async fn stream_request(
     provider: Arc<dyn Provider>,
     policy: Arc<RetryPolicy>,
+    context: RecordContext,
     id: RequestId,
     request: ChatRequest,
+    conversation: Option<ConversationId>,
     tx: mpsc::UnboundedSender<AppEvent>,
 ) {
-    let report = |progress: Progress| {
-        let event = match progress {
-            Progress::AttemptStarted { number, model } => {
+    let user_message = request
+        .messages
+        .last()
+        .map_or(String::new(), |m| m.content.clone());
+    let mut recorder =
+        RequestRecorder::begin(context, conversation, &request.model, &user_message).await;
+    if conversation.is_none()
+        && let Some(started) = recorder.conversation()
+    {
+        let _ = tx.send(AppEvent::ConversationStarted(started));
+    }
+    for warning in recorder.take_warnings() {
+        let _ = tx.send(AppEvent::Warning(warning));
+    }
+    let forward = |recorded: Recorded| {
+        let event = match recorded {
+            Recorded::Warning(text) => AppEvent::Warning(text),
+            Recorded::Progress(Progress::AttemptStarted { number, model }) => {
                 AppEvent::AttemptStarted { id, number, model }
             }
-            Progress::Event(event) => AppEvent::Stream { id, event },
-            Progress::AttemptFailed {
+            Recorded::Progress(Progress::Event(event)) => AppEvent::Stream { id, event },
+            Recorded::Progress(Progress::AttemptFailed {
                 number,
                 error,
                 next,
-            } => {
+            }) => {
                 tracing::warn!(request = %id, attempt = number, kind = error.kind(), ?next, "attempt failed: {error}");
                 AppEvent::AttemptFailed {
                     id,
@@ -375,17 +412,23 @@ pub async fn stream_request(
         };
         let _ = tx.send(event);
     };
-    let gate = |_attempt: u32| async { Ok(()) };
-    let outcome = retry::drive(
+    let end = run_recorded(
         provider.as_ref(),
         request,
         &policy,
-        gate,
-        retry::clock_jitter,
-        report,
+        &mut recorder,
+        true,
+        forward,
     )
     .await;
-    if let Err(error) = outcome {
+    let error = match end {
+        RecordedEnd::Finished(_) | RecordedEnd::Cancelled => None,
+        RecordedEnd::Failed(error) => Some(error),
+        RecordedEnd::Refused { message, .. } => Some(LlmError::LocalLimit { message }),
+        RecordedEnd::LimiterFailed(message) => Some(LlmError::LocalLimit { message }),
+    };
+    if let Some(error) = error {
+        tracing::warn!(request = %id, kind = error.kind(), "request failed: {error}");
         let _ = tx.send(AppEvent::StreamFailed { id, error });
     }
 }

@@ -82,6 +82,9 @@ pub enum AppEvent {
     ConversationLoaded(Result<ConversationWithMessages, String>),
     /// The first message of this chat created this stored conversation.
     ConversationStarted(ConversationId),
+    /// Something the user should read on the status line (the history database stopped
+    /// recording, the limiter fell back from Redis…).
+    Warning(String),
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that

@@ -431,6 +431,7 @@ async fn interactive(
         limiter: Some(limiter),
         store: writer.as_ref().map(|w| w.handle()),
         resume,
+        prices: Arc::clone(&resolved.prices),
     };
     let result = promptdeck::app::run(model, config).await;
     if let Some(writer) = writer {

@@ -48,6 +48,10 @@ pub enum LlmError {
     /// The stream ended without its end marker (`message_stop`, `[DONE]`).
     #[error("the reply was interrupted: the stream ended before the model finished")]
     Interrupted,
+    /// promptdeck's own rate limit (or budget) refused an attempt, or the limiter failed:
+    /// nothing was sent.
+    #[error("not sent: {message}")]
+    LocalLimit { message: String },
     /// The server sent something that is not the protocol we speak.
     #[error("malformed response from the server: {message}")]
     Protocol { message: String },
@@ -80,7 +84,7 @@ impl LlmError {
             LlmError::BadRequest { .. } | LlmError::NotFound { .. } | LlmError::TooLarge { .. } => {
                 ErrorClass::Request
             }
-            LlmError::RateLimited { .. } => ErrorClass::RateLimited,
+            LlmError::RateLimited { .. } | LlmError::LocalLimit { .. } => ErrorClass::RateLimited,
             LlmError::Overloaded { .. } => ErrorClass::Overloaded,
             LlmError::Server { .. } | LlmError::Stream { .. } => ErrorClass::Server,
             LlmError::Connection { .. } | LlmError::Stalled { .. } | LlmError::Interrupted => {
@@ -98,6 +102,7 @@ impl LlmError {
             LlmError::NotFound { .. } => "not_found",
             LlmError::TooLarge { .. } => "too_large",
             LlmError::RateLimited { .. } => "rate_limited",
+            LlmError::LocalLimit { .. } => "local_rate_limit",
             LlmError::Overloaded { .. } => "overloaded",
             LlmError::Server { .. } => "server",
             LlmError::Stream { .. } => "stream_error",
@@ -131,6 +136,9 @@ impl LlmError {
                 message: r(message),
             },
             LlmError::TooLarge { message } => LlmError::TooLarge {
+                message: r(message),
+            },
+            LlmError::LocalLimit { message } => LlmError::LocalLimit {
                 message: r(message),
             },
             LlmError::RateLimited {

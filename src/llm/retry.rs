@@ -76,6 +76,7 @@ pub fn is_retryable(error: &LlmError) -> bool {
         LlmError::Auth { .. }
         | LlmError::NotFound { .. }
         | LlmError::TooLarge { .. }
+        | LlmError::LocalLimit { .. }
         | LlmError::Protocol { .. } => false,
     }
 }

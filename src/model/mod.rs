@@ -326,6 +326,13 @@ impl Model {
             AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
             AppEvent::ConversationsListed(result) => self.on_conversations(result),
             AppEvent::ConversationLoaded(result) => self.on_conversation_loaded(result, now),
+            AppEvent::Warning(text) => {
+                self.status = Some(Status {
+                    tone: StatusTone::Warning,
+                    text: crate::text::sanitize(&text),
+                });
+                Vec::new()
+            }
             AppEvent::ConversationStarted(id) => {
                 self.conversation = Some(id);
                 Vec::new()
