@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -76,6 +77,8 @@ struct Services {
     limiter: Option<Limiter>,
     store: Option<StoreHandle>,
     prices: Arc<PriceTable>,
+    /// Set as the app shuts down: replies still in flight are recorded as interrupted.
+    shutting_down: Arc<AtomicBool>,
 }
 
 /// Runs the interactive app until the user quits or a signal ends it.
@@ -117,12 +120,18 @@ async fn event_loop(
         limiter: config.limiter,
         store: config.store,
         prices: config.prices,
+        shutting_down: Arc::new(AtomicBool::new(false)),
     };
     // The watcher lists the directory once: start it off the event loop.
     let watcher = {
         let dir = services.prompts_dir.clone();
         let tx = tx.clone();
         tokio::task::spawn_blocking(move || {
+            if !dir.is_dir() {
+                // No library here: nothing to watch, and nothing wrong (the picker says so).
+                tracing::info!("no prompts directory at {}", dir.display());
+                return None;
+            }
             let events = tx.clone();
             PromptWatcher::start(&dir, move |change| {
                 let _ = events.send(AppEvent::PromptsChanged(change));
@@ -181,8 +190,13 @@ async fn event_loop(
             }
         }
     }
+    // Whatever still streams is cut short by the shutdown (a signal, an SSH drop): its
+    // recorder writes the partial text as interrupted when the task is dropped. Wait for
+    // that, so the writes are queued before the database closes.
+    services.shutting_down.store(true, Ordering::SeqCst);
     for (_, handle) in services.tasks.drain() {
         handle.abort();
+        let _ = handle.await;
     }
     input.abort();
     signals.abort();
@@ -218,7 +232,7 @@ impl Services {
                 let handle = tokio::spawn(stream_request(
                     self.provider.clone(),
                     self.policy.clone(),
-                    context,
+                    (context, self.shutting_down.clone()),
                     id,
                     request,
                     conversation,
@@ -369,7 +383,7 @@ async fn admit(limiter: Option<&Limiter>) -> Result<Decision, String> {
 async fn stream_request(
     provider: Arc<dyn Provider>,
     policy: Arc<RetryPolicy>,
-    context: RecordContext,
+    (context, shutting_down): (RecordContext, Arc<AtomicBool>),
     id: RequestId,
     request: ChatRequest,
     conversation: Option<ConversationId>,
@@ -381,6 +395,7 @@ async fn stream_request(
         .map_or(String::new(), |m| m.content.clone());
     let mut recorder =
         RequestRecorder::begin(context, conversation, &request.model, &user_message).await;
+    recorder.interrupt_on_shutdown(shutting_down);
     if conversation.is_none()
         && let Some(started) = recorder.conversation()
     {

@@ -22,6 +22,7 @@
 //! recorder, so database round trips never sit inside the retry loop's callbacks.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -169,6 +170,9 @@ pub struct RequestRecorder {
     warnings: Vec<String>,
     /// The final state written, once written.
     finished: Option<MessageState>,
+    /// Set when the whole app is going away (SIGTERM, SIGHUP from an SSH drop): an
+    /// abandoned reply is then `interrupted`, not `cancelled` by the user.
+    shutting_down: Option<Arc<AtomicBool>>,
 }
 
 impl RequestRecorder {
@@ -191,6 +195,7 @@ impl RequestRecorder {
             text: String::new(),
             warnings: Vec::new(),
             finished: None,
+            shutting_down: None,
         };
         let Some(store) = rec.ctx.store.clone() else {
             return rec;
@@ -312,18 +317,33 @@ impl RequestRecorder {
         if self.finished.is_some() {
             return;
         }
-        self.finished = Some(MessageState::Cancelled);
+        let interrupted = self
+            .shutting_down
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::SeqCst));
+        let (state, status) = if interrupted {
+            (MessageState::Interrupted, RequestStatus::Interrupted)
+        } else {
+            (MessageState::Cancelled, RequestStatus::Cancelled)
+        };
+        self.finished = Some(state);
         if let Some(mut attempt) = self.attempt.take() {
             if let Some(pending) = attempt.pending_log.take() {
-                self.abandon_unlogged(attempt, pending);
+                self.abandon_unlogged(attempt, pending, status);
             } else {
                 self.attempt = Some(attempt);
-                let usage = self.finish_attempt_rows(RequestStatus::Cancelled, Vec::new(), None);
+                let usage = self.finish_attempt_rows(status, Vec::new(), None);
                 self.spawn_usage(usage);
             }
         }
-        self.write_reply(MessageState::Cancelled);
+        self.write_reply(state);
         self.checkpointer.wrote(Instant::now());
+    }
+
+    /// Makes [`RequestRecorder::abandon`] record `interrupted` instead of `cancelled` once
+    /// `flag` is set: the app sets it when it is being shut down by a signal.
+    pub fn interrupt_on_shutdown(&mut self, flag: Arc<AtomicBool>) {
+        self.shutting_down = Some(flag);
     }
 
     /// Warnings for the user since the last call (the database failed, the limiter fell back
@@ -629,8 +649,13 @@ impl RequestRecorder {
     }
 
     /// Cancels an attempt whose row is still being inserted.
-    fn abandon_unlogged(&mut self, attempt: Attempt, pending: Pending<LogId>) {
-        let (outcome, cost) = self.outcome_of(&attempt, RequestStatus::Cancelled, Vec::new(), None);
+    fn abandon_unlogged(
+        &mut self,
+        attempt: Attempt,
+        pending: Pending<LogId>,
+        status: RequestStatus,
+    ) {
+        let (outcome, cost) = self.outcome_of(&attempt, status, Vec::new(), None);
         self.spawn_usage(usage_to_record(&attempt, None, cost));
         self.spawn_after_insert(pending, outcome);
     }
@@ -645,12 +670,13 @@ impl RequestRecorder {
             return;
         };
         let reply = self.reply;
+        let state = self.finished.unwrap_or(MessageState::Cancelled);
         let new_reply = match (reply, self.conversation) {
             (None, Some(conversation)) => Some(NewMessage {
                 conversation_id: conversation,
                 role: Role::Assistant,
                 content: self.text.clone(),
-                state: MessageState::Cancelled,
+                state,
                 request_id: None,
             }),
             _ => None,

@@ -390,7 +390,16 @@ impl Model {
                 }
                 Vec::new()
             }
-            AppEvent::Terminate => self.quit(now),
+            AppEvent::Terminate => {
+                // Not the user's choice: a streaming reply is interrupted, not cancelled (the
+                // app records it so as it shuts down).
+                if let Some(id) = self.active {
+                    self.transcript
+                        .fail(id, crate::llm::LlmError::Interrupted, now);
+                    self.end_request(id);
+                }
+                vec![Effect::Quit]
+            }
         }
     }
 

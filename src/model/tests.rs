@@ -339,6 +339,15 @@ fn ctrl_c_and_signals_quit_cancelling_the_active_request() {
     let id = h.send("hi", 0);
     assert_eq!(
         h.model.update(AppEvent::Terminate, h.at(5)),
+        vec![Effect::Quit],
+        "the app interrupts (not cancels) what is in flight as it shuts down"
+    );
+    assert_eq!(h.reply(id).state, ReplyState::Failed(LlmError::Interrupted));
+    // Ctrl-C is the user's choice: the reply is cancelled.
+    let mut h = Harness::new();
+    let id = h.send("hi", 0);
+    assert_eq!(
+        h.key(KeyCode::Char('c'), KeyModifiers::CONTROL, 5),
         vec![Effect::CancelRequest { id }, Effect::Quit]
     );
 }
