@@ -15,6 +15,7 @@ use promptdeck::ask::{AskServices, OutputMode};
 use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
+use promptdeck::limit::{LimitConfig, LimitSetting, Limiter};
 use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::demo::DemoProvider;
 use promptdeck::llm::openai::OpenAiProvider;
@@ -284,7 +285,7 @@ async fn ask(
 /// the local limiter can be opened: nothing may be sent unlimited. A database that cannot be
 /// opened only warns: the reply matters more than its record.
 async fn ask_services(resolved: &Resolved) -> Option<AskServicesGuard> {
-    let limiter = match config::connect_limiter(resolved).await {
+    let limiter = match limiter_for(resolved).await {
         Ok((limiter, warning)) => {
             if let Some(warning) = warning {
                 eprintln!("promptdeck: warning: {warning}");
@@ -346,6 +347,22 @@ impl Drop for AskServicesGuard {
     }
 }
 
+/// The rate limiter for this run. The demo provider sends nothing and costs nothing, so it
+/// is not limited (a new user trying every screen never waits for a slot).
+async fn limiter_for(
+    resolved: &Resolved,
+) -> Result<(Limiter, Option<promptdeck::limit::Warning>), promptdeck::limit::LimitError> {
+    if resolved.provider == ProviderKind::Demo {
+        let unlimited = LimitConfig {
+            requests: LimitSetting::Off,
+            tokens: None,
+            daily_usd: None,
+        };
+        return Ok((Limiter::memory(unlimited), None));
+    }
+    config::connect_limiter(resolved).await
+}
+
 async fn interactive(
     resolved: Resolved,
     provider: Arc<dyn Provider>,
@@ -372,7 +389,7 @@ async fn interactive(
         },
     };
     // Nothing may be sent unlimited: without a limiter the chat does not start.
-    let (limiter, limiter_warning) = match config::connect_limiter(&resolved).await {
+    let (limiter, limiter_warning) = match limiter_for(&resolved).await {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("promptdeck: cannot open the rate limiter: {e}");
@@ -413,8 +430,10 @@ async fn interactive(
     let prompts = PromptState::new(resolved.prompts_dir.display().to_string(), prompt.vars);
     let mut model = Model::new(session)
         .with_prompts(prompts)
-        .with_prices(Arc::clone(&resolved.prices))
-        .with_limits(*limiter.limits(), limiter.describe());
+        .with_prices(Arc::clone(&resolved.prices));
+    if resolved.provider != ProviderKind::Demo {
+        model = model.with_limits(*limiter.limits(), limiter.describe());
+    }
     if let Some(warning) = store_warning.or(limiter_warning.map(|w| w.to_string())) {
         model.status = Some(Status {
             tone: StatusTone::Warning,
