@@ -126,25 +126,7 @@ pub fn format_conversations(rows: &[ConversationRow]) -> String {
             }),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| table.iter().map(|r| text::width(&r[c])).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &table {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            if c + 1 < r.len() {
-                line.push_str(&" ".repeat(widths[c].saturating_sub(text::width(cell))));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    text::columns(&table)
 }
 
 fn one_line(s: &str) -> String {

@@ -250,6 +250,38 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Lays out rows of cells as left-aligned columns two spaces apart, one line per row, by
+/// display width (the last column is not padded). For the CLI's tables.
+pub fn columns(table: &[Vec<String>]) -> String {
+    let count = table.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|c| {
+            table
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| width(cell))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in table {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[c].saturating_sub(width(cell))));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Cuts `s` to at most `max_columns` display columns, ending with `…` when it was cut.
 pub fn truncate(s: &str, max_columns: usize) -> String {
     if width(s) <= max_columns {
@@ -354,6 +386,15 @@ mod tests {
             vec!["the end.", "(yes)"],
             "punctuation stays with its word"
         );
+    }
+
+    #[test]
+    fn columns_align_by_display_width() {
+        let table = vec![
+            vec!["ID".to_string(), "TITLE".to_string(), "X".to_string()],
+            vec!["1".to_string(), "日本".to_string(), "y".to_string()],
+        ];
+        assert_eq!(columns(&table), "ID  TITLE  X\n1   日本   y\n");
     }
 
     #[test]

@@ -515,14 +515,25 @@ impl Model {
             });
             return Vec::new();
         }
-        if let Err(problem) = self.system_prompt() {
-            self.status = Some(Status {
-                tone: StatusTone::Error,
-                text: problem,
-            });
+        if !self.system_prompt_ready() {
             return Vec::new();
         }
         self.admit_then(PendingSend::Message, now)
+    }
+
+    /// True when the system prompt can be built; otherwise says why on the status line (an
+    /// unfilled variable) and nothing is sent.
+    fn system_prompt_ready(&mut self) -> bool {
+        match self.system_prompt() {
+            Ok(_) => true,
+            Err(problem) => {
+                self.status = Some(Status {
+                    tone: StatusTone::Error,
+                    text: problem,
+                });
+                false
+            }
+        }
     }
 
     /// Sends (or retries) now, or first asks the limiter when there is one.
@@ -552,11 +563,7 @@ impl Model {
             });
             return Vec::new();
         }
-        if let Err(problem) = self.system_prompt() {
-            self.status = Some(Status {
-                tone: StatusTone::Error,
-                text: problem,
-            });
+        if !self.system_prompt_ready() {
             return Vec::new();
         }
         self.admit_then(PendingSend::Retry, now)

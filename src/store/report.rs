@@ -50,26 +50,7 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
         .into_iter()
         .map(|r| r.into_iter().map(|c| one_line(&c)).collect())
         .collect();
-    let columns = header.len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| table.iter().map(|r| text::width(&r[c])).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &table {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            line.push_str(cell);
-            if c + 1 < columns {
-                line.push_str(&" ".repeat(widths[c].saturating_sub(text::width(cell))));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    text::columns(&table)
 }
 
 /// The rows as one JSON array (`promptdeck log --json`).
