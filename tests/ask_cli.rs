@@ -4,49 +4,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
+use common::cli::{anthropic_cmd, promptdeck, run, stderr, stdout};
 use common::mock::{MockResponse, MockServer, Step, anthropic, openai};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
-
-/// A command for the binary with a clean environment: no user config, data under `home`.
-fn promptdeck(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptdeck"));
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("PROMPTDECK_DATA_DIR", home.join("data"))
-        .kill_on_drop(true);
-    cmd
-}
-
-fn anthropic_cmd(home: &Path, server: &MockServer) -> Command {
-    let mut cmd = promptdeck(home);
-    cmd.env("ANTHROPIC_API_KEY", "sk-ant-secret-123")
-        .env("ANTHROPIC_BASE_URL", server.base_url());
-    cmd
-}
-
-async fn run(mut cmd: Command, args: &[&str]) -> Output {
-    let fut = cmd.args(args).output();
-    tokio::time::timeout(Duration::from_secs(60), fut)
-        .await
-        .expect("promptdeck ask finished")
-        .expect("promptdeck ran")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ask_prints_exactly_the_streamed_text_and_a_summary() {
@@ -56,7 +20,7 @@ async fn ask_prints_exactly_the_streamed_text_and_a_summary() {
     server.push(MockResponse::sse_chunked(body, 3).header("request-id", "req_abc"));
     let home = tempfile::tempdir().unwrap();
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
         &["ask", "say", "hello"],
     )
     .await;
@@ -125,7 +89,7 @@ async fn ask_reads_the_message_from_stdin() {
     let server = MockServer::start().await;
     server.push(MockResponse::sse(anthropic::reply(&["ok"], 5, 1)));
     let home = tempfile::tempdir().unwrap();
-    let mut cmd = anthropic_cmd(home.path(), &server);
+    let mut cmd = anthropic_cmd(home.path(), &server, "sk-ant-secret-123");
     cmd.args(["ask"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -180,7 +144,11 @@ async fn control_sequences_from_the_model_never_reach_stdout() {
         3,
     )));
     let home = tempfile::tempdir().unwrap();
-    let out = run(anthropic_cmd(home.path(), &server), &["ask", "x"]).await;
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+        &["ask", "x"],
+    )
+    .await;
     assert_eq!(stdout(&out), "safe text end");
 }
 
@@ -246,7 +214,7 @@ async fn each_error_class_has_its_exit_status_and_message() {
     for (response, code, message) in cases {
         server.push(response);
         let out = run(
-            anthropic_cmd(home.path(), &server),
+            anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
             &["--config", config, "ask", "hi"],
         )
         .await;
@@ -265,7 +233,11 @@ async fn each_error_class_has_its_exit_status_and_message() {
         Step::Sleep(Duration::from_millis(100)),
         Step::Abort,
     ]));
-    let out = run(anthropic_cmd(home.path(), &server), &["ask", "hi"]).await;
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+        &["ask", "hi"],
+    )
+    .await;
     assert_eq!(
         stdout(&out),
         "partial",
@@ -299,7 +271,7 @@ async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
     )
     .unwrap();
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
         &["--config", config.to_str().unwrap(), "ask", "--json", "hi"],
     )
     .await;
@@ -333,7 +305,7 @@ async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
     );
     // The log has one row per attempt, oldest last, linked to the one user message.
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
         &["--config", config.to_str().unwrap(), "log", "--json"],
     )
     .await;

@@ -10,50 +10,16 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use common::cli::{anthropic_cmd, promptdeck, run, stderr, stdout};
 use common::mock::{MockResponse, MockServer, Step, anthropic};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
-use tokio::process::Command;
 
 const KEY: &str = "sk-ant-secret-log-4242";
-
-/// The binary with a clean environment: no user config, data under `home/data`.
-fn promptdeck(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_promptdeck"));
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("PROMPTDECK_DATA_DIR", home.join("data"))
-        .kill_on_drop(true);
-    cmd
-}
-
-fn anthropic_cmd(home: &Path, server: &MockServer) -> Command {
-    let mut cmd = promptdeck(home);
-    cmd.env("ANTHROPIC_API_KEY", KEY)
-        .env("ANTHROPIC_BASE_URL", server.base_url());
-    cmd
-}
-
-async fn run(mut cmd: Command, args: &[&str]) -> Output {
-    let fut = cmd.args(args).output();
-    tokio::time::timeout(Duration::from_secs(60), fut)
-        .await
-        .expect("promptdeck finished")
-        .expect("promptdeck ran")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `promptdeck log --json [extra]`, parsed.
 async fn log_json(home: &Path, extra: &[&str]) -> Vec<Value> {
@@ -99,7 +65,7 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
             .header("anthropic-ratelimit-requests-remaining", "49"),
     );
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, KEY),
         &[
             "--prompts",
             prompts,
@@ -135,7 +101,7 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
     );
     let config = fast_retries(home.path());
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, KEY),
         &["--config", &config, "ask", "second question"],
     )
     .await;
@@ -250,7 +216,7 @@ async fn export_round_trips_a_conversation_as_markdown_and_jsonl() {
             .header("request-id", "req_exp"),
     );
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, KEY),
         &["ask", "What is the answer?\nSecond line."],
     )
     .await;
@@ -339,7 +305,7 @@ async fn rate_limit_is_shared_by_processes_refuses_without_sending_and_exits_10(
     for i in 0..5 {
         let message = format!("message {i}");
         let out = run(
-            anthropic_cmd(home.path(), &server),
+            anthropic_cmd(home.path(), &server, KEY),
             &["--rate-limit", "3/1m", "ask", &message],
         )
         .await;
@@ -390,14 +356,14 @@ async fn rate_limit_is_shared_by_processes_refuses_without_sending_and_exits_10(
     // `off` lifts the limit.
     server.push(MockResponse::sse(anthropic::reply(&["free"], 3, 2)));
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, KEY),
         &["--rate-limit", "off", "ask", "unlimited"],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // A bad value is a usage error naming the flag.
     let out = run(
-        anthropic_cmd(home.path(), &server),
+        anthropic_cmd(home.path(), &server, KEY),
         &["--rate-limit", "3/1x", "ask", "x"],
     )
     .await;
@@ -426,7 +392,7 @@ async fn kill_9_mid_reply_keeps_the_streamed_text_marked_interrupted() {
         ])
         .header("request-id", "req_kill"),
     );
-    let mut cmd = anthropic_cmd(home.path(), &server);
+    let mut cmd = anthropic_cmd(home.path(), &server, KEY);
     cmd.args(["ask", "tell me a long story"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -492,9 +458,9 @@ async fn the_api_key_never_reaches_the_database() {
         json!({"type": "error", "error": {"type": "authentication_error",
             "message": format!("invalid x-api-key {KEY}")}}),
     ));
-    let out = run(anthropic_cmd(home.path(), &server), &["ask", "one"]).await;
+    let out = run(anthropic_cmd(home.path(), &server, KEY), &["ask", "one"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = run(anthropic_cmd(home.path(), &server), &["ask", "two"]).await;
+    let out = run(anthropic_cmd(home.path(), &server, KEY), &["ask", "two"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert_eq!(server.requests()[1].header("x-api-key"), Some(KEY));
     let rows = log_json(home.path(), &[]).await;

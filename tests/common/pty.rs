@@ -144,3 +144,18 @@ impl Running {
         status
     }
 }
+
+/// The environment of a promptdeck under test: everything under `home`, talking to the mock
+/// Anthropic server at `base_url` with a test key.
+pub fn anthropic_env(home: &std::path::Path, base_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("HOME", home.display().to_string()),
+        ("XDG_CONFIG_HOME", home.join("config").display().to_string()),
+        (
+            "PROMPTDECK_DATA_DIR",
+            home.join("data").display().to_string(),
+        ),
+        ("ANTHROPIC_API_KEY", "sk-test".to_string()),
+        ("ANTHROPIC_BASE_URL", base_url.to_string()),
+    ]
+}
