@@ -510,3 +510,153 @@ fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {
     );
     insta::assert_snapshot!(shown);
 }
+
+mod inspector {
+    use std::time::Instant;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use promptdeck::event::AppEvent;
+    use promptdeck::llm::Usage;
+    use promptdeck::llm::pricing::{CostView, PriceTable};
+    use promptdeck::llm::{LlmError, Role};
+    use promptdeck::prompts::{GitState, Provenance, content_hash};
+    use promptdeck::store::{
+        ErrorInfo, MessageState, NewConversation, NewMessage, PromptVersion, RateLimitHeaders,
+        RequestFilter, RequestOutcome, RequestParams, RequestRecord, RequestStatus, Store,
+    };
+
+    use super::{Screen, StartKind};
+
+    /// A log with a clean answer, a rate-limited attempt and its successful retry.
+    fn rows() -> Vec<promptdeck::store::RequestRow> {
+        let mut store = Store::open_in_memory()
+            .unwrap()
+            .with_clock(|| 1_795_000_000_000);
+        let prompt = PromptVersion::from(&Provenance {
+            name: "support/triage".into(),
+            content_hash: content_hash("You triage."),
+            git: GitState::Commit("c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00".into()),
+        });
+        let conversation = store
+            .create_conversation(&NewConversation {
+                title: Some("refund question".into()),
+                provider: "anthropic".into(),
+                model: "claude-sonnet-4-5".into(),
+                prompt: Some(prompt.clone()),
+            })
+            .unwrap();
+        let user = store
+            .insert_message(&NewMessage {
+                conversation_id: conversation,
+                role: Role::User,
+                content: "Can I get a refund?".into(),
+                state: MessageState::Complete,
+                request_id: None,
+            })
+            .unwrap();
+        let prices = PriceTable::builtin();
+        let mut attempt = |n: u32, started_at_ms: i64, outcome: RequestOutcome| {
+            let log = store
+                .insert_request(&RequestRecord {
+                    conversation_id: Some(conversation),
+                    message_id: Some(user),
+                    attempt: n,
+                    started_at_ms,
+                    provider: "anthropic".into(),
+                    params: RequestParams {
+                        model: "claude-sonnet-4-5".into(),
+                        max_tokens: 4096,
+                        temperature: None,
+                    },
+                    prompt: Some(prompt.clone()),
+                })
+                .unwrap();
+            store.finish_request(log, &outcome).unwrap();
+        };
+        let usage = Usage {
+            input_tokens: Some(1200),
+            output_tokens: Some(340),
+            cache_creation_input_tokens: Some(0),
+            cache_read_input_tokens: Some(800),
+            cache_creation_1h_input_tokens: None,
+        };
+        let limited = LlmError::RateLimited {
+            message: "slow down".into(),
+            retry_after: None,
+        };
+        attempt(
+            1,
+            1_795_000_000_000,
+            RequestOutcome {
+                status: RequestStatus::Error,
+                response_model: None,
+                response_id: None,
+                provider_request_id: Some("req_1".into()),
+                usage: Usage::default(),
+                finish_reasons: vec![],
+                time_to_first_chunk_ms: None,
+                duration_ms: Some(180),
+                cost: CostView::NotReported,
+                error: Some(ErrorInfo::from(&limited)),
+                ratelimit_headers: RateLimitHeaders::default(),
+            },
+        );
+        attempt(
+            2,
+            1_795_000_007_000,
+            RequestOutcome {
+                status: RequestStatus::Ok,
+                response_model: Some("claude-sonnet-4-5-20250929".into()),
+                response_id: Some("msg_2".into()),
+                provider_request_id: Some("req_2".into()),
+                usage,
+                finish_reasons: vec!["end_turn".into()],
+                time_to_first_chunk_ms: Some(420),
+                duration_ms: Some(2900),
+                cost: CostView::of(&prices, "claude-sonnet-4-5", &usage),
+                error: None,
+                ratelimit_headers: RateLimitHeaders::default(),
+            },
+        );
+        store
+            .recent_requests(&RequestFilter {
+                limit: 50,
+                prompt_name: None,
+            })
+            .unwrap()
+    }
+
+    fn screen() -> Screen {
+        let mut s = Screen::new(StartKind::Configured);
+        s.model.update(
+            AppEvent::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)),
+            Instant::now(),
+        );
+        s.model
+            .update(AppEvent::RequestLogLoaded(Ok(rows())), Instant::now());
+        s
+    }
+
+    #[test]
+    fn inspector_table_120x40() {
+        let shown = screen().render(120, 40);
+        assert!(shown.contains("support/triage@c0ffee00c0ff"), "{shown}");
+        assert!(shown.contains("error: rate_limited"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn inspector_record_80x24() {
+        let mut s = screen();
+        s.model.update(
+            AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            Instant::now(),
+        );
+        let shown = s.render(80, 24);
+        assert!(
+            shown.contains("gen_ai.response.model claude-sonnet-4-5-20250929"),
+            "{shown}"
+        );
+        insta::assert_snapshot!(shown);
+    }
+}

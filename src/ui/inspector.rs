@@ -8,6 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::theme::Theme;
+use crate::llm::pricing::CostView;
 use crate::model::inspector::Inspector;
 use crate::model::prompt::Loadable;
 use crate::store::report::{format_ms, format_tokens, format_utc_ms};
@@ -78,12 +79,12 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
     }
     let header = Row::new(
         [
-            "time (UTC)",
+            "UTC",
             "prompt",
             "model",
             "tokens in/out",
             "TTFT",
-            "latency",
+            "total",
             "cost",
             "status",
         ]
@@ -96,27 +97,38 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
             RequestStatus::Cancelled | RequestStatus::Pending => theme.muted,
         };
         Row::new(vec![
-            Cell::from(format_utc_ms(r.started_at_ms)),
+            // `MM-DD HH:MM:SS`: the year is in the full record.
+            Cell::from(
+                format_utc_ms(r.started_at_ms)
+                    .get(5..)
+                    .unwrap_or("")
+                    .to_string(),
+            ),
             Cell::from(prompt_ref(r)),
-            Cell::from(text::sanitize(r.model())),
+            // The model asked for; the answering model is in the full record.
+            Cell::from(text::sanitize(&r.gen_ai_request_model)),
             Cell::from(format_tokens(r)),
             Cell::from(format_ms(r.time_to_first_chunk_ms)),
             Cell::from(format_ms(r.duration_ms)),
-            Cell::from(r.cost().to_string()),
+            Cell::from(match r.cost() {
+                CostView::NotReported => "-".to_string(),
+                CostView::Unknown => "unknown".to_string(),
+                cost => cost.to_string(),
+            }),
             Cell::from(status_text(r)).style(status_style),
         ])
     });
     let table = Table::new(
         table_rows,
         [
-            Constraint::Length(19),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(13),
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(9),
+            Constraint::Length(14),
             Constraint::Fill(1),
+            Constraint::Length(17),
+            Constraint::Length(16),
+            Constraint::Length(5),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Length(19),
         ],
     )
     .header(header)
