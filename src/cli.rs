@@ -101,6 +101,9 @@ pub struct GlobalArgs {
     /// with `log`, show only requests made with the prompt NAME
     #[arg(long, global = true, value_name = "REF")]
     pub prompt: Option<String>,
+    /// A theme file overriding colours of the built-in theme (see themes/)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub theme: Option<PathBuf>,
     /// A value for a {{name}} variable of the prompt (repeatable)
     #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
     pub vars: Vec<String>,

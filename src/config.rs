@@ -115,6 +115,8 @@ pub struct FileConfig {
     pub system: Option<String>,
     pub prompts_dir: Option<PathBuf>,
     pub data_dir: Option<PathBuf>,
+    /// A theme file (partial override of the built-in theme; see `themes/`).
+    pub theme: Option<PathBuf>,
     /// Models to fall back to, in order, when the requested one keeps failing.
     #[serde(default)]
     pub fallback: Vec<String>,
@@ -172,6 +174,8 @@ pub fn default_data_dir() -> Option<PathBuf> {
 /// What the command line says (the parts config resolution needs).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `--theme FILE`.
+    pub theme: Option<PathBuf>,
     pub provider: Option<ProviderKind>,
     pub model: Option<String>,
     pub max_tokens: Option<u32>,
@@ -197,6 +201,8 @@ pub struct LimitChoice {
 /// The settled configuration for one run.
 #[derive(Debug, Clone)]
 pub struct Resolved {
+    /// Colours: the built-in theme with the theme file's overrides.
+    pub theme: crate::ui::theme::Theme,
     pub provider: ProviderKind,
     /// True when nothing chose the provider and the demo runs as a first-run fallback.
     pub first_run: bool,
@@ -421,7 +427,19 @@ pub fn resolve(
     }
     let limit = resolve_limit(&file.limit, overrides.rate_limit)?;
     let prices = Arc::new(resolve_prices(file.prices.as_ref())?);
+    let theme = match overrides.theme.as_ref().or(file.theme.as_ref()) {
+        None => crate::ui::theme::Theme::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            crate::ui::theme::Theme::with_overrides(&text, &path.display().to_string())
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?
+        }
+    };
     Ok(Resolved {
+        theme,
         limit,
         prices,
         retry,

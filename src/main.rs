@@ -25,7 +25,6 @@ use promptdeck::model::prompt::PromptState;
 use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
 use promptdeck::prompts::{Reference, SessionVersions, parse_var, render, resolve_reference};
 use promptdeck::store::ConversationId;
-use promptdeck::ui::theme::Theme;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -162,6 +161,7 @@ fn load_config(global: &GlobalArgs) -> Result<Resolved, ConfigError> {
         data_dir: global.data_dir.clone(),
         prompts_dir: global.prompts_dir.clone(),
         rate_limit: global.rate_limit,
+        theme: global.theme.clone(),
     };
     config::resolve(&overrides, &file, &env, path)
 }
@@ -443,7 +443,7 @@ async fn interactive(
     let config = AppConfig {
         provider,
         policy: resolved.retry.clone(),
-        theme: Theme::default(),
+        theme: resolved.theme.clone(),
         data_dir: resolved.data_dir.clone(),
         prompts_dir: resolved.prompts_dir.clone(),
         initial_prompt: prompt.reference,

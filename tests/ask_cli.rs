@@ -359,6 +359,19 @@ async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_and_usage_errors_have_their_own_statuses() {
     let home = tempfile::tempdir().unwrap();
+    let theme = home.path().join("theme.toml");
+    std::fs::write(&theme, "[roles]\naccent = { fg = \"ultraviolet\" }\n").unwrap();
+    let out = run(
+        promptdeck(home.path()),
+        &["--theme", theme.to_str().unwrap(), "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("theme.toml") && stderr(&out).contains("ultraviolet"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(
         promptdeck(home.path()),
         &["--provider", "anthropic", "ask", "hi"],

@@ -95,3 +95,217 @@ impl Theme {
         }
     }
 }
+
+/// One role in a theme file: any field left out keeps the default's value.
+#[derive(Debug, Clone, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    /// Foreground: a name (`cyan`, `darkgray`, `lightred`…), `#rrggbb`, or an index `0`–`255`.
+    pub fg: Option<String>,
+    /// Background, same forms.
+    pub bg: Option<String>,
+    pub bold: Option<bool>,
+    pub italic: Option<bool>,
+    pub dim: Option<bool>,
+    pub underlined: Option<bool>,
+    pub reversed: Option<bool>,
+}
+
+/// A theme file: roles to override, by name.
+#[derive(Debug, Clone, Default, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeFile {
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, RoleSpec>,
+}
+
+/// A theme file that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ThemeError {
+    #[error("theme file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Parses a colour: a name, `#rrggbb` or an index.
+pub fn parse_color(s: &str) -> Option<Color> {
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix('#') {
+        if hex.len() != 6 {
+            return None;
+        }
+        let n = u32::from_str_radix(hex, 16).ok()?;
+        return Some(Color::Rgb((n >> 16) as u8, (n >> 8) as u8, n as u8));
+    }
+    if let Ok(index) = s.parse::<u8>() {
+        return Some(Color::Indexed(index));
+    }
+    Some(
+        match s.to_ascii_lowercase().replace(['_', '-', ' '], "").as_str() {
+            "reset" | "default" => Color::Reset,
+            "black" => Color::Black,
+            "red" => Color::Red,
+            "green" => Color::Green,
+            "yellow" => Color::Yellow,
+            "blue" => Color::Blue,
+            "magenta" => Color::Magenta,
+            "cyan" => Color::Cyan,
+            "gray" | "grey" => Color::Gray,
+            "darkgray" | "darkgrey" => Color::DarkGray,
+            "lightred" => Color::LightRed,
+            "lightgreen" => Color::LightGreen,
+            "lightyellow" => Color::LightYellow,
+            "lightblue" => Color::LightBlue,
+            "lightmagenta" => Color::LightMagenta,
+            "lightcyan" => Color::LightCyan,
+            "white" => Color::White,
+            _ => return None,
+        },
+    )
+}
+
+impl Theme {
+    /// The default theme with the roles of `text` (a theme file's TOML) laid over it.
+    /// `path` names the file in errors.
+    pub fn with_overrides(text: &str, path: &str) -> Result<Theme, ThemeError> {
+        let invalid = |message: String| ThemeError::Invalid {
+            path: path.to_string(),
+            message,
+        };
+        let file: ThemeFile =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim().to_string()))?;
+        let mut theme = Theme::default();
+        for (name, spec) in &file.roles {
+            let slot = theme.role_mut(name).ok_or_else(|| {
+                invalid(format!(
+                    "unknown role {name:?} (roles: {})",
+                    ROLE_NAMES.join(", ")
+                ))
+            })?;
+            *slot = apply(*slot, spec).map_err(|e| invalid(format!("role {name}: {e}")))?;
+        }
+        Ok(theme)
+    }
+
+    fn role_mut(&mut self, name: &str) -> Option<&mut Style> {
+        Some(match name {
+            "normal" => &mut self.normal,
+            "muted" => &mut self.muted,
+            "accent" => &mut self.accent,
+            "user" => &mut self.user,
+            "error" => &mut self.error,
+            "warning" => &mut self.warning,
+            "success" => &mut self.success,
+            "code" => &mut self.code,
+            "heading" => &mut self.heading,
+            "strong" => &mut self.strong,
+            "emphasis" => &mut self.emphasis,
+            "border" => &mut self.border,
+            "status_bar" => &mut self.status_bar,
+            _ => return None,
+        })
+    }
+}
+
+/// Every role a theme file may set.
+pub const ROLE_NAMES: [&str; 13] = [
+    "normal",
+    "muted",
+    "accent",
+    "user",
+    "error",
+    "warning",
+    "success",
+    "code",
+    "heading",
+    "strong",
+    "emphasis",
+    "border",
+    "status_bar",
+];
+
+fn apply(mut style: Style, spec: &RoleSpec) -> Result<Style, String> {
+    let color = |c: &Option<String>, what: &str| -> Result<Option<Color>, String> {
+        c.as_deref()
+            .map(|s| {
+                parse_color(s).ok_or_else(|| {
+                    format!("{what} {s:?} is not a colour (a name, #rrggbb or 0-255)")
+                })
+            })
+            .transpose()
+    };
+    if let Some(fg) = color(&spec.fg, "fg")? {
+        style = style.fg(fg);
+    }
+    if let Some(bg) = color(&spec.bg, "bg")? {
+        style = style.bg(bg);
+    }
+    for (flag, modifier) in [
+        (spec.bold, Modifier::BOLD),
+        (spec.italic, Modifier::ITALIC),
+        (spec.dim, Modifier::DIM),
+        (spec.underlined, Modifier::UNDERLINED),
+        (spec.reversed, Modifier::REVERSED),
+    ] {
+        style = match flag {
+            Some(true) => style.add_modifier(modifier),
+            Some(false) => style.remove_modifier(modifier),
+            None => style,
+        };
+    }
+    Ok(style)
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    #[test]
+    fn a_theme_file_overrides_only_the_roles_it_names() {
+        let theme = Theme::with_overrides(
+            "[roles]\naccent = { fg = \"#ff8800\", bold = false }\nmuted = { fg = \"244\" }\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            theme.accent,
+            Style::default()
+                .fg(Color::Rgb(0xff, 0x88, 0x00))
+                .remove_modifier(Modifier::BOLD)
+        );
+        assert_eq!(theme.muted, Style::default().fg(Color::Indexed(244)));
+        assert_eq!(theme.error, Theme::default().error);
+    }
+
+    #[test]
+    fn bad_theme_files_name_the_problem() {
+        let err = Theme::with_overrides("[roles]\naccnet = { fg = \"red\" }", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.toml") && err.contains("accnet"), "{err}");
+        let err = Theme::with_overrides("[roles]\naccent = { fg = \"redish\" }", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("redish"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_theme_files_load() {
+        for file in ["default.toml", "light.toml"] {
+            let path = format!("{}/themes/{file}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            Theme::with_overrides(&text, &path).unwrap();
+        }
+        let text = std::fs::read_to_string(format!(
+            "{}/themes/default.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert_eq!(
+            Theme::with_overrides(&text, "default.toml").unwrap(),
+            Theme::default(),
+            "themes/default.toml documents the built-in theme exactly"
+        );
+    }
+}
