@@ -249,9 +249,18 @@ impl Services {
             Effect::ScanPrompts => {
                 let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
                 tokio::spawn(async move {
-                    let result = crate::prompts::scan_async(&dir)
-                        .await
-                        .map(|entries| entries.into_iter().map(|e| e.name).collect());
+                    // No prompts directory yet is an empty library, not an error.
+                    let missing = matches!(
+                        tokio::fs::metadata(&dir).await,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound
+                    );
+                    let result = if missing {
+                        Ok(Vec::new())
+                    } else {
+                        crate::prompts::scan_async(&dir)
+                            .await
+                            .map(|entries| entries.into_iter().map(|e| e.name).collect())
+                    };
                     let _ = tx.send(AppEvent::PromptsScanned(result));
                 });
             }

@@ -86,6 +86,10 @@ fn render_prompts(
         Span::styled("(no prompt)", theme.muted),
     ]))];
     match &model.prompts.library {
+        Loadable::Ready(names) if names.is_empty() => items.push(ListItem::new(Line::styled(
+            "  no prompts yet: add NAME.txt files here",
+            theme.muted,
+        ))),
         Loadable::Ready(names) => items.extend(names.iter().map(|name| {
             let mark = if Some(name.as_str()) == active {
                 "● "
