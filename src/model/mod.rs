@@ -29,7 +29,7 @@ use admission::{AdmissionState, PendingSend};
 use history::ResumeTarget;
 use prompt::{Picker, PromptState, VariablesForm};
 use std::sync::Arc;
-pub use transcript::{Entry, Reply, ReplyState, RetryWait, Transcript};
+pub use transcript::{Entry, Reply, ReplyState, RetryWait, Step, Transcript};
 
 /// What the app must do after an update.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,6 +159,8 @@ pub struct Model {
     pub prices: Arc<PriceTable>,
     /// The stored conversation this chat appends to (after its first message, or resumed).
     pub conversation: Option<ConversationId>,
+    /// The reply the usage panel shows (Alt-↑/↓); `None` follows the latest.
+    pub selected_reply: Option<RequestId>,
 }
 
 /// Which screen has the keyboard.
@@ -258,7 +260,15 @@ impl Model {
             admission: AdmissionState::default(),
             prices: Arc::new(PriceTable::builtin()),
             conversation: None,
+            selected_reply: None,
         }
+    }
+
+    /// The reply the usage panel shows: the selected one, else the latest.
+    pub fn panel_reply(&self) -> Option<&Reply> {
+        self.selected_reply
+            .and_then(|id| self.transcript.reply(id))
+            .or_else(|| self.transcript.last_reply())
     }
 
     /// The same model with a rate limiter in front of every send.
@@ -450,6 +460,34 @@ impl Model {
                 } else {
                     PanelVisibility::Shown
                 };
+                Vec::new()
+            }
+            KeyCode::Up if alt => {
+                let from = self.selected_reply;
+                let earlier = match from {
+                    None => self
+                        .transcript
+                        .neighbour_reply(None, Step::Later)
+                        .and_then(|last| {
+                            self.transcript.neighbour_reply(Some(last), Step::Earlier)
+                        }),
+                    Some(_) => self.transcript.neighbour_reply(from, Step::Earlier),
+                };
+                if let Some(id) = earlier {
+                    self.selected_reply = Some(id);
+                }
+                Vec::new()
+            }
+            KeyCode::Down if alt => {
+                let later = self
+                    .transcript
+                    .neighbour_reply(self.selected_reply, Step::Later);
+                // Past the newest: follow the latest again.
+                self.selected_reply = later.filter(|id| {
+                    self.transcript
+                        .neighbour_reply(Some(*id), Step::Later)
+                        .is_some()
+                });
                 Vec::new()
             }
             KeyCode::Char('j') if ctrl => {

@@ -672,3 +672,39 @@ fn ctrl_r_passes_the_rate_limiter_too() {
     ));
     assert!(h.reply(id).superseded);
 }
+
+#[test]
+fn alt_up_and_down_choose_the_reply_the_panel_shows() {
+    let mut h = Harness::new();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let id = h.send(&format!("q{i}"), i * 10);
+        h.stream(
+            id,
+            StreamEvent::Finished {
+                stop_reason: StopReason::EndTurn,
+            },
+            i * 10 + 1,
+        );
+        ids.push(id);
+    }
+    assert_eq!(
+        h.model.panel_reply().map(|r| r.id),
+        Some(ids[2]),
+        "latest by default"
+    );
+    h.key(KeyCode::Up, KeyModifiers::ALT, 100);
+    assert_eq!(h.model.panel_reply().map(|r| r.id), Some(ids[1]));
+    h.key(KeyCode::Up, KeyModifiers::ALT, 100);
+    h.key(KeyCode::Up, KeyModifiers::ALT, 100);
+    assert_eq!(
+        h.model.panel_reply().map(|r| r.id),
+        Some(ids[0]),
+        "stops at the first"
+    );
+    h.key(KeyCode::Down, KeyModifiers::ALT, 100);
+    assert_eq!(h.model.selected_reply, Some(ids[1]));
+    h.key(KeyCode::Down, KeyModifiers::ALT, 100);
+    assert_eq!(h.model.selected_reply, None, "back to following the latest");
+    assert_eq!(h.model.panel_reply().map(|r| r.id), Some(ids[2]));
+}

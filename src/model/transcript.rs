@@ -16,6 +16,13 @@ use crate::prompts::Provenance;
 use crate::text::{self, StyledLine, StyledSpan};
 use crate::ui::theme::Tone;
 
+/// A direction through the replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Earlier,
+    Later,
+}
+
 /// Whether a number came from the server or is promptdeck's estimate (shown with `~`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
@@ -246,6 +253,27 @@ impl Transcript {
             Entry::Reply(r) if r.id == id => Some(r.as_ref()),
             _ => None,
         })
+    }
+
+    /// The reply before (`Step::Earlier`) or after (`Step::Later`) reply `from`, or the
+    /// latest one when `from` is `None`.
+    pub fn neighbour_reply(&self, from: Option<RequestId>, step: Step) -> Option<RequestId> {
+        let ids: Vec<RequestId> = self
+            .items
+            .iter()
+            .filter_map(|i| match &i.entry {
+                Entry::Reply(r) => Some(r.id),
+                _ => None,
+            })
+            .collect();
+        let at = match from {
+            Some(id) => ids.iter().position(|i| *i == id)?,
+            None => return ids.last().copied(),
+        };
+        match step {
+            Step::Earlier => ids.get(at.checked_sub(1)?).copied(),
+            Step::Later => ids.get(at + 1).copied(),
+        }
     }
 
     /// The most recent reply.

@@ -170,10 +170,15 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let width = inner.width as usize;
     let now = model.now.unwrap_or_else(Instant::now);
     let mut lines = Vec::new();
-    match model.transcript.last_reply() {
+    match model.panel_reply() {
         Some(reply) => {
+            let which = if model.selected_reply.is_some() {
+                "selected, Alt-↑↓"
+            } else {
+                "latest"
+            };
             lines.push(Line::styled(
-                format!(" Request {}", reply.id),
+                format!(" Request {} ({which})", reply.id),
                 theme.heading,
             ));
             lines.extend(reply_rows(reply, &model.prices, now, theme, width));
@@ -234,7 +239,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             width,
         ));
     }
-    if let Some(reply) = model.transcript.last_reply() {
+    if let Some(reply) = model.panel_reply() {
         let server: Vec<(String, String)> = server_limits(&reply.rate_limits);
         if !server.is_empty() {
             lines.push(Line::default());
