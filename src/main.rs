@@ -28,7 +28,13 @@ use promptdeck::store::ConversationId;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let resolved = match load_config(&cli.global) {
+    // The history commands only read the database: a provider without its key must not
+    // stand between the user and their log.
+    let reads_history = matches!(
+        cli.command,
+        Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_))
+    );
+    let resolved = match load_config(&cli.global, reads_history) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("promptdeck: {e}");
@@ -143,7 +149,7 @@ async fn list_prompts(resolved: &Resolved) -> u8 {
     }
 }
 
-fn load_config(global: &GlobalArgs) -> Result<Resolved, ConfigError> {
+fn load_config(global: &GlobalArgs, history_only: bool) -> Result<Resolved, ConfigError> {
     let (path, required) = match &global.config {
         Some(p) => (Some(p.clone()), true),
         None => (config::default_config_path(), false),
@@ -154,7 +160,11 @@ fn load_config(global: &GlobalArgs) -> Result<Resolved, ConfigError> {
     };
     let env: HashMap<String, String> = std::env::vars().collect();
     let overrides = Overrides {
-        provider: global.provider,
+        provider: if history_only {
+            Some(ProviderKind::Demo)
+        } else {
+            global.provider
+        },
         model: global.model.clone(),
         max_tokens: global.max_tokens,
         system: global.system.clone(),

@@ -497,3 +497,29 @@ async fn the_api_key_never_reaches_the_database() {
         assert!(!stdout(&out).contains(KEY));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_commands_work_without_a_usable_provider() {
+    let home = tempfile::tempdir().unwrap();
+    // Anthropic chosen but no key: asking fails with a config error...
+    let out = run(
+        promptdeck(home.path()),
+        &["--provider", "anthropic", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    // ...but the history is still readable.
+    let out = run(promptdeck(home.path()), &["--provider", "anthropic", "log"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no requests logged yet"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        promptdeck(home.path()),
+        &["--provider", "anthropic", "conversations"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
