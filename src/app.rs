@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
@@ -173,7 +173,7 @@ async fn event_loop(
                 if !was_animating && model.is_animating() {
                     next_tick = tokio::time::Instant::now() + STREAMING_TICK;
                 }
-                services.tasks.retain(|_, handle| !handle.is_finished());
+                services.reap_finished_tasks();
                 if frame_due.is_none() {
                     let earliest = last_frame + MIN_FRAME_INTERVAL;
                     frame_due = Some(tokio::time::Instant::from_std(earliest.max(Instant::now())));
@@ -205,6 +205,34 @@ async fn event_loop(
 }
 
 impl Services {
+    /// Forgets finished request tasks; one that panicked is reported as that request's
+    /// failure (a bug, but the app keeps running and the chat is usable again).
+    fn reap_finished_tasks(&mut self) {
+        let finished: Vec<RequestId> = self
+            .tasks
+            .iter()
+            .filter(|(_, handle)| handle.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in finished {
+            let Some(handle) = self.tasks.remove(&id) else {
+                continue;
+            };
+            if let Some(Err(e)) = handle.now_or_never()
+                && e.is_panic()
+            {
+                tracing::error!(request = %id, "request task panicked: {e}");
+                let _ = self.tx.send(AppEvent::StreamFailed {
+                    id,
+                    error: LlmError::Protocol {
+                        message: "internal error while handling this reply (see promptdeck.log)"
+                            .into(),
+                    },
+                });
+            }
+        }
+    }
+
     /// Carries out one effect; returns true when the app must quit.
     fn run(&mut self, effect: Effect) -> bool {
         match effect {

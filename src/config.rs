@@ -140,7 +140,7 @@ impl FileConfig {
     pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().trim().to_string(),
+            message: describe_toml_error(&e, text),
         })
     }
 
@@ -156,6 +156,21 @@ impl FileConfig {
                 source,
             }),
         }
+    }
+}
+
+/// A TOML error as "message (line L, column C)". Never quotes the offending line: it may
+/// hold an API key (`api_key = "…"` misplaced or misspelled).
+pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{message} (line {line}, column {column})")
+        }
+        None => message,
     }
 }
 
@@ -532,6 +547,28 @@ mod tests {
         let endpoint = r.endpoint.unwrap();
         assert_eq!(endpoint.base_url, "http://127.0.0.1:11434/v1");
         assert_eq!(endpoint.api_key, None, "a local server needs no key");
+    }
+
+    #[test]
+    fn the_readme_config_example_is_a_valid_config() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let end = start + readme[start..].find("```").expect("closed");
+        let file = FileConfig::parse(&readme[start..end], Path::new("README.md"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file.fallback, vec!["claude-haiku-4-5".to_string()]);
+    }
+
+    #[test]
+    fn parse_errors_never_echo_the_line_that_may_hold_a_key() {
+        let err = FileConfig::parse(
+            "provider = \"anthropic\"\napikey = \"sk-ant-very-secret\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("sk-ant-very-secret"), "{err}");
+        assert!(err.contains("apikey") && err.contains("line 2"), "{err}");
     }
 
     #[test]

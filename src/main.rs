@@ -444,7 +444,11 @@ async fn interactive(
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());
     }
-    if let Some(warning) = store_warning.or(limiter_warning.map(|w| w.to_string())) {
+    let warnings: Vec<String> = [store_warning, limiter_warning.map(|w| w.to_string())]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Some(warning) = (!warnings.is_empty()).then(|| warnings.join(" · ")) {
         model.status = Some(Status {
             tone: StatusTone::Warning,
             text: warning,

@@ -47,6 +47,9 @@ fn sanitize_with(input: &str, tabs: Tabs) -> String {
     while let Some(c) = chars.next() {
         match c {
             '\n' => out.push('\n'),
+            // On stdout a carriage return is dropped, not turned into a newline: a CRLF split
+            // across two stream deltas must not print two line ends.
+            '\r' if tabs == Tabs::Keep => {}
             '\r' => {
                 if chars.peek() != Some(&'\n') {
                     out.push('\n');
@@ -332,6 +335,11 @@ mod tests {
         assert_eq!(sanitize("line1\r\nline2\rline3\n"), "line1\nline2\nline3\n");
         assert_eq!(sanitize("a\tb"), "a    b");
         assert_eq!(sanitize_for_output("a\tb\u{1b}[2J"), "a\tb");
+        // A CRLF cut between two deltas still makes one line end.
+        assert_eq!(
+            sanitize_for_output("line\r") + &sanitize_for_output("\nnext"),
+            "line\nnext"
+        );
         assert_eq!(sanitize("日本語 👋🏽 café"), "日本語 👋🏽 café");
     }
 

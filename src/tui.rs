@@ -60,7 +60,12 @@ fn install_panic_hook() {
     }
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore();
+        // Only a panic of the thread that runs the UI ends the app. A background task's panic
+        // is caught by tokio and reported in the UI as that request's failure; restoring the
+        // terminal under a running UI would leave it drawing on the normal screen.
+        if std::thread::current().name() == Some("main") {
+            restore();
+        }
         previous(info);
     }));
 }

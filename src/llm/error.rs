@@ -334,9 +334,14 @@ pub fn error_from_response_at(
     }
 }
 
+/// Longest wait a server's retry hint is read as (anything longer is clamped to it).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long the server asked us to wait: `retry-after-ms` (milliseconds, Anthropic and
 /// OpenAI) wins over `retry-after` (whole seconds, or an HTTP-date measured from `now`; a date
-/// in the past means zero). Unparseable or negative values are ignored.
+/// in the past means zero). Unparseable or negative values are ignored; huge ones are clamped
+/// to [`MAX_RETRY_AFTER`].
+
 pub fn retry_after(
     headers: &reqwest::header::HeaderMap,
     now: std::time::SystemTime,
@@ -351,14 +356,40 @@ pub fn retry_after(
         && ms.is_finite()
         && ms >= 0.0
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        // Absurd values (1e30 ms) must not panic: a day is already far past what is honoured.
+        return Some(
+            Duration::try_from_secs_f64(ms / 1000.0)
+                .unwrap_or(MAX_RETRY_AFTER)
+                .min(MAX_RETRY_AFTER),
+        );
     }
     let value = header("retry-after")?;
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod retry_after_bounds {
+    use super::*;
+
+    #[test]
+    fn absurd_retry_hints_are_clamped_not_a_panic() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after-ms", "1e30".parse().unwrap());
+        assert_eq!(
+            retry_after(&headers, std::time::SystemTime::now()),
+            Some(MAX_RETRY_AFTER)
+        );
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", "99999999999999".parse().unwrap());
+        assert_eq!(
+            retry_after(&headers, std::time::SystemTime::now()),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
 }
 
 #[cfg(test)]

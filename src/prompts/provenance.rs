@@ -39,7 +39,8 @@ impl GitState {
 
 /// The first 12 hex digits of a commit hash.
 pub fn short_commit(hash: &str) -> &str {
-    &hash[..SHORT_HEX_DIGITS.min(hash.len())]
+    // Stored hashes come back from the database: never slice through a character.
+    hash.get(..SHORT_HEX_DIGITS).unwrap_or(hash)
 }
 
 /// The prompt version behind a request.

@@ -124,11 +124,10 @@ impl Builder {
     }
 
     fn push_text(&mut self, tone: Tone, s: &str) {
+        // Again after parsing: entities (`&#27;`, `&#x202E;`) decode to control characters.
+        let text = text::sanitize(s);
         let line = self.line();
-        line.spans.push(StyledSpan {
-            style: tone,
-            text: s.to_string(),
-        });
+        line.spans.push(StyledSpan { style: tone, text });
     }
 
     fn flush(&mut self) {
@@ -376,6 +375,21 @@ mod tests {
                 "# Title",
             ]
         );
+    }
+
+    #[test]
+    fn entities_cannot_smuggle_control_characters() {
+        let rows = layout("a&#27;[2Jb &#x202E;evil `c&#x9b;d` [x](http://e&#7;/)", 80);
+        for span in rows.iter().flatten() {
+            assert!(
+                !span
+                    .text
+                    .chars()
+                    .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+                "{:?}",
+                span.text
+            );
+        }
     }
 
     #[test]
