@@ -168,7 +168,17 @@ pub fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
             let before = text.get(..span.start).unwrap_or("");
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("{message} (line {line}, column {column})")
+            // The key is safe to name (only values can be secrets): the text before `=`.
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.is_empty() && !k.starts_with('#'));
+            match key {
+                Some(key) => format!("{key}: {message} (line {line}, column {column})"),
+                None => format!("{message} (line {line}, column {column})"),
+            }
         }
         None => message,
     }

@@ -341,7 +341,6 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 /// OpenAI) wins over `retry-after` (whole seconds, or an HTTP-date measured from `now`; a date
 /// in the past means zero). Unparseable or negative values are ignored; huge ones are clamped
 /// to [`MAX_RETRY_AFTER`].
-
 pub fn retry_after(
     headers: &reqwest::header::HeaderMap,
     now: std::time::SystemTime,
