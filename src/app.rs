@@ -79,6 +79,10 @@ struct Services {
     prices: Arc<PriceTable>,
     /// Set as the app shuts down: replies still in flight are recorded as interrupted.
     shutting_down: Arc<AtomicBool>,
+    /// Requests the user cancelled (aborted), awaited at shutdown.
+    cancelled: Vec<JoinHandle<()>>,
+    /// The newest prompt read per prompt name.
+    resolving: HashMap<String, JoinHandle<()>>,
 }
 
 /// Runs the interactive app until the user quits or a signal ends it.
@@ -121,6 +125,8 @@ async fn event_loop(
         store: config.store,
         prices: config.prices,
         shutting_down: Arc::new(AtomicBool::new(false)),
+        cancelled: Vec::new(),
+        resolving: HashMap::new(),
     };
     // The watcher lists the directory once: start it off the event loop.
     let watcher = {
@@ -147,7 +153,13 @@ async fn event_loop(
         quit |= services.run(effect);
     }
 
-    terminal.draw(|f| ui::render(model, &theme, f))?;
+    // A failed draw (the terminal is gone, e.g. an SSH drop) ends the loop like a signal
+    // would, so that the shutdown below always runs.
+    let mut failure: Option<anyhow::Error> = terminal
+        .draw(|f| ui::render(model, &theme, f))
+        .err()
+        .map(Into::into);
+    quit |= failure.is_some();
     let mut last_frame = Instant::now();
     let mut frame_due: Option<tokio::time::Instant> = None;
     let mut next_tick = tokio::time::Instant::now() + STREAMING_TICK;
@@ -181,7 +193,10 @@ async fn event_loop(
             }
             () = sleep_until(frame_due.unwrap_or_else(tokio::time::Instant::now)), if frame_due.is_some() => {
                 frame_due = None;
-                terminal.draw(|f| ui::render(model, &theme, f))?;
+                if let Err(e) = terminal.draw(|f| ui::render(model, &theme, f)) {
+                    failure = Some(e.into());
+                    break;
+                }
                 last_frame = Instant::now();
             }
             () = sleep_until(next_tick), if model.is_animating() => {
@@ -198,16 +213,26 @@ async fn event_loop(
         handle.abort();
         let _ = handle.await;
     }
+    // Requests the user cancelled were aborted already; their recorders' last writes must
+    // be queued before the database closes too.
+    for handle in services.cancelled.drain(..) {
+        let _ = handle.await;
+    }
     input.abort();
     signals.abort();
     drop(watcher.await);
-    Ok(())
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 impl Services {
     /// Forgets finished request tasks; one that panicked is reported as that request's
     /// failure (a bug, but the app keeps running and the chat is usable again).
     fn reap_finished_tasks(&mut self) {
+        self.cancelled.retain(|h| !h.is_finished());
+        self.resolving.retain(|_, h| !h.is_finished());
         let finished: Vec<RequestId> = self
             .tasks
             .iter()
@@ -272,6 +297,7 @@ impl Services {
                 tracing::info!(request = %id, "request cancelled");
                 if let Some(handle) = self.tasks.remove(&id) {
                     handle.abort();
+                    self.cancelled.push(handle);
                 }
             }
             Effect::ScanPrompts => {
@@ -294,7 +320,8 @@ impl Services {
             }
             Effect::ResolvePrompt { reference, purpose } => {
                 let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
-                tokio::spawn(async move {
+                let name = reference.name.clone();
+                let handle = tokio::spawn(async move {
                     let session = SessionVersions::new();
                     let result =
                         crate::prompts::resolve_reference(&dir, &reference, &session).await;
@@ -304,6 +331,12 @@ impl Services {
                         result,
                     });
                 });
+                // Two quick saves: only the newest read may answer, or an older text could
+                // land after a newer one. An older read that already answered is ahead of
+                // this one in the channel.
+                if let Some(older) = self.resolving.insert(name, handle) {
+                    older.abort();
+                }
             }
             Effect::LoadVersions { name, session } => {
                 let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
