@@ -266,6 +266,7 @@ impl Services {
                 request,
                 prompt,
                 conversation,
+                user_text,
             } => {
                 tracing::info!(
                     request = %id,
@@ -288,7 +289,7 @@ impl Services {
                     (context, self.shutting_down.clone()),
                     id,
                     request,
-                    conversation,
+                    (conversation, user_text),
                     self.tx.clone(),
                 ));
                 self.tasks.insert(id, handle);
@@ -456,15 +457,13 @@ async fn stream_request(
     (context, shutting_down): (RecordContext, Arc<AtomicBool>),
     id: RequestId,
     request: ChatRequest,
-    conversation: Option<ConversationId>,
+    (conversation, user_text): (Option<ConversationId>, Option<String>),
     tx: mpsc::UnboundedSender<AppEvent>,
 ) {
-    let user_message = request
-        .messages
-        .last()
-        .map_or(String::new(), |m| m.content.clone());
-    let mut recorder =
-        RequestRecorder::begin(context, conversation, &request.model, &user_message).await;
+    let mut recorder = match &user_text {
+        Some(text) => RequestRecorder::begin(context, conversation, &request.model, text).await,
+        None => RequestRecorder::begin_retry(context, conversation, &request.model).await,
+    };
     recorder.interrupt_on_shutdown(shutting_down);
     if conversation.is_none()
         && let Some(started) = recorder.conversation()

@@ -185,6 +185,25 @@ impl RequestRecorder {
         model: &str,
         user_message: &str,
     ) -> RequestRecorder {
+        RequestRecorder::begin_with(ctx, conversation, model, Some(user_message)).await
+    }
+
+    /// Like [`RequestRecorder::begin`] for a retry of the conversation's last user message
+    /// (Ctrl-R): that message is stored already, so nothing is stored again.
+    pub async fn begin_retry(
+        ctx: RecordContext,
+        conversation: Option<ConversationId>,
+        model: &str,
+    ) -> RequestRecorder {
+        RequestRecorder::begin_with(ctx, conversation, model, None).await
+    }
+
+    async fn begin_with(
+        ctx: RecordContext,
+        conversation: Option<ConversationId>,
+        model: &str,
+        user_message: Option<&str>,
+    ) -> RequestRecorder {
         let mut rec = RequestRecorder {
             ctx,
             conversation,
@@ -204,7 +223,7 @@ impl RequestRecorder {
             Some(id) => id,
             None => {
                 let new = NewConversation {
-                    title: Some(title_of(user_message)).filter(|t| !t.is_empty()),
+                    title: Some(title_of(user_message.unwrap_or(""))).filter(|t| !t.is_empty()),
                     provider: rec.ctx.provider.clone(),
                     model: model.to_string(),
                     prompt: rec.ctx.prompt.clone(),
@@ -219,6 +238,9 @@ impl RequestRecorder {
             }
         };
         rec.conversation = Some(conversation);
+        let Some(user_message) = user_message else {
+            return rec;
+        };
         let user = NewMessage {
             conversation_id: conversation,
             role: Role::User,
@@ -1159,6 +1181,47 @@ mod tests {
         let c = conversation(&writer.handle(), ConversationId(1)).await;
         assert_eq!(c.conversation.title.as_deref(), Some("first line"));
         assert_eq!(c.messages[1].message.state, MessageState::Complete);
+    }
+
+    #[tokio::test]
+    async fn a_retry_stores_no_second_user_message() {
+        let writer = writer();
+        let store = writer.handle();
+        let provider = Scripted::new(vec![answer("first try"), answer("second try")]);
+        let mut first =
+            RequestRecorder::begin(ctx(&writer, limiter(LimitSetting::Off)), None, "m", "q").await;
+        run_recorded(
+            provider.as_ref(),
+            request("q"),
+            &policy(),
+            &mut first,
+            false,
+            |_| {},
+        )
+        .await;
+        let id = first.conversation().unwrap();
+        let mut retry =
+            RequestRecorder::begin_retry(ctx(&writer, limiter(LimitSetting::Off)), Some(id), "m")
+                .await;
+        run_recorded(
+            provider.as_ref(),
+            request("q"),
+            &policy(),
+            &mut retry,
+            false,
+            |_| {},
+        )
+        .await;
+        let c = conversation(&store, id).await;
+        let done = MessageState::Complete;
+        assert_eq!(
+            messages(&c),
+            vec![
+                (Role::User, "q".to_string(), done),
+                (Role::Assistant, "first try".to_string(), done),
+                (Role::Assistant, "second try".to_string(), done),
+            ]
+        );
     }
 
     #[tokio::test]

@@ -193,6 +193,11 @@ impl Model {
                                 .unwrap_or_else(|| "the request failed".into()),
                         }),
                     };
+                    // Two replies in a row: the first was retried (Ctrl-R) by the second.
+                    if let Some(Entry::Reply(previous)) = self.transcript.entries().last() {
+                        let previous = previous.id;
+                        self.transcript.supersede(previous);
+                    }
                     self.transcript.push(Entry::Reply(Box::new(reply)));
                 }
             }

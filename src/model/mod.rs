@@ -43,6 +43,9 @@ pub enum Effect {
         /// The stored conversation to append to; `None` starts a new one (the app then
         /// answers with `AppEvent::ConversationStarted`).
         conversation: Option<ConversationId>,
+        /// The message as the user typed it, to store; `None` for a retry (Ctrl-R) of the
+        /// message stored already. (The request's history may merge turns; this never does.)
+        user_text: Option<String>,
     },
     /// List stored conversations; answer with `AppEvent::ConversationsListed`.
     LoadConversations { limit: usize },
@@ -619,7 +622,7 @@ impl Model {
             return Vec::new();
         };
         self.transcript.supersede(failed);
-        self.start_reply(system, prompt, now)
+        self.start_reply(system, prompt, None, now)
     }
 
     /// Moves the composer's message into the transcript and starts its request. Called once
@@ -632,9 +635,11 @@ impl Model {
         let Ok((system, prompt)) = self.system_prompt() else {
             return Vec::new();
         };
-        self.transcript.push(Entry::User { text: message });
+        self.transcript.push(Entry::User {
+            text: message.clone(),
+        });
         self.composer = fresh_composer(&self.composer);
-        self.start_reply(system, prompt, now)
+        self.start_reply(system, prompt, Some(message), now)
     }
 
     /// Starts a reply to the history as it stands (ending with a user message).
@@ -642,6 +647,7 @@ impl Model {
         &mut self,
         system: Option<String>,
         prompt: Option<Provenance>,
+        user_text: Option<String>,
         now: Instant,
     ) -> Vec<Effect> {
         let id = RequestId(self.next_request);
@@ -669,6 +675,7 @@ impl Model {
             request,
             prompt,
             conversation: self.conversation,
+            user_text,
         }]
     }
 

@@ -91,6 +91,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
             },
             prompt: None,
             conversation: None,
+            user_text: Some("hello".into()),
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");
@@ -591,12 +592,19 @@ fn ctrl_r_retries_a_failed_reply_without_its_partial_text_in_the_history() {
     let effects = h.key(KeyCode::Char('r'), KeyModifiers::CONTROL, 30);
     let [
         Effect::StartRequest {
-            id: retry, request, ..
+            id: retry,
+            request,
+            user_text,
+            ..
         },
     ] = effects.as_slice()
     else {
         panic!("{effects:?}")
     };
+    assert_eq!(
+        *user_text, None,
+        "the stored user message is not stored again"
+    );
     assert_ne!(*retry, id);
     assert_eq!(
         request.messages,
