@@ -218,7 +218,13 @@ async fn ask(
     prompt: PromptChoice,
 ) -> u8 {
     let (system, provenance) = match &prompt.reference {
-        None => (resolved.system.clone(), None),
+        None => (
+            resolved.system.clone(),
+            resolved
+                .system
+                .as_deref()
+                .map(promptdeck::prompts::Provenance::inline),
+        ),
         Some(reference) => {
             let session = SessionVersions::new();
             let loaded = match resolve_reference(&resolved.prompts_dir, reference, &session).await {

@@ -740,11 +740,13 @@ fn usage_to_record(attempt: &Attempt, log: Option<LogId>, cost: CostView) -> Opt
         + u.output_tokens.unwrap_or(0)
         + u.cache_creation_input_tokens.unwrap_or(0)
         + u.cache_read_input_tokens.unwrap_or(0);
+    // Log ids are rowids of this machine's database: several machines sharing a Redis
+    // limiter would collide on them. The process's own token keeps keys unique everywhere.
     let key = match log {
-        Some(log) => format!("request-{}", log.0),
+        Some(log) => format!("{}-request-{}", process_token(), log.0),
         None => format!(
-            "unlogged-{}-{}-{}",
-            std::process::id(),
+            "{}-unlogged-{}-{}",
+            process_token(),
             attempt.started_at_ms,
             attempt.number
         ),
@@ -753,6 +755,18 @@ fn usage_to_record(attempt: &Attempt, log: Option<LogId>, cost: CostView) -> Opt
         key,
         tokens,
         usd: cost.usd().unwrap_or(0.0),
+    })
+}
+
+/// A token unique to this process across machines: its pid and the time it first asked,
+/// to the nanosecond.
+fn process_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("{}-{nanos:x}", std::process::id())
     })
 }
 

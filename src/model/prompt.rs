@@ -193,7 +193,9 @@ impl Model {
     /// variable has no value: a raw `{{name}}` is never sent.
     pub(super) fn system_prompt(&self) -> Result<(Option<String>, Option<Provenance>), String> {
         let Some(active) = &self.prompts.active else {
-            return Ok((self.session.system.clone(), None));
+            let system = self.session.system.clone();
+            let provenance = system.as_deref().map(Provenance::inline);
+            return Ok((system, provenance));
         };
         match crate::prompts::render(&active.text, &self.prompts.vars) {
             Ok(text) => Ok((Some(text), Some(active.provenance.clone()))),

@@ -360,5 +360,9 @@ fn choosing_no_prompt_falls_back_to_the_configured_system_text() {
     assert_eq!(m.prompts.active, None);
     let (system, prompt) = sent_system(&send(&mut m, "plain"));
     assert_eq!(system.as_deref(), Some("configured system"));
-    assert_eq!(prompt, None);
+    assert_eq!(
+        prompt,
+        Some(Provenance::inline("configured system")),
+        "an inline system prompt is recorded by its hash"
+    );
 }

@@ -89,7 +89,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
                 max_tokens: 1000,
                 temperature: None,
             },
-            prompt: None,
+            prompt: Some(crate::prompts::Provenance::inline("Be brief.")),
             conversation: None,
             user_text: Some("hello".into()),
         }]

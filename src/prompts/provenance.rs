@@ -54,7 +54,21 @@ pub struct Provenance {
     pub git: GitState,
 }
 
+/// The name recorded for a system prompt given inline (`--system`, config `system`) rather
+/// than from the library. Not a valid prompt name, so it never clashes with a file.
+pub const INLINE_PROMPT_NAME: &str = "(system)";
+
 impl Provenance {
+    /// The provenance of an inline system prompt: its content hash is still recorded, so
+    /// "which text produced this?" has an answer for those requests too.
+    pub fn inline(text: &str) -> Provenance {
+        Provenance {
+            name: INLINE_PROMPT_NAME.to_string(),
+            content_hash: super::hash::content_hash(text),
+            git: GitState::Uncommitted,
+        }
+    }
+
     /// The canonical reference: `NAME@<12-digit commit>` for committed text, `NAME@#<12-digit
     /// content hash>` otherwise. Parses back with [`super::Reference::parse`].
     pub fn as_reference(&self) -> String {
