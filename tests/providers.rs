@@ -585,6 +585,16 @@ async fn error_messages_are_sanitized_and_never_contain_the_key() {
     );
     let shown = events[0].as_ref().unwrap_err().to_string();
     assert!(!shown.contains(KEY), "{shown}");
+    // A key echoed where the message is shortened must not leak its first half either.
+    let message = format!("{} {KEY}", "x".repeat(290));
+    let events = anthropic_error(MockResponse::error(
+        401,
+        anthropic_error_body("authentication_error", &message),
+    ))
+    .await;
+    let shown = events[0].as_ref().unwrap_err().to_string();
+    let half = &KEY[..KEY.len() / 2];
+    assert!(!shown.contains(half), "{shown}");
 }
 
 #[tokio::test]

@@ -144,7 +144,8 @@ type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// Where the driver is.
 enum Drive<P, F> {
     /// The request has not been sent yet.
-    Sending(Box<(reqwest::RequestBuilder, F)>),
+    /// The request, the parser's constructor, and the key to redact from error bodies.
+    Sending(Box<(reqwest::RequestBuilder, F, Option<String>)>),
     /// Reading the body.
     Streaming(Box<Reading<P>>),
     /// Finished, failed, or the body ended: nothing more to yield.
@@ -217,7 +218,8 @@ where
     P: Protocol,
     F: FnOnce(&HeaderMap) -> P + Send + 'static,
 {
-    let start = Drive::Sending(Box::new((request, make_parser)));
+    let redact = secret.as_ref().map(|k| k.expose().to_string());
+    let start = Drive::Sending(Box::new((request, make_parser, redact)));
     let events = stream::unfold(start, move |state| async move {
         let (item, next) = step(state, timeouts).await?;
         Some((item, next))
@@ -242,7 +244,7 @@ where
     loop {
         state = match state {
             Drive::Done => return None,
-            Drive::Sending(sending) => match open(sending.0, timeouts, sending.1).await {
+            Drive::Sending(sending) => match open(*sending, timeouts).await {
                 Ok(reading) => Drive::Streaming(Box::new(reading)),
                 Err(e) => return Some((Err(e), Drive::Done)),
             },
@@ -287,9 +289,8 @@ where
 
 /// Sends the request and waits for the headers; maps non-2xx statuses to errors.
 async fn open<P, F>(
-    request: reqwest::RequestBuilder,
+    (request, make_parser, secret): (reqwest::RequestBuilder, F, Option<String>),
     timeouts: Timeouts,
-    make_parser: F,
 ) -> Result<Reading<P>, LlmError>
 where
     P: Protocol,
@@ -313,6 +314,9 @@ where
     let mut body: Body = Box::pin(response.bytes_stream());
     if !status.is_success() {
         let bytes = read_error_body(&mut body, timeouts.idle_read).await;
+        // Redact before the message is shortened: a key cut in half by the shortening would
+        // no longer match.
+        let bytes = redact_bytes(bytes, secret.as_deref());
         return Err(error_from_response(status.as_u16(), &headers, &bytes));
     }
     let is_json = headers
@@ -323,6 +327,7 @@ where
         // A JSON reply to a streaming request: an error object, or a server that ignored
         // `stream: true`. Neither is an event stream.
         let bytes = read_error_body(&mut body, timeouts.idle_read).await;
+        let bytes = redact_bytes(bytes, secret.as_deref());
         return Err(match super::error::server_error_parts(&bytes) {
             Some((kind, message)) => super::error::stream_error(kind.as_deref(), &message),
             None => LlmError::Protocol {
@@ -363,6 +368,16 @@ pub fn rate_limit_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             ))
         })
         .collect()
+}
+
+/// Replaces the key in an error body by `[redacted]`.
+fn redact_bytes(bytes: Vec<u8>, secret: Option<&str>) -> Vec<u8> {
+    match secret {
+        Some(key) if !key.is_empty() => String::from_utf8_lossy(&bytes)
+            .replace(key, "[redacted]")
+            .into_bytes(),
+        _ => bytes,
+    }
 }
 
 /// Reads up to [`ERROR_BODY_MAX_BYTES`] of an error body; gives up quietly on a stall or a
