@@ -88,20 +88,23 @@ struct Services {
 /// Runs the interactive app until the user quits or a signal ends it.
 pub async fn run(mut model: Model, config: AppConfig) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
-    if let Ok(draft) = std::fs::read_to_string(draft_path(&data_dir)) {
+    if let Ok(draft) = tokio::fs::read_to_string(draft_path(&data_dir)).await {
         model.composer.insert_str(draft);
-        let _ = std::fs::remove_file(draft_path(&data_dir));
+        let _ = tokio::fs::remove_file(draft_path(&data_dir)).await;
     }
     let mut terminal = tui::init()?;
     let result = event_loop(&mut terminal, &mut model, config).await;
     tui::restore();
     // The user's unsent text survives a quit, a SIGTERM or an SSH drop.
     let draft = model.composer_text();
-    if !draft.trim().is_empty()
-        && let Err(e) = std::fs::create_dir_all(&data_dir)
-            .and_then(|()| std::fs::write(draft_path(&data_dir), draft))
-    {
-        tracing::warn!("could not save the unsent draft: {e}");
+    if !draft.trim().is_empty() {
+        let saved = match tokio::fs::create_dir_all(&data_dir).await {
+            Ok(()) => tokio::fs::write(draft_path(&data_dir), draft).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
+            tracing::warn!("could not save the unsent draft: {e}");
+        }
     }
     result
 }

@@ -244,15 +244,25 @@ async fn ask(
         }
     };
     let message = if args.message.is_empty() || args.message == ["-"] {
-        let mut input = String::new();
         if std::io::stdin().is_terminal() {
             eprintln!("promptdeck: reading the message from stdin (end with Ctrl-D)…");
         }
-        if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-            eprintln!("promptdeck: cannot read the message from stdin: {e}");
-            return exit::USAGE;
+        let read = tokio::task::spawn_blocking(|| {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).map(|_| input)
+        })
+        .await;
+        match read {
+            Ok(Ok(input)) => input,
+            Ok(Err(e)) => {
+                eprintln!("promptdeck: cannot read the message from stdin: {e}");
+                return exit::USAGE;
+            }
+            Err(e) => {
+                eprintln!("promptdeck: cannot read the message from stdin: {e}");
+                return exit::INTERNAL;
+            }
         }
-        input
     } else {
         args.message.join(" ")
     };
