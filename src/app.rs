@@ -270,6 +270,7 @@ impl Services {
                 prompt,
                 conversation,
                 user_text,
+                prompt_text,
             } => {
                 tracing::info!(
                     request = %id,
@@ -292,7 +293,7 @@ impl Services {
                     (context, self.shutting_down.clone()),
                     id,
                     request,
-                    (conversation, user_text),
+                    (conversation, user_text, prompt_text),
                     self.tx.clone(),
                 ));
                 self.tasks.insert(id, handle);
@@ -460,13 +461,20 @@ async fn stream_request(
     (context, shutting_down): (RecordContext, Arc<AtomicBool>),
     id: RequestId,
     request: ChatRequest,
-    (conversation, user_text): (Option<ConversationId>, Option<String>),
+    (conversation, user_text, prompt_text): (
+        Option<ConversationId>,
+        Option<String>,
+        Option<Arc<str>>,
+    ),
     tx: mpsc::UnboundedSender<AppEvent>,
 ) {
     let mut recorder = match &user_text {
         Some(text) => RequestRecorder::begin(context, conversation, &request.model, text).await,
         None => RequestRecorder::begin_retry(context, conversation, &request.model).await,
     };
+    if let Some(text) = &prompt_text {
+        recorder.save_prompt_text(text);
+    }
     recorder.interrupt_on_shutdown(shutting_down);
     if conversation.is_none()
         && let Some(started) = recorder.conversation()

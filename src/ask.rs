@@ -230,6 +230,7 @@ pub async fn run(
     provider: Arc<dyn Provider>,
     request: ChatRequest,
     prompt: Option<Provenance>,
+    prompt_text: Option<Arc<str>>,
     policy: &RetryPolicy,
     services: &AskServices,
     mode: OutputMode,
@@ -249,6 +250,9 @@ pub async fn run(
     };
     let message = request.messages.last().map_or("", |m| m.content.as_str());
     let mut recorder = RequestRecorder::begin(ctx, None, &request.model, message).await;
+    if let Some(text) = &prompt_text {
+        recorder.save_prompt_text(text);
+    }
     let mut printer = Printer {
         outcome: AskOutcome {
             text: String::new(),
@@ -499,6 +503,7 @@ mod tests {
         let code = run(
             provider,
             request(),
+            None,
             None,
             &policy,
             services,

@@ -217,13 +217,14 @@ async fn ask(
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
 ) -> u8 {
-    let (system, provenance) = match &prompt.reference {
+    let (system, provenance, prompt_text) = match &prompt.reference {
         None => (
             resolved.system.clone(),
             resolved
                 .system
                 .as_deref()
                 .map(promptdeck::prompts::Provenance::inline),
+            resolved.system.as_deref().map(Arc::from),
         ),
         Some(reference) => {
             let session = SessionVersions::new();
@@ -235,7 +236,11 @@ async fn ask(
                 }
             };
             match render(&loaded.text, &prompt.vars) {
-                Ok(text) => (Some(text), Some(loaded.provenance)),
+                Ok(text) => (
+                    Some(text),
+                    Some(loaded.provenance),
+                    Some(Arc::from(loaded.text.as_str())),
+                ),
                 Err(missing) => {
                     eprintln!("promptdeck: {missing}");
                     return exit::USAGE;
@@ -296,6 +301,7 @@ async fn ask(
         provider,
         request,
         provenance,
+        prompt_text,
         &resolved.retry,
         &services,
         mode,

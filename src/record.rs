@@ -255,6 +255,16 @@ impl RequestRecorder {
         rec
     }
 
+    /// Keeps the exact text of this request's prompt version (the one in the context), so a
+    /// resumed conversation can restore it even after its file changed.
+    pub fn save_prompt_text(&mut self, text: &str) {
+        let Some(prompt) = self.ctx.prompt.clone() else {
+            return;
+        };
+        let text = text.to_string();
+        self.send(|s| s.save_prompt_text(prompt.content_hash, prompt.name, text));
+    }
+
     /// The conversation of this request: the one given to [`RequestRecorder::begin`], or the
     /// one it created (`None` when none was given and the database is unavailable).
     pub fn conversation(&self) -> Option<ConversationId> {

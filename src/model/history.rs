@@ -9,15 +9,18 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::prompt::Loadable;
+use super::prompt::Tracking;
 use super::transcript::{Entry, Reply, ReplyState};
 use super::{Effect, Mode, Model, Status, StatusTone};
 use crate::event::{RequestId, ResolvePurpose};
 use crate::llm::{LlmError, Role, StopReason};
+use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
 use crate::store::{
     ConversationId, ConversationRow, ConversationWithMessages, MessageState, PromptCommit,
     PromptVersion,
 };
+use std::sync::Arc;
 
 /// How many conversations the list shows.
 pub const CONVERSATION_LIST_ROWS: usize = 200;
@@ -218,17 +221,33 @@ impl Model {
                 loaded.messages.len()
             ),
         });
-        // The prompt version the conversation was held with becomes active again.
-        let reference = conversation
-            .prompt
-            .as_ref()
-            .and_then(|p| Reference::parse(&p.reference()).ok());
-        match reference {
-            Some(reference) => vec![Effect::ResolvePrompt {
-                reference,
-                purpose: ResolvePurpose::Activate,
-            }],
-            None => Vec::new(),
+        // The prompt version of the last reply (else the conversation's first) becomes
+        // active again: from its stored text when the database has it (an uncommitted or
+        // session version may no longer exist anywhere else), else resolved from git.
+        let version = loaded
+            .messages
+            .iter()
+            .rev()
+            .find_map(|m| m.request.as_ref()?.prompt.clone())
+            .or_else(|| conversation.prompt.clone());
+        let Some(version) = version else {
+            return Vec::new();
+        };
+        let stored = loaded.prompt_texts.get(&version.content_hash);
+        match (provenance_of(&version), stored) {
+            (Some(provenance), Some(text)) if provenance.name != INLINE_PROMPT_NAME => {
+                self.prompts
+                    .activate(provenance, Arc::from(text.as_str()), Tracking::Pinned);
+                Vec::new()
+            }
+            (Some(provenance), _) if provenance.name == INLINE_PROMPT_NAME => Vec::new(),
+            _ => match Reference::parse(&version.reference()) {
+                Ok(reference) => vec![Effect::ResolvePrompt {
+                    reference,
+                    purpose: ResolvePurpose::Activate,
+                }],
+                Err(_) => Vec::new(),
+            },
         }
     }
 }

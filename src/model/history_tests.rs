@@ -240,3 +240,28 @@ fn a_missing_conversation_is_a_clear_error_and_changes_nothing() {
     assert!(m.status.unwrap().text.contains("no earlier conversation"));
     assert_eq!(m.transcript.len(), 0);
 }
+
+#[test]
+fn a_stored_prompt_text_is_restored_exactly_without_git() {
+    let (mut store, id) = stored();
+    // The version was an edit nobody committed: only the database still has its text.
+    store
+        .save_prompt_text(content_hash(PROMPT).full(), "greeter", PROMPT)
+        .unwrap();
+    let loaded = store.load_conversation(id).unwrap();
+    let mut m = Model::new(Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "claude-x".into(),
+        max_tokens: 100,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    });
+    let effects = m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
+    assert_eq!(effects, vec![], "no git needed");
+    let active = m.prompts.active.clone().expect("the prompt is back");
+    assert_eq!(&*active.text, PROMPT);
+    assert_eq!(active.provenance.content_hash, content_hash(PROMPT));
+    assert_eq!(active.tracking, super::prompt::Tracking::Pinned);
+}

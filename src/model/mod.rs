@@ -46,6 +46,9 @@ pub enum Effect {
         /// The message as the user typed it, to store; `None` for a retry (Ctrl-R) of the
         /// message stored already. (The request's history may merge turns; this never does.)
         user_text: Option<String>,
+        /// The prompt version's exact text (variables unfilled), kept by content hash so a
+        /// resumed conversation can restore it.
+        prompt_text: Option<Arc<str>>,
     },
     /// List stored conversations; answer with `AppEvent::ConversationsListed`.
     LoadConversations { limit: usize },
@@ -264,6 +267,15 @@ impl Model {
             prices: Arc::new(PriceTable::builtin()),
             conversation: None,
             selected_reply: None,
+        }
+    }
+
+    /// The exact text behind the current system prompt: the active prompt's, else the
+    /// configured inline `system` text.
+    fn prompt_text(&self) -> Option<Arc<str>> {
+        match &self.prompts.active {
+            Some(active) => Some(active.text.clone()),
+            None => self.session.system.as_deref().map(Arc::from),
         }
     }
 
@@ -676,6 +688,7 @@ impl Model {
             prompt,
             conversation: self.conversation,
             user_text,
+            prompt_text: self.prompt_text(),
         }]
     }
 

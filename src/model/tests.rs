@@ -92,6 +92,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
             prompt: Some(crate::prompts::Provenance::inline("Be brief.")),
             conversation: None,
             user_text: Some("hello".into()),
+            prompt_text: Some(Arc::from("Be brief.")),
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");

@@ -668,6 +668,9 @@ pub struct ConversationMessage {
 /// A conversation with all its messages, oldest first: what `--resume` and `export` read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationWithMessages {
+    /// Prompt texts by content hash, for the versions this conversation used (when known).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompt_texts: BTreeMap<String, String>,
     /// The conversation.
     pub conversation: ConversationRow,
     /// Its messages by `seq`.
@@ -1162,10 +1165,54 @@ impl Store {
             };
             messages.push(ConversationMessage { message, request });
         }
+        // The texts of the prompt versions the conversation used, for `--resume`.
+        let mut prompt_texts = BTreeMap::new();
+        let hashes = conversation
+            .prompt
+            .iter()
+            .chain(
+                messages
+                    .iter()
+                    .filter_map(|m| m.request.as_ref()?.prompt.as_ref()),
+            )
+            .map(|p| p.content_hash.clone())
+            .collect::<Vec<_>>();
+        for hash in hashes {
+            if let Some(text) = self.prompt_text(&hash)? {
+                prompt_texts.insert(hash, text);
+            }
+        }
         Ok(ConversationWithMessages {
             conversation,
             messages,
+            prompt_texts,
         })
+    }
+
+    /// Keeps the exact text of a prompt version (once per content hash).
+    pub fn save_prompt_text(
+        &mut self,
+        content_hash: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let now = (self.clock)();
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO prompt_texts (content_hash, name, text, first_seen_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![content_hash, name, text, now])?;
+        Ok(())
+    }
+
+    /// The text of the prompt version with this content hash, if it was ever used.
+    pub fn prompt_text(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT text FROM prompt_texts WHERE content_hash = ?1")?
+            .query_row(params![content_hash], |row| row.get(0))
+            .optional()?)
     }
 
     /// The underlying connection, for tests and diagnostics.

@@ -89,6 +89,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_started ON requests(started_at_ms);
     CREATE INDEX requests_prompt_started ON requests(prompt_name, started_at_ms);
     ",
+    // v3: the exact text of every prompt version used, by content hash, so that `--resume`
+    // restores an uncommitted or session version even after its file changed.
+    "
+    CREATE TABLE prompt_texts (
+        content_hash      TEXT PRIMARY KEY,
+        name              TEXT NOT NULL,
+        text              TEXT NOT NULL,
+        first_seen_at_ms  INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

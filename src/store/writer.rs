@@ -74,6 +74,15 @@ pub enum StoreCommand {
         /// What the server said.
         start: ResponseStart,
     },
+    /// Keep the exact text of a prompt version.
+    SavePromptText {
+        /// Its content hash (the stored form).
+        content_hash: String,
+        /// The prompt's name.
+        name: String,
+        /// The text.
+        text: String,
+    },
     /// Record how a request attempt ended.
     FinishRequest {
         /// The attempt.
@@ -186,6 +195,20 @@ impl StoreHandle {
         self.send(StoreCommand::RecordResponseStart { id, start })
     }
 
+    /// See [`StoreCommand::SavePromptText`].
+    pub fn save_prompt_text(
+        &self,
+        content_hash: String,
+        name: String,
+        text: String,
+    ) -> Result<(), StoreError> {
+        self.send(StoreCommand::SavePromptText {
+            content_hash,
+            name,
+            text,
+        })
+    }
+
     /// See [`StoreCommand::FinishRequest`].
     pub fn finish_request(&self, id: LogId, outcome: RequestOutcome) -> Result<(), StoreError> {
         self.send(StoreCommand::FinishRequest { id, outcome })
@@ -286,6 +309,15 @@ fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) 
             }
             StoreCommand::RecordResponseStart { id, start } => {
                 if let Err(e) = store.record_response_start(id, &start) {
+                    on_error(e);
+                }
+            }
+            StoreCommand::SavePromptText {
+                content_hash,
+                name,
+                text,
+            } => {
+                if let Err(e) = store.save_prompt_text(&content_hash, &name, &text) {
                     on_error(e);
                 }
             }
