@@ -2,9 +2,8 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row};
 
 use super::theme::Theme;
 use crate::model::history::ConversationList;
@@ -16,14 +15,10 @@ use crate::text;
 pub fn render(list: &ConversationList, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let [help_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            text::truncate(
-                " Conversations · ↑↓ choose · Enter reopen · Esc close",
-                area.width as usize,
-            ),
-            theme.muted,
-        )),
+    super::help_line(
+        " Conversations · ↑↓ choose · Enter reopen · Esc close",
+        theme,
+        frame,
         help_area,
     );
     let rows = match &list.rows {
@@ -47,10 +42,6 @@ pub fn render(list: &ConversationList, theme: &Theme, frame: &mut Frame<'_>, are
             return;
         }
     };
-    let header = Row::new(
-        ["id", "last active (UTC)", "title", "model", "prompt"]
-            .map(|h| Cell::from(h).style(theme.heading)),
-    );
     let table_rows = rows.iter().map(|c| {
         Row::new(vec![
             Cell::from(c.id.0.to_string()),
@@ -64,23 +55,19 @@ pub fn render(list: &ConversationList, theme: &Theme, frame: &mut Frame<'_>, are
             ),
         ])
     });
-    let table = Table::new(
+    super::selectable_table(
+        &["id", "last active (UTC)", "title", "model", "prompt"],
         table_rows,
-        [
+        &[
             Constraint::Length(5),
             Constraint::Length(19),
             Constraint::Fill(3),
             Constraint::Fill(1),
             Constraint::Fill(2),
         ],
-    )
-    .header(header)
-    .block(
-        Block::default()
-            .borders(Borders::TOP)
-            .border_style(theme.border),
-    )
-    .row_highlight_style(theme.accent.add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default().with_selected(Some(list.selected));
-    frame.render_stateful_widget(table, body, &mut state);
+        list.selected,
+        theme,
+        frame,
+        body,
+    );
 }

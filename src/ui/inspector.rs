@@ -3,9 +3,8 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Modifier;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 
 use super::theme::Theme;
 use crate::llm::pricing::CostView;
@@ -39,13 +38,7 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
         None => " · f filter by prompt".to_string(),
     };
     let help = format!(" Requests · ↑↓ choose · Enter details · r reload{filter} · Esc close");
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            text::truncate(&help, area.width as usize),
-            theme.muted,
-        )),
-        help_area,
-    );
+    super::help_line(&help, theme, frame, help_area);
     let rows = match &inspector.rows {
         Loadable::Ready(rows) => rows,
         Loadable::Loading => {
@@ -77,19 +70,6 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
         render_detail(row, inspector.detail_scroll, theme, frame, body);
         return;
     }
-    let header = Row::new(
-        [
-            "UTC",
-            "prompt",
-            "model",
-            "tokens in/out",
-            "TTFT",
-            "total",
-            "cost",
-            "status",
-        ]
-        .map(|h| Cell::from(h).style(theme.heading)),
-    );
     let table_rows = rows.iter().map(|r| {
         let status_style = match r.status {
             RequestStatus::Ok => theme.success,
@@ -118,9 +98,19 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
             Cell::from(status_text(r)).style(status_style),
         ])
     });
-    let table = Table::new(
+    super::selectable_table(
+        &[
+            "UTC",
+            "prompt",
+            "model",
+            "tokens in/out",
+            "TTFT",
+            "total",
+            "cost",
+            "status",
+        ],
         table_rows,
-        [
+        &[
             Constraint::Length(14),
             Constraint::Fill(1),
             Constraint::Length(17),
@@ -130,16 +120,11 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
             Constraint::Length(8),
             Constraint::Length(19),
         ],
-    )
-    .header(header)
-    .block(
-        Block::default()
-            .borders(Borders::TOP)
-            .border_style(theme.border),
-    )
-    .row_highlight_style(theme.accent.add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default().with_selected(Some(inspector.selected));
-    frame.render_stateful_widget(table, body, &mut state);
+        inspector.selected,
+        theme,
+        frame,
+        body,
+    );
 }
 
 fn render_detail(

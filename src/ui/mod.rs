@@ -95,6 +95,48 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     }
 }
 
+/// The one-line key help at the top of a full-screen pane (picker, inspector, list).
+pub fn help_line(help: &str, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            crate::text::truncate(help, area.width as usize),
+            theme.muted,
+        )),
+        area,
+    );
+}
+
+/// A table with a header and one highlighted row: the shared look of the inspector and the
+/// conversation list.
+pub fn selectable_table<'a>(
+    header: &[&'a str],
+    rows: impl IntoIterator<Item = ratatui::widgets::Row<'a>>,
+    widths: &[Constraint],
+    selected: usize,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
+    use ratatui::style::Modifier;
+    use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
+    let header = Row::new(
+        header
+            .iter()
+            .map(|h| Cell::from(*h).style(theme.heading))
+            .collect::<Vec<_>>(),
+    );
+    let table = Table::new(rows, widths.to_vec())
+        .header(header)
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .border_style(theme.border),
+        )
+        .row_highlight_style(theme.accent.add_modifier(Modifier::REVERSED));
+    let mut state = TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
 /// Helper for panes: an area's size as (columns, rows).
 pub fn size(area: Rect) -> (u16, u16) {
     (area.width, area.height)

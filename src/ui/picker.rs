@@ -24,13 +24,7 @@ pub fn render(model: &Model, picker: &Picker, theme: &Theme, frame: &mut Frame<'
     let [help_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     let help = " Prompts · ↑↓ choose · ←→ switch column · Enter use · d diff · m mark · PgUp/PgDn scroll · Esc close";
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            text::truncate(help, area.width as usize),
-            theme.muted,
-        )),
-        help_area,
-    );
+    super::help_line(help, theme, frame, help_area);
     let (prompts_area, versions_area, preview_area) = if area.width >= THREE_COLUMNS_MIN_WIDTH {
         let [a, b, c] = Layout::horizontal([
             Constraint::Percentage(22),
