@@ -43,7 +43,7 @@ pub fn export_markdown(conversation: &ConversationWithMessages) -> String {
         "- Prompt: {}\n",
         c.prompt
             .as_ref()
-            .map_or("none".to_string(), |p| clean(&p.short()))
+            .map_or("none".to_string(), |p| clean(&p.reference()))
     ));
     for ConversationMessage { message, request } in &conversation.messages {
         let mut heading = match message.role {
@@ -52,6 +52,9 @@ pub fn export_markdown(conversation: &ConversationWithMessages) -> String {
         };
         if let Some(r) = request {
             heading.push_str(&format!(" · {}", clean(r.model())));
+            if let Some(p) = &r.prompt {
+                heading.push_str(&format!(" · {}", clean(&p.reference())));
+            }
             if r.gen_ai_usage_input_tokens.is_some() || r.gen_ai_usage_output_tokens.is_some() {
                 heading.push_str(&format!(
                     " · {} in / {} out",

@@ -375,7 +375,7 @@ pub struct ConversationRow {
     pub provider: String,
     /// Model requested.
     pub model: String,
-    /// Prompt version the conversation started with.
+    /// The prompt version the conversation last used (updated with every request).
     pub prompt: Option<PromptVersion>,
 }
 
@@ -999,7 +999,17 @@ impl Store {
                 record.attempt.saturating_sub(1),
                 self.writer,
             ])?;
-        Ok(LogId(self.conn.last_insert_rowid()))
+        let id = LogId(self.conn.last_insert_rowid());
+        // A conversation shows (and resumes with) the prompt version it last used.
+        if let (Some(conversation), Some(_)) = (record.conversation_id, &record.prompt) {
+            self.conn
+                .prepare_cached(
+                    "UPDATE conversations SET prompt_name = ?2, prompt_hash = ?3, \
+                     prompt_commit = ?4 WHERE id = ?1",
+                )?
+                .execute(params![conversation.0, name, hash, commit])?;
+        }
+        Ok(id)
     }
 
     /// Records what the server said when the reply began.

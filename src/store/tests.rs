@@ -682,9 +682,9 @@ fn markdown_export() {
         "# hello\n\n\
          - Conversation: 1 · started 2026-12-03 23:44:12 UTC\n\
          - Model: claude-sonnet-4-5 (anthropic)\n\
-         - Prompt: summarize@01234567 (3f2e1d0)\n\
+         - Prompt: summarize@3f2e1d0c9b8a\n\
          \n## User\n\n_2026-12-03 23:44:12 UTC_\n\nSay hi\n\
-         \n## Assistant · claude-sonnet-4-5-20250929 · 1000 in / 500 out · $0.0232 · 3.20s \
+         \n## Assistant · claude-sonnet-4-5-20250929 · summarize@3f2e1d0c9b8a · 1000 in / 500 out · $0.0232 · 3.20s \
          · (interrupted)\n\n_2026-12-03 23:44:12 UTC_\n\nHi the\n"
     );
 }
