@@ -29,6 +29,7 @@ use crate::model::history::ResumeTarget;
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
 use crate::record::{RecordContext, Recorded, RecordedEnd, RequestRecorder, run_recorded};
+use crate::store::resolve::resolve_with_history;
 use crate::store::{
     ConversationId, ConversationWithMessages, PromptVersion, RequestFilter, StoreHandle,
 };
@@ -325,11 +326,12 @@ impl Services {
             }
             Effect::ResolvePrompt { reference, purpose } => {
                 let (dir, tx) = (self.prompts_dir.clone(), self.tx.clone());
+                let store = self.store.clone();
                 let name = reference.name.clone();
                 let handle = tokio::spawn(async move {
                     let session = SessionVersions::new();
                     let result =
-                        crate::prompts::resolve_reference(&dir, &reference, &session).await;
+                        resolve_with_history(&dir, &reference, &session, store.as_ref()).await;
                     let _ = tx.send(AppEvent::PromptResolved {
                         reference,
                         purpose,

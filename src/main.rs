@@ -23,8 +23,9 @@ use promptdeck::llm::{ChatRequest, Message, Provider, Role};
 use promptdeck::model::history::ResumeTarget;
 use promptdeck::model::prompt::PromptState;
 use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
-use promptdeck::prompts::{Reference, SessionVersions, parse_var, render, resolve_reference};
+use promptdeck::prompts::{Reference, SessionVersions, parse_var, render};
 use promptdeck::store::ConversationId;
+use promptdeck::store::resolve::resolve_with_history;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -217,6 +218,9 @@ async fn ask(
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
 ) -> u8 {
+    let Some(services) = ask_services(resolved).await else {
+        return exit::CONFIG;
+    };
     let (system, provenance, prompt_text) = match &prompt.reference {
         None => (
             resolved.system.clone(),
@@ -228,7 +232,14 @@ async fn ask(
         ),
         Some(reference) => {
             let session = SessionVersions::new();
-            let loaded = match resolve_reference(&resolved.prompts_dir, reference, &session).await {
+            let loaded = match resolve_with_history(
+                &resolved.prompts_dir,
+                reference,
+                &session,
+                services.store.as_ref(),
+            )
+            .await
+            {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     eprintln!("promptdeck: {e}");
@@ -293,9 +304,6 @@ async fn ask(
         OutputMode::TextOnTerminal
     } else {
         OutputMode::Text
-    };
-    let Some(services) = ask_services(resolved).await else {
-        return exit::CONFIG;
     };
     let code = promptdeck::ask::run(
         provider,

@@ -93,6 +93,9 @@ pub struct PromptState {
     pub vars: BTreeMap<String, String>,
     /// Every text of every prompt seen this session.
     pub session: SessionVersions,
+    /// A prompt that was asked for (`--prompt`, a resumed conversation) but could not be
+    /// loaded: nothing is sent until one is chosen, rather than silently sending without it.
+    pub unresolved: Option<String>,
 }
 
 impl PromptState {
@@ -104,6 +107,7 @@ impl PromptState {
             active: None,
             vars,
             session: SessionVersions::new(),
+            unresolved: None,
         }
     }
 
@@ -117,6 +121,7 @@ impl PromptState {
 
     /// Makes `text` with `provenance` the active prompt and records it as a session version.
     pub fn activate(&mut self, provenance: Provenance, text: Arc<str>, tracking: Tracking) {
+        self.unresolved = None;
         self.session.record(&provenance.name, &text);
         self.active = Some(ActivePrompt {
             provenance,
@@ -192,6 +197,11 @@ impl Model {
     /// else the configured `system` text. Refused (with a message naming them) while a
     /// variable has no value: a raw `{{name}}` is never sent.
     pub(super) fn system_prompt(&self) -> Result<(Option<String>, Option<Provenance>), String> {
+        if let (None, Some(wanted)) = (&self.prompts.active, &self.prompts.unresolved) {
+            return Err(format!(
+                "not sent: the prompt {wanted} could not be loaded — Ctrl-P picks one (or no prompt)"
+            ));
+        }
         let Some(active) = &self.prompts.active else {
             let system = self.session.system.clone();
             let provenance = system.as_deref().map(Provenance::inline);
@@ -396,6 +406,7 @@ impl Model {
         };
         if picker.selected == 0 {
             self.prompts.active = None;
+            self.prompts.unresolved = None;
             self.mode = Mode::Chat;
             self.set_status(
                 StatusTone::Info,
@@ -562,6 +573,7 @@ impl Model {
                     .activate(loaded.provenance, Arc::from(loaded.text), tracking);
             }
             (ResolvePurpose::Activate, Err(e)) => {
+                self.prompts.unresolved = Some(reference.to_string());
                 self.set_status(StatusTone::Error, describe_error(&e));
             }
             (ResolvePurpose::Reload, Ok(loaded)) => {

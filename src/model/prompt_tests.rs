@@ -366,3 +366,46 @@ fn choosing_no_prompt_falls_back_to_the_configured_system_text() {
         "an inline system prompt is recorded by its hash"
     );
 }
+
+#[test]
+fn a_prompt_that_could_not_be_loaded_blocks_sending_until_one_is_chosen() {
+    let mut m = model();
+    let reference = Reference::parse("support/triage@#abcd1234").unwrap();
+    m.update(
+        AppEvent::PromptResolved {
+            reference,
+            purpose: ResolvePurpose::Activate,
+            result: Err(PromptError::UnknownHash {
+                name: "support/triage".into(),
+                hash: "abcd1234".into(),
+            }),
+        },
+        Instant::now(),
+    );
+    assert_eq!(
+        send(&mut m, "hello"),
+        vec![],
+        "never silently without the prompt"
+    );
+    assert!(
+        m.status
+            .clone()
+            .unwrap()
+            .text
+            .contains("support/triage@#abcd1234"),
+        "{:?}",
+        m.status
+    );
+    assert_eq!(m.composer_text(), "hello");
+    // Choosing "no prompt" in the picker is an explicit choice: then it sends.
+    m.update(
+        AppEvent::PromptsScanned(Ok(vec!["support/triage".into()])),
+        Instant::now(),
+    );
+    ctrl(&mut m, 'p');
+    key(&mut m, KeyCode::Enter);
+    assert!(matches!(
+        key(&mut m, KeyCode::Enter).as_slice(),
+        [Effect::StartRequest { .. }]
+    ));
+}

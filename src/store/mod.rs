@@ -58,6 +58,7 @@ pub mod checkpoint;
 pub mod export;
 pub mod from_reply;
 pub mod report;
+pub mod resolve;
 pub mod schema;
 pub mod writer;
 
@@ -1223,6 +1224,27 @@ impl Store {
             .prepare_cached("SELECT text FROM prompt_texts WHERE content_hash = ?1")?
             .query_row(params![content_hash], |row| row.get(0))
             .optional()?)
+    }
+
+    /// Stored texts of prompt `name` whose content hash starts with `prefix` (lowercase hex),
+    /// as (full hash, text): what `NAME@#HASH` finds once the file no longer has that text.
+    pub fn find_prompt_texts(
+        &self,
+        name: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT content_hash, text FROM prompt_texts \
+                 WHERE name = ?1 AND substr(content_hash, 1, length(?2)) = ?2",
+            )?
+            .query_map(params![name, prefix], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// The underlying connection, for tests and diagnostics.

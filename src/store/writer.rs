@@ -104,6 +104,15 @@ pub enum StoreCommand {
         /// Receives them.
         reply: Reply<Vec<ConversationRow>>,
     },
+    /// Find stored prompt texts by name and content-hash prefix.
+    FindPromptTexts {
+        /// The prompt name.
+        name: String,
+        /// Lowercase hex prefix of the content hash.
+        prefix: String,
+        /// Receives (full hash, text) pairs.
+        reply: Reply<Vec<(String, String)>>,
+    },
     /// Read one conversation with its messages.
     LoadConversation {
         /// Which one.
@@ -224,6 +233,19 @@ impl StoreHandle {
         self.ask(|reply| StoreCommand::ListConversations { limit, reply })
     }
 
+    /// See [`StoreCommand::FindPromptTexts`].
+    pub fn find_prompt_texts(
+        &self,
+        name: String,
+        prefix: String,
+    ) -> Pending<Vec<(String, String)>> {
+        self.ask(|reply| StoreCommand::FindPromptTexts {
+            name,
+            prefix,
+            reply,
+        })
+    }
+
     /// See [`StoreCommand::LoadConversation`].
     pub fn load_conversation(&self, id: ConversationId) -> Pending<ConversationWithMessages> {
         self.ask(|reply| StoreCommand::LoadConversation { id, reply })
@@ -328,6 +350,13 @@ fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) 
             }
             StoreCommand::RecentRequests { filter, reply } => {
                 let _ = reply.send(store.recent_requests(&filter));
+            }
+            StoreCommand::FindPromptTexts {
+                name,
+                prefix,
+                reply,
+            } => {
+                let _ = reply.send(store.find_prompt_texts(&name, &prefix));
             }
             StoreCommand::ListConversations { limit, reply } => {
                 let _ = reply.send(store.list_conversations(limit));
