@@ -272,6 +272,7 @@ impl Services {
                 conversation,
                 user_text,
                 prompt_text,
+                variables,
             } => {
                 tracing::info!(
                     request = %id,
@@ -287,6 +288,7 @@ impl Services {
                     max_tokens: request.max_tokens,
                     temperature: request.temperature,
                     prompt: prompt.as_ref().map(PromptVersion::from),
+                    variables,
                 };
                 let handle = tokio::spawn(stream_request(
                     self.provider.clone(),

@@ -231,6 +231,7 @@ pub async fn run(
     request: ChatRequest,
     prompt: Option<Provenance>,
     prompt_text: Option<Arc<str>>,
+    variables: std::collections::BTreeMap<String, String>,
     policy: &RetryPolicy,
     services: &AskServices,
     mode: OutputMode,
@@ -247,6 +248,7 @@ pub async fn run(
         max_tokens: request.max_tokens,
         temperature: request.temperature,
         prompt: prompt.as_ref().map(PromptVersion::from),
+        variables,
     };
     let message = request.messages.last().map_or("", |m| m.content.as_str());
     let mut recorder = RequestRecorder::begin(ctx, None, &request.model, message).await;
@@ -505,6 +507,7 @@ mod tests {
             request(),
             None,
             None,
+            Default::default(),
             &policy,
             services,
             OutputMode::Text,

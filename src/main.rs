@@ -221,6 +221,7 @@ async fn ask(
     let Some(services) = ask_services(resolved).await else {
         return exit::CONFIG;
     };
+    let mut used_variables = BTreeMap::new();
     let (system, provenance, prompt_text) = match &prompt.reference {
         None => (
             resolved.system.clone(),
@@ -246,6 +247,10 @@ async fn ask(
                     return exit::USAGE;
                 }
             };
+            used_variables = promptdeck::prompts::variables(&loaded.text)
+                .into_iter()
+                .filter_map(|n| Some((n.clone(), prompt.vars.get(&n)?.clone())))
+                .collect();
             match render(&loaded.text, &prompt.vars) {
                 Ok(text) => (
                     Some(text),
@@ -310,6 +315,7 @@ async fn ask(
         request,
         provenance,
         prompt_text,
+        used_variables,
         &resolved.retry,
         &services,
         mode,

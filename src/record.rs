@@ -60,6 +60,8 @@ pub struct RecordContext {
     pub temperature: Option<f32>,
     /// The prompt version that is the system prompt, if any.
     pub prompt: Option<PromptVersion>,
+    /// The values its `{{variables}}` were filled with.
+    pub variables: std::collections::BTreeMap<String, String>,
 }
 
 /// What [`run_recorded`] hands to its `forward` callback, in order.
@@ -435,6 +437,7 @@ impl RequestRecorder {
                 model: attempt.model.clone(),
                 max_tokens: self.ctx.max_tokens,
                 temperature: self.ctx.temperature,
+                variables: self.ctx.variables.clone(),
             },
             prompt: self.ctx.prompt.clone(),
         }
@@ -1082,6 +1085,7 @@ mod tests {
             max_tokens: 100,
             temperature: None,
             prompt: None,
+            variables: Default::default(),
         }
     }
 
@@ -1560,6 +1564,7 @@ mod tests {
             max_tokens: 100,
             temperature: None,
             prompt: None,
+            variables: Default::default(),
         };
         let mut rec = RequestRecorder::begin(context, None, "m", "q").await;
         assert_eq!(rec.conversation(), None);

@@ -163,7 +163,13 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
     );
     assert_eq!(
         ok1["request_params"],
-        json!({"model": "claude-sonnet-4-5", "max_tokens": 4096, "temperature": null})
+        json!({
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 4096,
+            "temperature": null,
+            "variables": {"name": "Ada"}
+        }),
+        "the variable values, so the exact system prompt can be rebuilt"
     );
 
     // Filters.

@@ -64,6 +64,7 @@ async fn aborting_the_task_mid_stream_stores_the_partial_reply_as_cancelled() {
         max_tokens: 100,
         temperature: None,
         prompt: None,
+        variables: Default::default(),
     };
     let (text_tx, mut text_rx) = tokio::sync::mpsc::unbounded_channel();
     // The chat's request task: it owns the provider and the recorder.

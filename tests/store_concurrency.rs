@@ -45,6 +45,7 @@ fn record(tag: &str, i: usize) -> RequestRecord {
             model: "demo".into(),
             max_tokens: 64,
             temperature: None,
+            variables: Default::default(),
         },
         prompt: Some(PromptVersion {
             name: tag.to_string(),

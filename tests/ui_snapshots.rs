@@ -567,6 +567,7 @@ mod inspector {
                         model: "claude-sonnet-4-5".into(),
                         max_tokens: 4096,
                         temperature: None,
+                        variables: Default::default(),
                     },
                     prompt: Some(prompt.clone()),
                 })

@@ -221,6 +221,17 @@ impl Model {
                 loaded.messages.len()
             ),
         });
+        // The variable values of the last request come back with its prompt.
+        if let Some(params) = loaded
+            .messages
+            .iter()
+            .rev()
+            .find_map(|m| m.request.as_ref()?.request_params.as_ref())
+        {
+            for (name, value) in &params.variables {
+                self.prompts.vars.insert(name.clone(), value.clone());
+            }
+        }
         // The prompt version of the last reply (else the conversation's first) becomes
         // active again: from its stored text when the database has it (an uncommitted or
         // session version may no longer exist anywhere else), else resolved from git.

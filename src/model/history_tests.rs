@@ -56,6 +56,7 @@ fn stored() -> (Store, ConversationId) {
                     model: "claude-x".into(),
                     max_tokens: 100,
                     temperature: None,
+                    variables: [("lang".to_string(), "French".to_string())].into(),
                 },
                 prompt: prompt.clone(),
             })
@@ -264,4 +265,9 @@ fn a_stored_prompt_text_is_restored_exactly_without_git() {
     assert_eq!(&*active.text, PROMPT);
     assert_eq!(active.provenance.content_hash, content_hash(PROMPT));
     assert_eq!(active.tracking, super::prompt::Tracking::Pinned);
+    assert_eq!(
+        m.prompts.vars.get("lang").map(String::as_str),
+        Some("French"),
+        "the variable values come back too"
+    );
 }

@@ -49,6 +49,8 @@ pub enum Effect {
         /// The prompt version's exact text (variables unfilled), kept by content hash so a
         /// resumed conversation can restore it.
         prompt_text: Option<Arc<str>>,
+        /// The values of the prompt's `{{variables}}`, logged with the request.
+        variables: std::collections::BTreeMap<String, String>,
     },
     /// List stored conversations; answer with `AppEvent::ConversationsListed`.
     LoadConversations { limit: usize },
@@ -277,6 +279,20 @@ impl Model {
             Some(active) => Some(active.text.clone()),
             None => self.session.system.as_deref().map(Arc::from),
         }
+    }
+
+    /// The values of the active prompt's variables (only those its text uses).
+    fn prompt_variables(&self) -> std::collections::BTreeMap<String, String> {
+        let Some(active) = &self.prompts.active else {
+            return Default::default();
+        };
+        crate::prompts::variables(&active.text)
+            .into_iter()
+            .filter_map(|name| {
+                let value = self.prompts.vars.get(&name)?.clone();
+                Some((name, value))
+            })
+            .collect()
     }
 
     /// The reply the usage panel shows: the selected one, else the latest.
@@ -689,6 +705,7 @@ impl Model {
             conversation: self.conversation,
             user_text,
             prompt_text: self.prompt_text(),
+            variables: self.prompt_variables(),
         }]
     }
 

@@ -93,6 +93,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
             conversation: None,
             user_text: Some("hello".into()),
             prompt_text: Some(Arc::from("Be brief.")),
+            variables: Default::default(),
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");

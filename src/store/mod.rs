@@ -427,6 +427,10 @@ pub struct RequestParams {
     pub max_tokens: u32,
     /// Sampling temperature, when set.
     pub temperature: Option<f32>,
+    /// The values the prompt's `{{variables}}` were filled with: with the prompt version,
+    /// they rebuild the exact system prompt that was sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
 }
 
 impl RequestParams {
@@ -437,6 +441,7 @@ impl RequestParams {
             model: request.model.clone(),
             max_tokens: request.max_tokens,
             temperature: request.temperature,
+            variables: Default::default(),
         }
     }
 }

@@ -46,6 +46,7 @@ fn record(conversation: Option<ConversationId>, message: Option<MessageId>) -> R
             model: "claude-sonnet-4-5".into(),
             max_tokens: 1024,
             temperature: Some(0.5),
+            variables: Default::default(),
         },
         prompt: Some(prompt()),
     }
@@ -236,6 +237,7 @@ fn conversation_and_messages_round_trip() {
             model: "claude-sonnet-4-5".into(),
             max_tokens: 1024,
             temperature: Some(0.5),
+            variables: Default::default(),
         })
     );
     assert_eq!(row.gen_ai_request_max_tokens, Some(1024));
