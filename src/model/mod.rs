@@ -206,8 +206,11 @@ pub struct SessionTotals {
     pub output_tokens: u64,
     pub cache_creation_input_tokens: u64,
     pub cache_read_input_tokens: u64,
-    /// Requests whose server reported no usage (their tokens are not in the sums).
+    /// Requests whose server reported no usage (their input tokens are not in the sums).
     pub unreported: u32,
+    /// Requests whose output count is an estimate (cancelled, failed, or not reported): the
+    /// output total is then shown with `~`.
+    pub estimated_output: u32,
     /// Cost of the priced requests, in USD.
     pub cost_usd: f64,
     /// Requests whose cost is unknown (no price for the model, or no usage): not in
@@ -228,7 +231,11 @@ impl SessionTotals {
             self.unreported += 1;
         }
         self.input_tokens += u.input_tokens.unwrap_or(0);
-        self.output_tokens += u.output_tokens.unwrap_or(0);
+        let (output, measure) = reply.output_tokens(reply.ended_at.unwrap_or(reply.sent_at));
+        self.output_tokens += output;
+        if measure == transcript::Measure::Estimated {
+            self.estimated_output += 1;
+        }
         self.cache_creation_input_tokens += u.cache_creation_input_tokens.unwrap_or(0);
         self.cache_read_input_tokens += u.cache_read_input_tokens.unwrap_or(0);
     }

@@ -455,7 +455,7 @@ impl Model {
         };
         let how = match tracking {
             Tracking::WorkingTree => "follows the file",
-            Tracking::Pinned => "pinned",
+            Tracking::Pinned => "until the file is saved",
         };
         self.set_status(
             StatusTone::Info,

@@ -444,6 +444,7 @@ fn session_totals_add_each_ended_request_once() {
             cache_creation_input_tokens: 4,
             cache_read_input_tokens: 6,
             unreported: 1,
+            estimated_output: 1,
             // "m" has no price: every request's cost is unknown, never $0.
             cost_usd: 0.0,
             cost_unknown: 3,
@@ -717,4 +718,29 @@ fn alt_up_and_down_choose_the_reply_the_panel_shows() {
     h.key(KeyCode::Down, KeyModifiers::ALT, 100);
     assert_eq!(h.model.selected_reply, None, "back to following the latest");
     assert_eq!(h.model.panel_reply().map(|r| r.id), Some(ids[2]));
+}
+
+#[test]
+fn a_cancelled_reply_counts_its_output_as_a_marked_estimate_not_the_placeholder() {
+    let mut h = Harness::new();
+    let id = h.send("q", 0);
+    // Anthropic's message_start reports output_tokens: 1 as a placeholder.
+    h.stream(
+        id,
+        StreamEvent::Usage(Usage {
+            input_tokens: Some(10),
+            output_tokens: Some(1),
+            ..Usage::default()
+        }),
+        1,
+    );
+    h.stream(id, text(&"word ".repeat(40)), 50);
+    h.key(KeyCode::Esc, KeyModifiers::NONE, 60);
+    let reply = h.reply(id);
+    assert_eq!(
+        reply.output_tokens(h.at(60)),
+        (50, transcript::Measure::Estimated)
+    );
+    assert_eq!(h.model.totals.output_tokens, 50);
+    assert_eq!(h.model.totals.estimated_output, 1);
 }

@@ -168,7 +168,9 @@ impl Reply {
     pub fn output_tokens(&self, _now: Instant) -> (u64, Measure) {
         let estimate = crate::llm::demo::estimate_tokens(&self.text);
         match self.usage.output_tokens {
-            Some(n) if !self.is_live() => (n, Measure::Reported),
+            // Only a finished reply carries the server's final count; a cancelled or failed
+            // one stopped at `message_start`'s placeholder (often 1): estimate, marked `~`.
+            Some(n) if matches!(self.state, ReplyState::Finished(_)) => (n, Measure::Reported),
             Some(n) => (n.max(estimate), Measure::Estimated),
             None => (estimate, Measure::Estimated),
         }

@@ -109,9 +109,11 @@ fn reply_rows(
         CostView::Estimate(_) => Tone::Warning,
         CostView::Unknown | CostView::NotReported => Tone::Muted,
     };
+    let finished = matches!(reply.state, ReplyState::Finished(_));
     let cost_text = if live && cost == CostView::NotReported {
         "…".to_string()
-    } else if live && cost.usd().is_some() {
+    } else if !finished && cost.usd().is_some() {
+        // Streaming, cancelled or failed: the server's final counts never came.
         format!("~{}", cost.to_string().trim_start_matches('~'))
     } else {
         cost.to_string()
@@ -203,12 +205,12 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         theme,
         width,
     ));
-    lines.push(row(
-        "output",
-        (Tone::Normal, thousands(t.output_tokens)),
-        theme,
-        width,
-    ));
+    let output = if t.estimated_output > 0 {
+        format!("~{}", thousands(t.output_tokens))
+    } else {
+        thousands(t.output_tokens)
+    };
+    lines.push(row("output", (Tone::Normal, output), theme, width));
     lines.push(row(
         "cache w/r",
         (
