@@ -483,6 +483,16 @@ impl Model {
             KeyCode::Char('l') if ctrl => self.open_inspector(),
             KeyCode::Char('o') if ctrl => self.open_conversations(),
             KeyCode::Char('r') if ctrl => self.retry(now),
+            // Shell habits over the widget's defaults: Ctrl-U deletes to the start of the
+            // line (not undo), Ctrl-Z undoes.
+            KeyCode::Char('u') if ctrl => {
+                self.composer.delete_line_by_head();
+                Vec::new()
+            }
+            KeyCode::Char('z') if ctrl => {
+                self.composer.undo();
+                Vec::new()
+            }
             KeyCode::Char('g') if ctrl => {
                 self.open_variables();
                 Vec::new()

@@ -744,3 +744,15 @@ fn a_cancelled_reply_counts_its_output_as_a_marked_estimate_not_the_placeholder(
     assert_eq!(h.model.totals.output_tokens, 50);
     assert_eq!(h.model.totals.estimated_output, 1);
 }
+
+#[test]
+fn ctrl_u_deletes_to_the_start_of_the_line_and_ctrl_z_undoes() {
+    let mut h = Harness::new();
+    h.type_text("first");
+    h.key(KeyCode::Char('j'), KeyModifiers::CONTROL, 0);
+    h.type_text("second line");
+    h.key(KeyCode::Char('u'), KeyModifiers::CONTROL, 0);
+    assert_eq!(h.model.composer_text(), "first\n");
+    h.key(KeyCode::Char('z'), KeyModifiers::CONTROL, 0);
+    assert_eq!(h.model.composer_text(), "first\nsecond line");
+}
