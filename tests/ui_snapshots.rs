@@ -661,3 +661,27 @@ mod inspector {
         insta::assert_snapshot!(shown);
     }
 }
+
+#[test]
+fn a_long_status_message_gets_its_own_rows_instead_of_being_cut_80x24() {
+    use promptdeck::model::{Status, StatusTone};
+    let mut s = Screen::new(StartKind::Configured);
+    finished_exchange(&mut s);
+    let text = "prompt file /home/dev/work/project/prompts/support/triage.txt is empty; write the \
+                system prompt into it — keeping #1a2b3c4d5e6f";
+    s.model.status = Some(Status {
+        tone: StatusTone::Error,
+        text: text.into(),
+    });
+    let shown = s.render(80, 24);
+    let flat: String = shown
+        .lines()
+        .map(|l| l.trim_matches('"').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("keeping #1a2b3c4d5e6f"),
+        "the end is not cut:\n{shown}"
+    );
+    insta::assert_snapshot!(shown);
+}

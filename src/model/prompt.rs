@@ -212,9 +212,9 @@ impl Model {
             Err(missing) => {
                 let names: Vec<String> = missing.0.iter().map(|n| format!("{{{{{n}}}}}")).collect();
                 Err(format!(
-                    "not sent: {} needs {} — press Ctrl-G to fill {}",
-                    active.provenance.name,
+                    "not sent: Ctrl-G fills {} ({} needs {})",
                     names.join(", "),
+                    active.provenance.name,
                     if names.len() == 1 { "it" } else { "them" }
                 ))
             }

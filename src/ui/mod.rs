@@ -51,8 +51,9 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         return;
     }
     let composer_rows = composer::height(model, area.height);
+    let status_rows = status::height(model, theme, area.width);
     let [main_area, status_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        Layout::vertical([Constraint::Min(1), Constraint::Length(status_rows)]).areas(area);
     status::render(model, theme, frame, status_area);
     match &model.mode {
         Mode::Picker(picker) => {

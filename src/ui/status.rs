@@ -1,17 +1,24 @@
-//! The status line: provider and model on the left, the current state or message in the
-//! middle, key hints on the right.
+//! The status line: provider, model and prompt on the left, the current state or message in
+//! the middle, key hints on the right. A message too long for the line gets rows of its own
+//! above it (up to [`MAX_MESSAGE_ROWS`]) rather than being cut where it says what to do.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Theme;
 use crate::model::{Model, Status, StatusTone};
 use crate::text;
 
-/// Draws the status line.
-pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+/// Most rows a long status message takes above the status line.
+pub const MAX_MESSAGE_ROWS: u16 = 2;
+
+/// The shortest key hints shown on the status line.
+const SHORTEST_HINT: &str = " Ctrl-C quit ";
+
+fn left_part(model: &Model) -> String {
     let session = &model.session;
     let mut left = format!(" {} · {}", session.provider, text::sanitize(&session.model));
     if let Some(label) = &session.provider_label {
@@ -22,12 +29,17 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         left.push_str(&text::sanitize(&active.provenance.as_reference()));
     }
     left.push(' ');
+    left
+}
+
+/// The message in the middle, with its style.
+fn message(model: &Model, theme: &Theme) -> (String, Style) {
     let now = model.now.unwrap_or_else(std::time::Instant::now);
     let refusal = model.refusal_text(now).map(|text| Status {
         tone: StatusTone::Warning,
         text,
     });
-    let (middle, style) = match refusal.as_ref().or(model.status.as_ref()) {
+    match refusal.as_ref().or(model.status.as_ref()) {
         Some(status) => (
             format!(" {} ", text::sanitize(&status.text)),
             match status.tone {
@@ -38,14 +50,45 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         ),
         None if model.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
         None => (String::new(), theme.status_bar),
+    }
+}
+
+/// Rows the status area needs at `width`: 1, or more when the message does not fit beside the
+/// left part (key hints give way first).
+pub fn height(model: &Model, theme: &Theme, width: u16) -> u16 {
+    let (middle, _) = message(model, theme);
+    let width = width as usize;
+    let beside = text::width(&left_part(model));
+    if text::width(&middle) + beside <= width || width == 0 {
+        return 1;
+    }
+    let rows = text::width(middle.trim()).div_ceil(width.max(1)) as u16;
+    1 + rows.clamp(1, MAX_MESSAGE_ROWS)
+}
+
+/// Draws the status area.
+pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let (middle, style) = message(model, theme);
+    let (line_area, middle) = if area.height > 1 {
+        let [message_area, line_area] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(middle.trim().to_string(), style))
+                .style(style)
+                .wrap(Wrap { trim: true }),
+            message_area,
+        );
+        (line_area, String::new())
+    } else {
+        (area, middle)
     };
     const HINTS: [&str; 3] = [
         " Ctrl-P prompts · Ctrl-T panel · Ctrl-C quit ",
         " Ctrl-P prompts · Ctrl-C quit ",
-        " Ctrl-C quit ",
+        SHORTEST_HINT,
     ];
-    let width = area.width as usize;
-    let left = text::truncate(&left, width);
+    let width = line_area.width as usize;
+    let left = text::truncate(&left_part(model), width);
     let rest = width.saturating_sub(text::width(&left));
     let middle = text::truncate(&middle, rest);
     let rest = rest.saturating_sub(text::width(&middle));
@@ -62,5 +105,5 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(" ".repeat(pad), theme.status_bar),
         Span::styled(right, theme.status_bar),
     ]);
-    frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+    frame.render_widget(Paragraph::new(line).style(theme.status_bar), line_area);
 }
