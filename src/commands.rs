@@ -68,6 +68,12 @@ pub fn log(
     })?;
     if args.json {
         writeln!(out, "{}", log_json(&rows)?)?;
+    } else if let (true, Some(name)) = (rows.is_empty(), prompt_name) {
+        writeln!(
+            out,
+            "no requests logged for prompt {}",
+            text::sanitize(name)
+        )?;
     } else {
         out.write_all(format_log_table(&rows).as_bytes())?;
     }

@@ -31,7 +31,7 @@ pub enum LlmError {
         retry_after: Option<Duration>,
     },
     /// 529 or an `overloaded_error`: the provider is overloaded.
-    #[error("the provider is overloaded ({status}): {message} — try again shortly")]
+    #[error("the provider is overloaded: {message} — try again shortly")]
     Overloaded { status: u16, message: String },
     /// 500 and other 5xx.
     #[error("server error ({status}): {message}")]

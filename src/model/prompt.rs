@@ -165,7 +165,7 @@ pub fn version_label(version: &Version) -> String {
             c.date_iso.get(..10).unwrap_or(&c.date_iso),
             c.subject
         ),
-        VersionKind::Session { index } => format!("session edit #{index}"),
+        VersionKind::Session { .. } => format!("session edit · #{}", version.id.short()),
     }
 }
 
