@@ -64,7 +64,11 @@ pub fn export_markdown(conversation: &ConversationWithMessages) -> String {
                         .map_or("-".to_string(), |n| n.to_string())
                 ));
             }
-            heading.push_str(&format!(" · {}", r.cost()));
+            // A request that never finished (a crash) was never priced: say nothing rather
+            // than "price unknown".
+            if r.cost_kind.is_some() {
+                heading.push_str(&format!(" · {}", r.cost()));
+            }
             if r.duration_ms.is_some() {
                 heading.push_str(&format!(" · {}", format_ms(r.duration_ms)));
             }
