@@ -756,3 +756,41 @@ fn ctrl_u_deletes_to_the_start_of_the_line_and_ctrl_z_undoes() {
     h.key(KeyCode::Char('z'), KeyModifiers::CONTROL, 0);
     assert_eq!(h.model.composer_text(), "first\nsecond line");
 }
+
+#[test]
+fn thinking_that_came_first_is_shown_above_the_text() {
+    let mut h = Harness::new();
+    let id = h.send("q", 0);
+    h.stream(
+        id,
+        StreamEvent::Note {
+            kind: crate::llm::NoteKind::Thinking,
+            summary: "thinking (15 chars)".into(),
+        },
+        1,
+    );
+    h.stream(id, text("The answer."), 2);
+    h.stream(
+        id,
+        StreamEvent::Note {
+            kind: crate::llm::NoteKind::ToolUse,
+            summary: "tool_use lookup (20 bytes of input)".into(),
+        },
+        3,
+    );
+    let rows: Vec<String> = h
+        .model
+        .transcript
+        .body(1, 80)
+        .iter()
+        .map(|r| r.iter().map(|s| s.text.as_str()).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            "▸ thinking: thinking (15 chars) (collapsed)",
+            "The answer.",
+            "▸ tool call: tool_use lookup (20 bytes of input) (collapsed)",
+        ]
+    );
+}

@@ -64,6 +64,9 @@ pub struct Reply {
     pub text: String,
     /// Non-text blocks (thinking, tool calls), shown collapsed.
     pub notes: Vec<(NoteKind, String)>,
+    /// How many of `notes` arrived before any text (thinking, usually): they are shown above
+    /// the text, the others below, so the reply reads in the order it happened.
+    pub notes_before_text: usize,
     /// Token counts; `None` fields were not reported.
     pub usage: Usage,
     pub state: ReplyState,
@@ -119,6 +122,7 @@ impl Reply {
             label,
             text: String::new(),
             notes: Vec::new(),
+            notes_before_text: 0,
             usage: Usage::default(),
             state: ReplyState::Waiting,
             sent_at,
@@ -330,6 +334,9 @@ impl Transcript {
                 false
             }
             StreamEvent::Note { kind, summary } => {
+                if reply.text.is_empty() {
+                    reply.notes_before_text += 1;
+                }
                 reply.notes.push((kind, summary));
                 false
             }
@@ -357,6 +364,7 @@ impl Transcript {
                 reply.answered_model = None;
                 reply.usage = Usage::default();
                 reply.notes.clear();
+                reply.notes_before_text = 0;
                 reply.state = ReplyState::Waiting;
             }
         }
@@ -532,18 +540,23 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
         Entry::Welcome { config_path } => layout_welcome(&mut rows, config_path, width),
         Entry::User { text } => wrap_block(&mut rows, text, Tone::Normal, inner),
         Entry::Reply(reply) => {
+            let note_rows = |rows: &mut Vec<Row>, notes: &[(NoteKind, String)]| {
+                for (kind, summary) in notes {
+                    let what = match kind {
+                        NoteKind::Thinking => "thinking",
+                        NoteKind::ToolUse => "tool call",
+                        NoteKind::Other => "block",
+                    };
+                    let line = format!("▸ {what}: {} (collapsed)", text::sanitize(summary));
+                    rows.extend(text::wrap(&[span(Tone::Muted, line)], inner));
+                }
+            };
+            let split = reply.notes_before_text.min(reply.notes.len());
+            note_rows(&mut rows, &reply.notes[..split]);
             if !reply.text.is_empty() {
                 rows.extend(crate::ui::markdown::layout(&reply.text, inner));
             }
-            for (kind, summary) in &reply.notes {
-                let what = match kind {
-                    NoteKind::Thinking => "thinking",
-                    NoteKind::ToolUse => "tool call",
-                    NoteKind::Other => "block",
-                };
-                let line = format!("▸ {what}: {} (collapsed)", text::sanitize(summary));
-                rows.extend(text::wrap(&[span(Tone::Muted, line)], inner));
-            }
+            note_rows(&mut rows, &reply.notes[split..]);
             let footer: Option<(Tone, String)> = match &reply.state {
                 ReplyState::Waiting => Some((Tone::Muted, "…".into())),
                 ReplyState::Streaming => None,
