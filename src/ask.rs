@@ -455,38 +455,15 @@ mod tests {
 
     use super::*;
     use crate::limit::{LimitConfig, LimitSetting, RateLimit};
+    use crate::llm::Role;
     use crate::llm::pricing::CostView;
-    use crate::llm::{Message, Role, StopReason};
-    use crate::record::scripted::Scripted;
+    use crate::record::scripted::{self, Scripted, answer};
     use crate::store::{
         ConversationId, MessageState, RequestFilter, RequestStatus, Store, StoreWriter,
     };
 
     fn request() -> ChatRequest {
-        ChatRequest {
-            model: "claude-sonnet-4-5".into(),
-            system: None,
-            messages: vec![Message {
-                role: Role::User,
-                content: "question".into(),
-            }],
-            max_tokens: 100,
-            temperature: None,
-        }
-    }
-
-    fn answer(text: &str) -> Vec<Result<StreamEvent, LlmError>> {
-        vec![
-            Ok(StreamEvent::TextDelta(text.into())),
-            Ok(StreamEvent::Usage(Usage {
-                input_tokens: Some(3),
-                output_tokens: Some(2),
-                ..Usage::default()
-            })),
-            Ok(StreamEvent::Finished {
-                stop_reason: StopReason::EndTurn,
-            }),
-        ]
+        scripted::request("question")
     }
 
     fn limiter(requests: LimitSetting) -> Limiter {

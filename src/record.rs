@@ -1000,6 +1000,35 @@ pub(crate) mod scripted {
 
     use crate::llm::{ChatRequest, EventStream, LlmError, Provider, StreamEvent};
 
+    /// A one-message request for `message`.
+    pub(crate) fn request(message: &str) -> ChatRequest {
+        ChatRequest {
+            model: "claude-sonnet-4-5".into(),
+            system: None,
+            messages: vec![crate::llm::Message {
+                role: crate::llm::Role::User,
+                content: message.into(),
+            }],
+            max_tokens: 100,
+            temperature: None,
+        }
+    }
+
+    /// A finished reply saying `text`, with usage.
+    pub(crate) fn answer(text: &str) -> Vec<Result<StreamEvent, LlmError>> {
+        vec![
+            Ok(StreamEvent::TextDelta(text.into())),
+            Ok(StreamEvent::Usage(crate::llm::Usage {
+                input_tokens: Some(3),
+                output_tokens: Some(2),
+                ..crate::llm::Usage::default()
+            })),
+            Ok(StreamEvent::Finished {
+                stop_reason: crate::llm::StopReason::EndTurn,
+            }),
+        ]
+    }
+
     /// A provider answering each request with the next scripted list of events; with
     /// `hang`, each stream then stays open without sending anything more.
     pub(crate) struct Scripted {
@@ -1051,11 +1080,11 @@ mod tests {
     use pretty_assertions::assert_eq;
     use tokio::sync::oneshot;
 
-    use super::scripted::Scripted;
+    use super::scripted::{Scripted, answer, request};
     use super::*;
     use crate::limit::{LimitConfig, LimitSetting, RateLimit};
+    use crate::llm::EventStream;
     use crate::llm::retry::Next;
-    use crate::llm::{EventStream, Message};
     use crate::store::{ConversationWithMessages, RequestFilter, RequestRow, Store, StoreWriter};
 
     fn writer() -> StoreWriter {
@@ -1094,33 +1123,6 @@ mod tests {
             base_delay: Duration::from_millis(1),
             ..RetryPolicy::default()
         }
-    }
-
-    fn request(message: &str) -> ChatRequest {
-        ChatRequest {
-            model: "claude-sonnet-4-5".into(),
-            system: None,
-            messages: vec![Message {
-                role: Role::User,
-                content: message.into(),
-            }],
-            max_tokens: 100,
-            temperature: None,
-        }
-    }
-
-    fn answer(text: &str) -> Vec<Result<StreamEvent, LlmError>> {
-        vec![
-            Ok(StreamEvent::TextDelta(text.into())),
-            Ok(StreamEvent::Usage(Usage {
-                input_tokens: Some(3),
-                output_tokens: Some(2),
-                ..Usage::default()
-            })),
-            Ok(StreamEvent::Finished {
-                stop_reason: StopReason::EndTurn,
-            }),
-        ]
     }
 
     fn overloaded() -> LlmError {
