@@ -125,11 +125,6 @@ fn skip_string(chars: &mut Chars<'_>) {
     }
 }
 
-/// Normalizes pasted text: sanitized, with every line ending turned into `\n`.
-pub fn normalize_paste(input: &str) -> String {
-    sanitize(input)
-}
-
 /// Display width of a string in terminal columns.
 pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures_util::stream;
 
-use super::{ChatRequest, EventStream, Provider, Role, StopReason, StreamEvent, Usage};
+use super::{
+    ChatRequest, EventStream, Provider, Role, StopReason, StreamEvent, Usage, estimate_tokens,
+};
 
 /// The label shown wherever demo output appears.
 pub const DEMO_LABEL: &str = "demo — not a model";
@@ -41,11 +43,6 @@ impl DemoProvider {
             per_chunk,
         }
     }
-}
-
-/// A rough token estimate: one token per four bytes, at least one per non-empty text.
-pub fn estimate_tokens(text: &str) -> u64 {
-    (text.len() as u64).div_ceil(4)
 }
 
 /// The deterministic reply for a request.

@@ -27,6 +27,12 @@ use serde::{Deserialize, Serialize};
 
 pub use error::LlmError;
 
+/// A rough token estimate: one token per four bytes. Used where a server has not (yet)
+/// reported a count; always shown marked with `~`.
+pub fn estimate_tokens(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(4)
+}
+
 /// A boxed stream of provider events; the last item is `Finished` or an `Err`.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
 

@@ -361,7 +361,8 @@ impl Model {
             AppEvent::Key(key) => self.on_key(key, now),
             AppEvent::Paste(pasted) => {
                 if !self.paste_into_form(&pasted) && self.mode == Mode::Chat {
-                    self.composer.insert_str(text::normalize_paste(&pasted));
+                    // Sanitized, line ends made `\n`: a paste is text, never terminal input.
+                    self.composer.insert_str(text::sanitize(&pasted));
                 }
                 Vec::new()
             }

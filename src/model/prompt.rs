@@ -174,11 +174,6 @@ pub fn describe_error(error: &PromptError) -> String {
     crate::text::sanitize(&error.to_string())
 }
 
-/// A reference to the working file of `name`.
-pub fn working(name: &str) -> Reference {
-    Reference::working(name)
-}
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Effect, Mode, Model, Status, StatusTone};

@@ -170,7 +170,7 @@ impl Reply {
     /// Output tokens: the server's count once the reply is over, otherwise (or when none was
     /// reported) an estimate from the text.
     pub fn output_tokens(&self, _now: Instant) -> (u64, Measure) {
-        let estimate = crate::llm::demo::estimate_tokens(&self.text);
+        let estimate = crate::llm::estimate_tokens(&self.text);
         match self.usage.output_tokens {
             // Only a finished reply carries the server's final count; a cancelled or failed
             // one stopped at `message_start`'s placeholder (often 1): estimate, marked `~`.

@@ -137,8 +137,3 @@ pub fn selectable_table<'a>(
     let mut state = TableState::default().with_selected(Some(selected));
     frame.render_stateful_widget(table, area, &mut state);
 }
-
-/// Helper for panes: an area's size as (columns, rows).
-pub fn size(area: Rect) -> (u16, u16) {
-    (area.width, area.height)
-}
