@@ -1,57 +1,61 @@
 //! The chat's history survives a crash: a reply killed mid-stream (kill -9) is in the
 //! database with its partial text, marked interrupted, and `--resume` brings the conversation
-//! back on screen.
+//! back on screen; an SSH drop (SIGHUP) marks it interrupted too.
 
 mod common;
 
 use std::time::Duration;
 
 use common::mock::{MockResponse, MockServer, Step, anthropic};
-use common::pty::Running;
+use common::pty::{Running, anthropic_env};
 use serde_json::Value;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reply_killed_mid_stream_is_kept_and_resume_reopens_it() {
+/// A chat whose reply streams `partial` and then hangs: the app, once `partial` is on screen.
+struct HalfAnswered {
+    _server: MockServer,
+    _home: tempfile::TempDir,
+    env: Vec<(&'static str, String)>,
+    app: Running,
+}
+
+async fn half_answered(question: &str, partial: &str) -> HalfAnswered {
     let server = MockServer::start().await;
     server.push(MockResponse::sse_steps(vec![
         Step::Chunk(
             (anthropic::message_start("claude-test", "msg_1", 7)
-                + &anthropic::text_block(0, &["The first half of a long answer"]))
+                + &anthropic::text_block(0, &[partial]))
                 .into(),
         ),
         Step::Hang,
     ]));
     let home = tempfile::tempdir().unwrap();
-    let env = [
-        ("HOME", home.path().display().to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.path().join("config").display().to_string(),
-        ),
-        (
-            "PROMPTDECK_DATA_DIR",
-            home.path().join("data").display().to_string(),
-        ),
-        ("ANTHROPIC_API_KEY", "sk-test".to_string()),
-        ("ANTHROPIC_BASE_URL", server.base_url()),
-    ];
+    let env = anthropic_env(home.path(), &server.base_url());
     let mut app = Running::start_in(&env, None);
     app.screen
         .wait_for("the chat", |s| s.contains("Ctrl-P prompts"));
-    app.type_bytes(b"a question worth keeping\r");
-    app.screen.wait_for("the partial reply", |s| {
-        s.contains("The first half of a long answer")
-    });
-    // Checkpoints happen at least every second: wait past one, then kill without warning.
-    std::thread::sleep(Duration::from_millis(1200));
+    app.type_bytes(format!("{question}\r").as_bytes());
+    app.screen
+        .wait_for("the partial reply", |s| s.contains(partial));
+    HalfAnswered {
+        _server: server,
+        _home: home,
+        env,
+        app,
+    }
+}
+
+/// Sends `signal` to the app.
+fn signal(app: &Running, signal: &str) {
     let pid = app.child.process_id().expect("pid");
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
         .status()
         .unwrap();
-    assert!(killed.success());
-    let _ = app.child.wait();
+    assert!(sent.success());
+}
 
+/// `promptdeck export 1 --format jsonl`, one JSON value per message.
+fn export_first(env: &[(&'static str, String)]) -> Vec<Value> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_promptdeck"))
         .env_clear()
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -63,11 +67,31 @@ async fn a_reply_killed_mid_stream_is_kept_and_resume_reopens_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let messages: Vec<Value> = String::from_utf8(out.stdout)
+    String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_killed_mid_stream_is_kept_and_resume_reopens_it() {
+    let HalfAnswered {
+        _server,
+        _home,
+        env,
+        mut app,
+    } = half_answered(
+        "a question worth keeping",
+        "The first half of a long answer",
+    )
+    .await;
+    // Checkpoints happen at least every second: wait past one, then kill without warning.
+    std::thread::sleep(Duration::from_millis(1200));
+    signal(&app, "-KILL");
+    let _ = app.child.wait();
+
+    let messages = export_first(&env);
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert_eq!(messages[0]["content"], "a question worth keeping");
     assert_eq!(messages[1]["content"], "The first half of a long answer");
@@ -87,54 +111,15 @@ async fn a_reply_killed_mid_stream_is_kept_and_resume_reopens_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ssh_drop_mid_reply_restores_the_terminal_and_keeps_the_reply_as_interrupted() {
-    let server = MockServer::start().await;
-    server.push(MockResponse::sse_steps(vec![
-        Step::Chunk(
-            (anthropic::message_start("claude-test", "msg_1", 7)
-                + &anthropic::text_block(0, &["Half an answer"]))
-                .into(),
-        ),
-        Step::Hang,
-    ]));
-    let home = tempfile::tempdir().unwrap();
-    let env = [
-        ("HOME", home.path().display().to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.path().join("config").display().to_string(),
-        ),
-        (
-            "PROMPTDECK_DATA_DIR",
-            home.path().join("data").display().to_string(),
-        ),
-        ("ANTHROPIC_API_KEY", "sk-test".to_string()),
-        ("ANTHROPIC_BASE_URL", server.base_url()),
-    ];
-    let mut app = Running::start_in(&env, None);
-    app.screen
-        .wait_for("the chat", |s| s.contains("Ctrl-P prompts"));
-    app.type_bytes(b"question\r");
-    app.screen
-        .wait_for("the partial reply", |s| s.contains("Half an answer"));
-    let pid = app.child.process_id().expect("pid");
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
+    let HalfAnswered {
+        _server,
+        _home,
+        env,
+        app,
+    } = half_answered("question", "Half an answer").await;
+    signal(&app, "-HUP");
     app.wait_exit_restored();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_promptdeck"))
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .args(["export", "1", "--format", "jsonl"])
-        .output()
-        .unwrap();
-    let last: Value = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .expect("the reply was stored");
+    let last = export_first(&env).pop().expect("the reply was stored");
     assert_eq!(last["content"], "Half an answer");
     assert_eq!(
         last["state"], "interrupted",
