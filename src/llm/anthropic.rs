@@ -16,7 +16,8 @@ use super::error::{clean_server_text, stream_error};
 use super::http::{Endpoint, Protocol, build_client, drive_sse, header_text};
 use super::sse::SseEvent;
 use super::{
-    ChatRequest, EventStream, LlmError, Message, NoteKind, Provider, StopReason, StreamEvent, Usage,
+    ChatRequest, EventStream, LlmError, Message, NoteKind, Phase, Provider, StopReason,
+    StreamEvent, Usage,
 };
 use crate::text::thousands;
 
@@ -135,17 +136,6 @@ impl Block {
         };
         Some(StreamEvent::Note { kind, summary })
     }
-}
-
-/// Whether the parser has seen the end of the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// Before `message_start`.
-    Waiting,
-    /// `Started` was emitted; content may stream.
-    Streaming,
-    /// `message_stop` was seen and `Finished` emitted.
-    Finished,
 }
 
 /// The pure Anthropic stream parser: one SSE event in, zero or more [`StreamEvent`]s out.

@@ -33,6 +33,17 @@ pub fn estimate_tokens(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
 
+/// Where a protocol parser is in a reply (shared by the Anthropic and OpenAI parsers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Nothing yet (before `message_start`, before the first chunk).
+    Waiting,
+    /// `Started` was emitted; content may stream.
+    Streaming,
+    /// The end marker was seen and `Finished` emitted.
+    Finished,
+}
+
 /// A boxed stream of provider events; the last item is `Finished` or an `Err`.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, LlmError>> + Send>>;
 

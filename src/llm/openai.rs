@@ -24,7 +24,8 @@ use super::error::{clean_server_text, server_error_parts, stream_error};
 use super::http::{Endpoint, Protocol, build_client, drive_sse, header_text};
 use super::sse::SseEvent;
 use super::{
-    ChatRequest, EventStream, LlmError, NoteKind, Provider, Role, StopReason, StreamEvent, Usage,
+    ChatRequest, EventStream, LlmError, NoteKind, Phase, Provider, Role, StopReason, StreamEvent,
+    Usage,
 };
 use crate::text::thousands;
 
@@ -168,17 +169,6 @@ impl From<WireUsage> for Usage {
 struct ToolCall {
     name: String,
     argument_bytes: usize,
-}
-
-/// Where the parser is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// No chunk yet.
-    Waiting,
-    /// `Started` was emitted.
-    Streaming,
-    /// `Finished` was emitted.
-    Finished,
 }
 
 /// The pure OpenAI-compatible stream parser: one SSE event in, zero or more events out.
