@@ -73,6 +73,10 @@ pub struct AskOutcome {
     /// False when the server reported no usage at all (numbers are then null, never 0).
     pub usage_reported: bool,
     pub notes: Vec<AskNote>,
+    /// What the provider adjusted in the request (e.g. a temperature the model does not
+    /// accept, left out), once each over all attempts; also printed to stderr as
+    /// `promptdeck: note: …`.
+    pub notices: Vec<String>,
     pub time_to_first_token_ms: Option<u64>,
     pub total_ms: u64,
     pub stop_reason: Option<String>,
@@ -217,6 +221,14 @@ impl Printer<'_> {
                 self.outcome.usage.merge(usage);
                 self.outcome.usage_reported = true;
             }
+            StreamEvent::Notice(notice) => {
+                // Every attempt says it again: say it once.
+                let notice = text::sanitize(&notice);
+                if !self.outcome.notices.contains(&notice) {
+                    let _ = writeln!(self.err, "promptdeck: note: {notice}");
+                    self.outcome.notices.push(notice);
+                }
+            }
             StreamEvent::RateLimits(_) | StreamEvent::Finished { .. } => {}
         }
     }
@@ -267,6 +279,7 @@ pub async fn run(
             usage: Usage::default(),
             usage_reported: false,
             notes: Vec::new(),
+            notices: Vec::new(),
             time_to_first_token_ms: None,
             total_ms: 0,
             stop_reason: None,
@@ -319,10 +332,7 @@ pub async fn run(
         outcome.error = Some(AskError {
             kind: e.kind().to_string(),
             message: text::sanitize(&e.to_string()),
-            retry_after_seconds: match e {
-                LlmError::RateLimited { retry_after, .. } => retry_after.map(|d| d.as_secs_f64()),
-                _ => None,
-            },
+            retry_after_seconds: e.retry_after().map(|d| d.as_secs_f64()),
         });
     } else if interrupted {
         outcome.error = Some(AskError {
@@ -547,6 +557,77 @@ mod tests {
                 (Role::User, MessageState::Complete),
                 (Role::Assistant, MessageState::Failed)
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_notice_goes_to_stderr_once_and_into_the_json_notices() {
+        let services = AskServices {
+            limiter: limiter(LimitSetting::Off),
+            store: None,
+            prices: Arc::new(PriceTable::builtin()),
+        };
+        let notice = || Ok(StreamEvent::Notice("temperature 0.7 not sent\u{1b}[2J".into()));
+        let overloaded = LlmError::Overloaded {
+            status: 529,
+            message: "Overloaded".into(),
+        };
+        let mut second = vec![notice()];
+        second.extend(answer("fine"));
+        let provider = Scripted::new(vec![vec![notice(), Err(overloaded)], second]);
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(
+            provider,
+            request(),
+            None,
+            None,
+            Default::default(),
+            &policy,
+            &services,
+            OutputMode::Json,
+            &mut out,
+            &mut err,
+        )
+        .await;
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(code, exit::OK, "{err}");
+        assert_eq!(
+            err.matches("promptdeck: note: temperature 0.7 not sent\n")
+                .count(),
+            1,
+            "{err}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            (&json["notices"], &json["text"], &json["attempts"]),
+            (
+                &serde_json::json!(["temperature 0.7 not sent"]),
+                &serde_json::json!("fine"),
+                &serde_json::json!(2)
+            )
+        );
+    }
+
+    #[test]
+    fn a_server_retry_hint_exits_as_the_error_it_wraps() {
+        let overloaded = LlmError::Overloaded {
+            status: 529,
+            message: "Overloaded".into(),
+        };
+        let limited = LlmError::RateLimited {
+            message: "slow".into(),
+            retry_after: None,
+        };
+        assert_eq!(
+            [
+                exit_status(Some(&overloaded.with_retry_hint(Some(false)))),
+                exit_status(Some(&limited.with_retry_hint(Some(true)))),
+            ],
+            [exit::PROVIDER, exit::RATE_LIMITED]
         );
     }
 

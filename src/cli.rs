@@ -78,7 +78,7 @@ pub struct GlobalArgs {
     /// Provider to use [default: the first configured; the demo when none is]
     #[arg(long, global = true, value_enum)]
     pub provider: Option<ProviderKind>,
-    /// Model name [default: claude-sonnet-4-5 for anthropic, gpt-4.1-mini for openai]
+    /// Model name [default: claude-sonnet-5-5 for anthropic, gpt-5.6-terra for openai]
     #[arg(long, global = true)]
     pub model: Option<String>,
     /// Config file [default: the platform config dir's promptdeck/config.toml]

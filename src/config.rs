@@ -20,13 +20,19 @@ use crate::limit::{
 };
 use crate::llm::Timeouts;
 use crate::llm::http::{ApiKey, Endpoint};
-use crate::llm::pricing::PriceTable;
+use crate::llm::openai::MaxTokensField;
+use crate::llm::pricing::{PriceScope, PriceTable};
 use crate::llm::retry::RetryPolicy;
 
-/// Default Anthropic model.
-pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
-/// Default OpenAI-compatible model.
-pub const DEFAULT_OPENAI_MODEL: &str = "gpt-4.1-mini";
+/// Default Anthropic model: Anthropic's current Sonnet, "the best combination of speed and
+/// intelligence" in the bundled genai-prices dataset (0.2.1, which lists Claude Sonnet 5.5 as
+/// the newest Sonnet). The only place the default is written; when a release retires it, the
+/// model-not-found error lists what the endpoint offers.
+pub const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-5-5";
+/// Default OpenAI model: GPT-5.6 Terra, "the GPT-5.6 model that balances intelligence and
+/// cost" in the same dataset (the current GPT-5.6 family: Sol, Terra, Luna). For other
+/// OpenAI-compatible servers set `model` (or `--model`).
+pub const DEFAULT_OPENAI_MODEL: &str = "gpt-5.6-terra";
 /// Default Anthropic base URL.
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 /// Default OpenAI base URL (with `/v1`, as the SDK reads `OPENAI_BASE_URL`).
@@ -83,6 +89,10 @@ pub struct ProviderSection {
     pub api_key_env: Option<String>,
     /// Model for this provider.
     pub model: Option<String>,
+    /// `[openai]` only: the request field for the output-token limit, replacing the rule
+    /// (`max_completion_tokens` for api.openai.com and o-series/GPT-5 names, else
+    /// `max_tokens`). A configuration error under `[anthropic]`.
+    pub max_tokens_field: Option<MaxTokensField>,
 }
 
 /// Timeouts in the config file, in milliseconds.
@@ -247,6 +257,8 @@ pub struct Resolved {
     pub limit: LimitChoice,
     /// Model prices: the built-in table with the config file's `[prices]` overrides.
     pub prices: Arc<PriceTable>,
+    /// `[openai] max_tokens_field`; `None` leaves the choice to the OpenAI provider's rule.
+    pub openai_max_tokens_field: Option<MaxTokensField>,
 }
 
 /// Opens the rate limiter `resolved` describes (its SQLite store lives in the data dir). The
@@ -306,11 +318,28 @@ fn resolve_limit(
     })
 }
 
-/// The built-in price table with the config file's `[prices]` overrides.
-fn resolve_prices(prices: Option<&toml::Table>) -> Result<PriceTable, ConfigError> {
+/// Which list prices apply to `provider` at `endpoint`: Anthropic's for the Anthropic API,
+/// the dataset's provider for an OpenAI-compatible URL (none for a local server), none for
+/// the demo.
+pub fn price_scope(provider: ProviderKind, endpoint: Option<&Endpoint>) -> PriceScope {
+    match (provider, endpoint) {
+        (ProviderKind::Anthropic, _) => PriceScope::Provider("anthropic".into()),
+        (ProviderKind::Openai, Some(endpoint)) => PriceScope::ApiUrl(endpoint.base_url.clone()),
+        (ProviderKind::Openai, None) | (ProviderKind::Demo, _) => PriceScope::ConfigOnly,
+    }
+}
+
+/// The dataset's prices for `scope`, in force now, with the config file's `[prices]`
+/// overrides on top.
+fn resolve_prices(
+    scope: PriceScope,
+    prices: Option<&toml::Table>,
+) -> Result<PriceTable, ConfigError> {
+    let table = PriceTable::new(scope, std::time::SystemTime::now());
     match prices {
-        None => Ok(PriceTable::builtin()),
-        Some(table) => PriceTable::with_override_table(table)
+        None => Ok(table),
+        Some(overrides) => table
+            .overridden_by(overrides)
             .map_err(|e| ConfigError::Invalid(format!("[prices]: {e}"))),
     }
 }
@@ -450,8 +479,18 @@ pub fn resolve(
             "fallback lists an empty model name".into(),
         ));
     }
+    if file.anthropic.max_tokens_field.is_some() {
+        return Err(ConfigError::Invalid(
+            "[anthropic] max_tokens_field: only meaningful in [openai] (the Anthropic API \
+             always takes max_tokens)"
+                .into(),
+        ));
+    }
     let limit = resolve_limit(&file.limit, overrides.rate_limit)?;
-    let prices = Arc::new(resolve_prices(file.prices.as_ref())?);
+    let prices = Arc::new(resolve_prices(
+        price_scope(provider, endpoint.as_ref()),
+        file.prices.as_ref(),
+    )?);
     let theme = match overrides.theme.as_ref().or(file.theme.as_ref()) {
         None => crate::ui::theme::Theme::default(),
         Some(path) => {
@@ -467,6 +506,7 @@ pub fn resolve(
         theme,
         limit,
         prices,
+        openai_max_tokens_field: file.openai.max_tokens_field,
         retry,
         provider,
         first_run,
@@ -642,6 +682,47 @@ mod tests {
     }
 
     #[test]
+    fn openai_max_tokens_field_is_typed_and_only_allowed_in_openai() {
+        let local = env(&[("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")]);
+        let r = resolve(&with_data_dir(), &FileConfig::default(), &local, None).unwrap();
+        assert_eq!(r.openai_max_tokens_field, None, "unset: the provider's rule");
+        let file = FileConfig::parse(
+            "[openai]\nmax_tokens_field = \"max_completion_tokens\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let r = resolve(&with_data_dir(), &file, &local, None).unwrap();
+        assert_eq!(
+            r.openai_max_tokens_field,
+            Some(MaxTokensField::MaxCompletionTokens)
+        );
+        let err = FileConfig::parse(
+            "[openai]\nmax_tokens_field = \"max_output_tokens\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("max_tokens_field")
+                && err.contains("max_output_tokens")
+                && err.contains("max_completion_tokens"),
+            "{err}"
+        );
+        let file = FileConfig::parse(
+            "[anthropic]\nmax_tokens_field = \"max_tokens\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let err = resolve(&with_data_dir(), &file, &local, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[anthropic] max_tokens_field") && err.contains("[openai]"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn limit_and_prices_default_to_the_builtin_values() {
         let r = resolve(&with_data_dir(), &FileConfig::default(), &env(&[]), None).unwrap();
         assert_eq!(
@@ -653,7 +734,11 @@ mod tests {
             }
         );
         assert_eq!(r.limit.config.to_string(), "20/1h");
-        assert_eq!(*r.prices, PriceTable::builtin());
+        // The demo prices nothing from the dataset: only itself, free.
+        assert_eq!(
+            *r.prices,
+            PriceTable::new(PriceScope::ConfigOnly, std::time::SystemTime::now())
+        );
     }
 
     #[test]
@@ -724,6 +809,52 @@ mod tests {
     }
 
     #[test]
+    fn default_models_are_current_models_the_dataset_prices() {
+        use crate::llm::pricing::PriceSource;
+        let anthropic = PriceTable::new(
+            PriceScope::Provider("anthropic".into()),
+            std::time::SystemTime::now(),
+        );
+        assert_eq!(
+            anthropic.source(DEFAULT_ANTHROPIC_MODEL),
+            Some(PriceSource::Dataset)
+        );
+        let openai = PriceTable::new(
+            PriceScope::ApiUrl(DEFAULT_OPENAI_BASE_URL.into()),
+            std::time::SystemTime::now(),
+        );
+        assert_eq!(openai.source(DEFAULT_OPENAI_MODEL), Some(PriceSource::Dataset));
+    }
+
+    #[test]
+    fn prices_are_scoped_to_the_provider_that_bills() {
+        let anthropic = resolve(
+            &with_data_dir(),
+            &FileConfig::default(),
+            &env(&[("ANTHROPIC_API_KEY", "k")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(anthropic.prices.dataset_provider(), Some("anthropic"));
+        let openai = resolve(
+            &with_data_dir(),
+            &FileConfig::default(),
+            &env(&[("OPENAI_API_KEY", "k")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(openai.prices.dataset_provider(), Some("openai"));
+        let local = resolve(
+            &with_data_dir(),
+            &FileConfig::default(),
+            &env(&[("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(local.prices.dataset_provider(), None);
+    }
+
+    #[test]
     fn price_overrides_apply_and_bad_ones_name_the_model_and_field() {
         let file = FileConfig::parse(
             r#"
@@ -734,15 +865,22 @@ mod tests {
             Path::new("c.toml"),
         )
         .unwrap();
-        let r = resolve(&with_data_dir(), &file, &env(&[]), None).unwrap();
+        let r = resolve(
+            &with_data_dir(),
+            &file,
+            &env(&[("ANTHROPIC_API_KEY", "k")]),
+            None,
+        )
+        .unwrap();
         let price = r.prices.lookup("my-local-model").expect("override added");
         assert_eq!(
             (price.input_per_mtok_usd, price.output_per_mtok_usd),
             (1.0, 2.0)
         );
-        assert!(
-            r.prices.lookup("claude-sonnet-4-5").is_some(),
-            "built-ins stay"
+        assert_eq!(
+            r.prices.source("claude-sonnet-5-5"),
+            Some(crate::llm::pricing::PriceSource::Dataset),
+            "the dataset still prices the rest"
         );
         let file = FileConfig::parse(
             "[prices.\"my-local-model\"]\ninput = \"cheap\"\noutput = 2.0\n",

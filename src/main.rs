@@ -189,9 +189,11 @@ fn build_provider(resolved: &Resolved) -> Result<Arc<dyn Provider>, String> {
         ProviderKind::Anthropic => {
             Arc::new(AnthropicProvider::new(endpoint()?).map_err(|e| e.to_string())?)
         }
-        ProviderKind::Openai => {
-            Arc::new(OpenAiProvider::new(endpoint()?).map_err(|e| e.to_string())?)
-        }
+        ProviderKind::Openai => Arc::new(
+            OpenAiProvider::new(endpoint()?)
+                .map_err(|e| e.to_string())?
+                .with_max_tokens_field(resolved.openai_max_tokens_field),
+        ),
     })
 }
 

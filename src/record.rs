@@ -540,7 +540,7 @@ impl RequestRecorder {
                     attempt.usage.merge(*usage);
                 }
             }
-            StreamEvent::Note { .. } | StreamEvent::Finished { .. } => {}
+            StreamEvent::Note { .. } | StreamEvent::Notice(_) | StreamEvent::Finished { .. } => {}
         }
     }
 
@@ -574,9 +574,14 @@ impl RequestRecorder {
         let priced_model = attempt
             .response_model
             .as_deref()
-            .filter(|m| self.ctx.prices.lookup(m).is_some())
+            .filter(|m| self.ctx.prices.knows(m))
             .unwrap_or(&attempt.model);
         let cost = CostView::of(&self.ctx.prices, priced_model, &attempt.usage);
+        let cost_source = self
+            .ctx
+            .prices
+            .source(priced_model)
+            .map(|s| s.label().to_string());
         let outcome = RequestOutcome {
             status,
             response_model: attempt.response_model.clone(),
@@ -587,6 +592,7 @@ impl RequestRecorder {
             time_to_first_chunk_ms: attempt.first_text.map(millis_i64),
             duration_ms: Some(millis_i64(attempt.started.elapsed())),
             cost,
+            cost_source,
             error,
             ratelimit_headers: RateLimitHeaders::default(),
         };

@@ -12,7 +12,7 @@ use serde_json::json;
 use common::mock::{self, MockResponse, MockServer, Step};
 use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::http::{ApiKey, Endpoint};
-use promptdeck::llm::openai::OpenAiProvider;
+use promptdeck::llm::openai::{MaxTokensField, OpenAiProvider};
 use promptdeck::llm::{
     ChatRequest, LlmError, Message, NoteKind, Provider, Role, StopReason, StreamEvent, Timeouts,
     Usage,
@@ -240,6 +240,96 @@ async fn openai_sends_bearer_system_message_and_stream_options() {
     );
 }
 
+/// `request()` for `model`, with temperature 0.7.
+fn request_for(model: &str) -> ChatRequest {
+    ChatRequest {
+        model: model.into(),
+        temperature: Some(0.7),
+        ..request()
+    }
+}
+
+/// The body the server received for `model` (temperature 0.7, max 256 tokens) when
+/// `token_field` names the output-token limit, with or without a temperature.
+fn body_for(model: &str, token_field: &str, temperature: bool) -> serde_json::Value {
+    let mut body = json!({"model":model,
+        "messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"hello"}],
+        "stream":true,"stream_options":{"include_usage":true}});
+    body[token_field] = json!(256);
+    if temperature {
+        body["temperature"] = json!(0.7f32);
+    }
+    body
+}
+
+#[tokio::test]
+async fn reasoning_models_get_max_completion_tokens_and_no_temperature_with_a_notice() {
+    for model in ["o3-mini", "gpt-5.6-terra"] {
+        let server = MockServer::start().await;
+        server.push(MockResponse::sse(mock::openai::reply(&["ok"], 5, 1, 0)));
+        let events: Events = openai(&server).stream(request_for(model)).collect().await;
+        assert_eq!(
+            events[..2],
+            [
+                Ok(StreamEvent::Notice(format!(
+                    "temperature 0.7 not sent: {model} accepts only its default"
+                ))),
+                started("gpt-test", "chatcmpl-test", None),
+            ],
+            "{model}"
+        );
+        assert_eq!(events.last(), Some(&finished(StopReason::EndTurn)));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests[0].body,
+            body_for(model, "max_completion_tokens", false),
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_local_model_on_a_compatible_server_keeps_max_tokens_and_temperature() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(mock::openai::reply(&["ok"], 5, 1, 0)));
+    let events: Events = openai_with(&server, None, timeouts())
+        .stream(request_for("llama-3.1-8b"))
+        .collect()
+        .await;
+    assert_eq!(events.first(), Some(&started("gpt-test", "chatcmpl-test", None)));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Ok(StreamEvent::Notice(_)))),
+        "{events:?}"
+    );
+    assert_eq!(
+        server.requests()[0].body,
+        body_for("llama-3.1-8b", "max_tokens", true)
+    );
+}
+
+#[tokio::test]
+async fn the_configured_max_tokens_field_replaces_the_rule() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(mock::openai::reply(&["a"], 5, 1, 0)));
+    server.push(MockResponse::sse(mock::openai::reply(&["b"], 5, 1, 0)));
+    let completion = openai(&server).with_max_tokens_field(Some(MaxTokensField::MaxCompletionTokens));
+    let _: Events = completion.stream(request_for("llama-3.1-8b")).collect().await;
+    let classic = openai(&server).with_max_tokens_field(Some(MaxTokensField::MaxTokens));
+    let _: Events = classic.stream(request_for("o3-mini")).collect().await;
+    let bodies: Vec<serde_json::Value> = server.requests().into_iter().map(|r| r.body).collect();
+    assert_eq!(
+        bodies,
+        vec![
+            body_for("llama-3.1-8b", "max_completion_tokens", true),
+            // The field is the user's call; the temperature rule still holds.
+            body_for("o3-mini", "max_tokens", false),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn llama_cpp_style_stream_without_usage_has_no_usage_event() {
     let server = MockServer::start().await;
@@ -461,10 +551,13 @@ async fn http_error_statuses_map_to_error_classes() {
             },
         ),
         (
+            // A 404 on the chat endpoint names the model; this mock lists no models.
             404,
             "not_found_error",
-            LlmError::NotFound {
+            LlmError::ModelNotFound {
+                model: "test-model".into(),
                 message: "invalid x-api-key".into(),
+                available: Vec::new(),
             },
         ),
         (
@@ -522,8 +615,10 @@ async fn openai_shaped_error_bodies_are_understood() {
     );
     assert_eq!(
         run(&openai(&server)).await,
-        vec![Err(LlmError::NotFound {
-            message: "The model `nope` does not exist".into()
+        vec![Err(LlmError::ModelNotFound {
+            model: "test-model".into(),
+            message: "The model `nope` does not exist".into(),
+            available: Vec::new(),
         })]
     );
 }

@@ -234,3 +234,70 @@ async fn a_drop_before_the_first_token_is_retried_after_it_is_not() {
         "never retried: it would duplicate text"
     );
 }
+
+#[tokio::test]
+async fn x_should_retry_false_is_attempted_once_and_without_it_a_529_is_retried() {
+    let server = MockServer::start().await;
+    server.push(overloaded().header("x-should-retry", "false"));
+    server.push(ok("never sent"));
+    let (result, log, text) = run(&server, &policy(&["claude-b"])).await;
+    assert_eq!(
+        result.as_ref().map_err(LlmError::without_hint),
+        Err(&LlmError::Overloaded {
+            status: 529,
+            message: "Overloaded".into()
+        })
+    );
+    assert_eq!(text, "");
+    assert_eq!(log, ["start 1 claude-a", "fail 1 overloaded -> give up"]);
+    assert_eq!(server.requests().len(), 1, "the server said not to retry");
+
+    let server = MockServer::start().await;
+    server.push(overloaded());
+    server.push(ok("retried"));
+    let (result, log, text) = run(&server, &policy(&[])).await;
+    assert_eq!(result, Ok(StopReason::EndTurn));
+    assert_eq!(text, "retried");
+    assert_eq!(
+        log,
+        [
+            "start 1 claude-a",
+            "fail 1 overloaded -> retry in 5ms",
+            "start 2 claude-a"
+        ]
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn x_should_retry_true_retries_even_a_bad_request() {
+    let server = MockServer::start().await;
+    server.push(
+        MockResponse::error(
+            409,
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "busy"}}),
+        )
+        .header("x-should-retry", "true"),
+    );
+    server.push(
+        MockResponse::error(
+            400,
+            json!({"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}),
+        )
+        .header("x-should-retry", "true"),
+    );
+    server.push(ok("third time"));
+    let (result, log, text) = run(&server, &policy(&[])).await;
+    assert_eq!(result, Ok(StopReason::EndTurn));
+    assert_eq!(text, "third time");
+    assert_eq!(
+        log,
+        [
+            "start 1 claude-a",
+            "fail 1 bad_request -> retry in 5ms",
+            "start 2 claude-a",
+            "fail 2 bad_request -> retry in 10ms",
+            "start 3 claude-a"
+        ]
+    );
+}

@@ -89,6 +89,7 @@ fn child_writer() {
                     time_to_first_chunk_ms: Some(1),
                     duration_ms: Some(2),
                     cost: CostView::Known(0.0),
+                    cost_source: None,
                     error: None,
                     ratelimit_headers: RateLimitHeaders::default(),
                 },

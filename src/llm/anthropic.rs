@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{clean_server_text, stream_error};
 use super::http::{Endpoint, Protocol, build_client, drive_sse, header_text};
+use super::models;
 use super::sse::SseEvent;
 use super::{
     ChatRequest, EventStream, LlmError, Message, NoteKind, Phase, Provider, StopReason,
@@ -83,11 +84,23 @@ impl Provider for AnthropicProvider {
         if let Some(key) = &self.endpoint.api_key {
             builder = builder.header("x-api-key", key.expose());
         }
-        drive_sse(
+        let events = drive_sse(
             builder,
             self.endpoint.timeouts,
             self.endpoint.api_key.clone(),
             |headers: &HeaderMap| AnthropicParser::new(header_text(headers, REQUEST_ID_HEADER)),
+        );
+        let (client, endpoint) = (self.client.clone(), self.endpoint.clone());
+        models::explain_not_found(events, request.model, move || {
+            models::list(client, endpoint, models::ApiFlavor::Anthropic)
+        })
+    }
+
+    fn list_models(&self) -> models::ModelListFuture {
+        models::list(
+            self.client.clone(),
+            self.endpoint.clone(),
+            models::ApiFlavor::Anthropic,
         )
     }
 }

@@ -117,6 +117,11 @@ impl Provider for DemoProvider {
         Some(DEMO_LABEL)
     }
 
+    /// The demo answers to one name: switching models works, and says so.
+    fn list_models(&self) -> super::models::ModelListFuture {
+        Box::pin(async { Ok(vec![DEMO_MODEL.to_string()]) })
+    }
+
     fn stream(&self, request: ChatRequest) -> EventStream {
         let input_text: usize = request.system.as_deref().map_or(0, str::len)
             + request

@@ -21,6 +21,15 @@ pub enum LlmError {
     /// 404: usually an unknown model name or a wrong base URL.
     #[error("not found (404): {message} — check the model name and base URL")]
     NotFound { message: String },
+    /// The endpoint does not serve `model` (a 404 on the chat endpoint, and the endpoint's
+    /// own `GET /v1/models` does not list it). `available` is what it offers, closest names
+    /// first; empty when the list could not be read.
+    #[error("model \"{model}\" not found: {message}{}", offered(available))]
+    ModelNotFound {
+        model: String,
+        message: String,
+        available: Vec<String>,
+    },
     /// 413: the request (prompt + history) is too large.
     #[error("request too large (413): {message}")]
     TooLarge { message: String },
@@ -55,6 +64,31 @@ pub enum LlmError {
     /// The server sent something that is not the protocol we speak.
     #[error("malformed response from the server: {message}")]
     Protocol { message: String },
+    /// A failed response that carried `x-should-retry: true|false` (both official SDKs read
+    /// it): `should_retry` decides whether the request is retried, before any status rule.
+    /// Everything else (message, kind, class, exit status) is the wrapped `error`'s.
+    #[error("{error}")]
+    ServerRetryHint {
+        should_retry: bool,
+        error: Box<LlmError>,
+    },
+}
+
+/// " — this endpoint offers: a, b, c (+N more); choose one with --model NAME or Alt-M".
+fn offered(available: &[String]) -> String {
+    if available.is_empty() {
+        return " — check the model name (--model NAME, or Alt-M in the chat) and the base URL"
+            .to_string();
+    }
+    let shown = super::models::NAMES_IN_ERROR.min(available.len());
+    let more = match available.len() - shown {
+        0 => String::new(),
+        n => format!(" (+{n} more)"),
+    };
+    format!(
+        " — this endpoint offers: {}{more}; choose one with --model NAME (or Alt-M in the chat)",
+        available[..shown].join(", ")
+    )
 }
 
 fn retry_hint(after: Option<Duration>) -> String {
@@ -81,9 +115,10 @@ impl LlmError {
     pub fn class(&self) -> ErrorClass {
         match self {
             LlmError::Auth { .. } => ErrorClass::Auth,
-            LlmError::BadRequest { .. } | LlmError::NotFound { .. } | LlmError::TooLarge { .. } => {
-                ErrorClass::Request
-            }
+            LlmError::BadRequest { .. }
+            | LlmError::NotFound { .. }
+            | LlmError::ModelNotFound { .. }
+            | LlmError::TooLarge { .. } => ErrorClass::Request,
             LlmError::RateLimited { .. } | LlmError::LocalLimit { .. } => ErrorClass::RateLimited,
             LlmError::Overloaded { .. } => ErrorClass::Overloaded,
             LlmError::Server { .. } | LlmError::Stream { .. } => ErrorClass::Server,
@@ -91,6 +126,7 @@ impl LlmError {
                 ErrorClass::Network
             }
             LlmError::Protocol { .. } => ErrorClass::Protocol,
+            LlmError::ServerRetryHint { error, .. } => error.class(),
         }
     }
 
@@ -100,6 +136,7 @@ impl LlmError {
             LlmError::Auth { .. } => "auth",
             LlmError::BadRequest { .. } => "bad_request",
             LlmError::NotFound { .. } => "not_found",
+            LlmError::ModelNotFound { .. } => "model_not_found",
             LlmError::TooLarge { .. } => "too_large",
             LlmError::RateLimited { .. } => "rate_limited",
             LlmError::LocalLimit { .. } => "local_rate_limit",
@@ -110,6 +147,35 @@ impl LlmError {
             LlmError::Stalled { .. } => "stalled",
             LlmError::Interrupted => "interrupted",
             LlmError::Protocol { .. } => "protocol",
+            LlmError::ServerRetryHint { error, .. } => error.kind(),
+        }
+    }
+
+    /// The failure itself: the wrapped error of a [`LlmError::ServerRetryHint`], else `self`.
+    pub fn without_hint(&self) -> &LlmError {
+        match self {
+            LlmError::ServerRetryHint { error, .. } => error.without_hint(),
+            other => other,
+        }
+    }
+
+    /// How long a 429 asked us to wait (`retry-after-ms` / `retry-after`), through a retry
+    /// hint.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.without_hint() {
+            LlmError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Wraps `self` in [`LlmError::ServerRetryHint`] when the server gave a hint.
+    pub fn with_retry_hint(self, should_retry: Option<bool>) -> LlmError {
+        match should_retry {
+            Some(should_retry) => LlmError::ServerRetryHint {
+                should_retry,
+                error: Box::new(self),
+            },
+            None => self,
         }
     }
 }
@@ -134,6 +200,15 @@ impl LlmError {
             },
             LlmError::NotFound { message } => LlmError::NotFound {
                 message: r(message),
+            },
+            LlmError::ModelNotFound {
+                model,
+                message,
+                available,
+            } => LlmError::ModelNotFound {
+                model: r(model),
+                message: r(message),
+                available: available.into_iter().map(r).collect(),
             },
             LlmError::TooLarge { message } => LlmError::TooLarge {
                 message: r(message),
@@ -165,6 +240,13 @@ impl LlmError {
             },
             LlmError::Protocol { message } => LlmError::Protocol {
                 message: r(message),
+            },
+            LlmError::ServerRetryHint {
+                should_retry,
+                error,
+            } => LlmError::ServerRetryHint {
+                should_retry,
+                error: Box::new(error.redact(secret)),
             },
             e @ (LlmError::Stalled { .. } | LlmError::Interrupted) => e,
         }
@@ -275,13 +357,28 @@ pub fn stream_error(kind: Option<&str>, message: &str) -> LlmError {
 }
 
 /// Maps a non-2xx HTTP response to an [`LlmError`], reading `retry-after` against the
-/// current time. See [`error_from_response_at`].
+/// current time (see [`error_from_response_at`]), wrapped in [`LlmError::ServerRetryHint`]
+/// when the response carries an `x-should-retry` header ([`should_retry_header`]).
 pub fn error_from_response(
     status: u16,
     headers: &reqwest::header::HeaderMap,
     body: &[u8],
 ) -> LlmError {
     error_from_response_at(status, headers, body, std::time::SystemTime::now())
+        .with_retry_hint(should_retry_header(headers))
+}
+
+/// The `x-should-retry` response header: `true` or `false` (any ASCII case, surrounding
+/// spaces ignored); absent or anything else is no hint.
+pub fn should_retry_header(headers: &reqwest::header::HeaderMap) -> Option<bool> {
+    let value = headers.get("x-should-retry")?.to_str().ok()?.trim();
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// Maps a non-2xx HTTP response to an [`LlmError`], with `now` for an HTTP-date
@@ -548,6 +645,62 @@ mod tests {
                 kind: "api_error".into(),
                 message: "boom".into()
             }
+        );
+    }
+
+    #[test]
+    fn x_should_retry_wraps_the_mapped_error_and_nothing_else_changes() {
+        let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let inner = LlmError::Overloaded {
+            status: 529,
+            message: "Overloaded".into(),
+        };
+        assert_eq!(
+            error_from_response(529, &headers(&[("x-should-retry", "false")]), overloaded),
+            LlmError::ServerRetryHint {
+                should_retry: false,
+                error: Box::new(inner.clone()),
+            }
+        );
+        assert_eq!(
+            error_from_response(529, &headers(&[("x-should-retry", " TRUE ")]), overloaded),
+            inner.clone().with_retry_hint(Some(true))
+        );
+        for no_hint in [&[][..], &[("x-should-retry", "maybe")][..]] {
+            assert_eq!(
+                error_from_response(529, &headers(no_hint), overloaded),
+                inner,
+                "{no_hint:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_hint_reads_and_classifies_as_the_error_it_wraps() {
+        let limited = LlmError::RateLimited {
+            message: "slow down sk-secret".into(),
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        let hinted = limited.clone().with_retry_hint(Some(false));
+        assert_eq!(
+            (
+                hinted.to_string(),
+                hinted.kind(),
+                hinted.class(),
+                hinted.retry_after(),
+                hinted.without_hint()
+            ),
+            (
+                limited.to_string(),
+                limited.kind(),
+                limited.class(),
+                limited.retry_after(),
+                &limited
+            )
+        );
+        assert_eq!(
+            hinted.redact("sk-secret"),
+            limited.redact("sk-secret").with_retry_hint(Some(false))
         );
     }
 

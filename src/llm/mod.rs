@@ -14,6 +14,7 @@ pub mod anthropic;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod models;
 pub mod openai;
 pub mod pricing;
 pub mod retry;
@@ -67,7 +68,7 @@ pub struct Message {
 /// Everything a provider needs for one request. Built by the model, sent by a task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
-    /// Model name as the provider knows it (`claude-sonnet-4-5`, `gpt-4.1-mini`, ...).
+    /// Model name as the provider knows it (`claude-sonnet-5-5`, `gpt-5.6-terra`, ...).
     pub model: String,
     /// The system prompt, if any (the active prompt version's text, variables filled).
     pub system: Option<String>,
@@ -207,6 +208,10 @@ pub enum StreamEvent {
     Note { kind: NoteKind, summary: String },
     /// A cumulative usage report; merge with [`Usage::merge`].
     Usage(Usage),
+    /// Something the provider adjusted in the request, for the status line (e.g. a
+    /// `temperature` left out because the model accepts only its default). Sent before the
+    /// request leaves, so it may precede `Started`; not part of the reply.
+    Notice(String),
     /// The reply ended normally. Always the last event of a successful stream.
     Finished { stop_reason: StopReason },
 }
@@ -244,4 +249,15 @@ pub trait Provider: Send + Sync {
 
     /// Starts the request. Dropping the stream cancels it (and closes the HTTP connection).
     fn stream(&self, request: ChatRequest) -> EventStream;
+
+    /// The model ids this provider's endpoint offers (`GET /v1/models`), in its order. The
+    /// default is a provider that cannot list its models: the switcher then takes a typed
+    /// name.
+    fn list_models(&self) -> models::ModelListFuture {
+        Box::pin(async {
+            Err(LlmError::Protocol {
+                message: "this provider cannot list its models".into(),
+            })
+        })
+    }
 }

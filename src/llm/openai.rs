@@ -13,9 +13,17 @@
 //! - some servers close the stream after the chunk carrying `finish_reason` without sending
 //!   `data: [DONE]`. We treat that as a normal finish: the model said why it stopped, so the
 //!   reply is complete. End of input before any `finish_reason` is [`LlmError::Interrupted`].
+//!
+//! The request differs by model family and server ([`request_body`]): OpenAI's reasoning
+//! models (o-series, GPT-5) reject `max_tokens` and any non-default `temperature`, while
+//! llama.cpp's server, Ollama and vLLM read `max_tokens` only. So OpenAI's own API and those
+//! model names get `max_completion_tokens` ([`max_tokens_field`], overridable with
+//! `[openai] max_tokens_field`), and a temperature those models would refuse is left out and
+//! said so with a [`StreamEvent::Notice`] rather than failing the request.
 
 use std::collections::BTreeMap;
 
+use futures_util::{StreamExt, stream};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::json;
@@ -37,6 +45,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub struct OpenAiProvider {
     endpoint: Endpoint,
     client: reqwest::Client,
+    /// Who serves `endpoint`, for the [`max_tokens_field`] rule.
+    server: ServerKind,
+    /// `[openai] max_tokens_field`: when set, replaces the [`max_tokens_field`] rule.
+    max_tokens_field: Option<MaxTokensField>,
 }
 
 impl OpenAiProvider {
@@ -44,12 +56,116 @@ impl OpenAiProvider {
     /// `http://127.0.0.1:8080/v1`).
     pub fn new(endpoint: Endpoint) -> Result<Self, LlmError> {
         let client = build_client(&endpoint.timeouts)?;
-        Ok(OpenAiProvider { endpoint, client })
+        Ok(OpenAiProvider {
+            server: ServerKind::of(&endpoint.base_url),
+            endpoint,
+            client,
+            max_tokens_field: None,
+        })
+    }
+
+    /// Sends the output-token limit as `field` for every model (`None`: by server and model
+    /// family, see [`max_tokens_field`]).
+    pub fn with_max_tokens_field(mut self, field: Option<MaxTokensField>) -> Self {
+        self.max_tokens_field = field;
+        self
     }
 }
 
-/// The request body for `request`, as JSON: the system prompt becomes the first message.
-pub fn request_body(request: &ChatRequest) -> serde_json::Value {
+/// The request field that carries [`ChatRequest::max_tokens`]; `[openai] max_tokens_field` in
+/// the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxTokensField {
+    /// `max_tokens`: the original name, the one llama.cpp's server, Ollama and vLLM read.
+    MaxTokens,
+    /// `max_completion_tokens`: OpenAI's current name; its reasoning models reject the old
+    /// one.
+    MaxCompletionTokens,
+}
+
+impl MaxTokensField {
+    /// The JSON key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+}
+
+/// What a model name says about the request parameters the model accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFamily {
+    /// OpenAI's reasoning models: the o-series (`o1`, `o3-mini`, `o4-mini`…: names matching
+    /// `^o\d`) and GPT-5 (`gpt-5`, `gpt-5-mini`, `gpt-5.6-terra`, dated snapshots). They take
+    /// `max_completion_tokens` only and accept only the default `temperature` (1).
+    Reasoning,
+    /// Every other name, local models included: `max_tokens` and `temperature` as sent
+    /// since the first Chat Completions API.
+    Classic,
+}
+
+impl ModelFamily {
+    /// The family of `model`, a bare OpenAI model name.
+    pub fn of(model: &str) -> ModelFamily {
+        let mut chars = model.chars();
+        let o_series = chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit());
+        let gpt_5 = model
+            .strip_prefix("gpt-5")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '.']));
+        if o_series || gpt_5 {
+            ModelFamily::Reasoning
+        } else {
+            ModelFamily::Classic
+        }
+    }
+}
+
+/// Who serves a Chat Completions endpoint, as far as the request shape is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// OpenAI's own API (host `api.openai.com`).
+    OpenAi,
+    /// Anything else that speaks the format: llama.cpp's server, Ollama, vLLM, proxies.
+    Compatible,
+}
+
+impl ServerKind {
+    /// The kind of server at `base_url` (an unparseable URL counts as compatible).
+    pub fn of(base_url: &str) -> ServerKind {
+        match reqwest::Url::parse(base_url) {
+            Ok(url) if url.host_str() == Some("api.openai.com") => ServerKind::OpenAi,
+            _ => ServerKind::Compatible,
+        }
+    }
+}
+
+/// The field for the output-token limit when the config does not choose one:
+/// `max_completion_tokens` for OpenAI's own API and for reasoning models anywhere (a proxy
+/// or Azure in front of them), `max_tokens` for other models on compatible servers.
+pub fn max_tokens_field(server: ServerKind, family: ModelFamily) -> MaxTokensField {
+    match (server, family) {
+        (ServerKind::OpenAi, _) | (_, ModelFamily::Reasoning) => {
+            MaxTokensField::MaxCompletionTokens
+        }
+        (ServerKind::Compatible, ModelFamily::Classic) => MaxTokensField::MaxTokens,
+    }
+}
+
+/// A request body, and what was adjusted on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedBody {
+    /// The JSON sent.
+    pub json: serde_json::Value,
+    /// One line per parameter left out or changed, for [`StreamEvent::Notice`].
+    pub notices: Vec<String>,
+}
+
+/// The request body for `request`, with the output-token limit under `max_tokens_field`: the
+/// system prompt becomes the first message; a `temperature` is left out for a
+/// [`ModelFamily::Reasoning`] model, with a notice unless it was the default (1).
+pub fn request_body(request: &ChatRequest, max_tokens_field: MaxTokensField) -> PreparedBody {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if let Some(system) = request.system.as_deref().filter(|s| !s.is_empty()) {
         messages.push(json!({"role": "system", "content": system}));
@@ -64,14 +180,24 @@ pub fn request_body(request: &ChatRequest) -> serde_json::Value {
     let mut body = json!({
         "model": request.model,
         "messages": messages,
-        "max_tokens": request.max_tokens,
         "stream": true,
         "stream_options": {"include_usage": true},
     });
-    if let Some(t) = request.temperature {
-        body["temperature"] = json!(t);
+    body[max_tokens_field.as_str()] = json!(request.max_tokens);
+    let mut notices = Vec::new();
+    match (request.temperature, ModelFamily::of(&request.model)) {
+        (None, _) => {}
+        (Some(t), ModelFamily::Classic) => body["temperature"] = json!(t),
+        (Some(t), ModelFamily::Reasoning) if t == 1.0 => {}
+        (Some(t), ModelFamily::Reasoning) => notices.push(format!(
+            "temperature {t} not sent: {} accepts only its default",
+            request.model
+        )),
     }
-    body
+    PreparedBody {
+        json: body,
+        notices,
+    }
 }
 
 impl Provider for OpenAiProvider {
@@ -80,19 +206,43 @@ impl Provider for OpenAiProvider {
     }
 
     fn stream(&self, request: ChatRequest) -> EventStream {
+        let field = self
+            .max_tokens_field
+            .unwrap_or_else(|| max_tokens_field(self.server, ModelFamily::of(&request.model)));
+        let body = request_body(&request, field);
         let mut builder = self
             .client
             .post(self.endpoint.url("/chat/completions"))
             .header(reqwest::header::ACCEPT, "text/event-stream")
-            .json(&request_body(&request));
+            .json(&body.json);
         if let Some(key) = &self.endpoint.api_key {
             builder = builder.bearer_auth(key.expose());
         }
-        drive_sse(
+        let events = drive_sse(
             builder,
             self.endpoint.timeouts,
             self.endpoint.api_key.clone(),
             |headers: &HeaderMap| OpenAiParser::new(header_text(headers, REQUEST_ID_HEADER)),
+        );
+        let (client, endpoint) = (self.client.clone(), self.endpoint.clone());
+        let events = super::models::explain_not_found(events, request.model.clone(), move || {
+            super::models::list(client, endpoint, super::models::ApiFlavor::OpenAi)
+        });
+        if body.notices.is_empty() {
+            return events;
+        }
+        let notices = body
+            .notices
+            .into_iter()
+            .map(|n| Ok(StreamEvent::Notice(n)));
+        Box::pin(stream::iter(notices).chain(events))
+    }
+
+    fn list_models(&self) -> super::models::ModelListFuture {
+        super::models::list(
+            self.client.clone(),
+            self.endpoint.clone(),
+            super::models::ApiFlavor::OpenAi,
         )
     }
 }
@@ -498,7 +648,8 @@ mod tests {
 
     #[test]
     fn request_body_puts_the_system_prompt_first_and_asks_for_usage() {
-        let body = request_body(&ChatRequest {
+        let body = request_body(
+            &ChatRequest {
             model: "gpt-x".into(),
             system: Some("sys".into()),
             messages: vec![
@@ -513,13 +664,208 @@ mod tests {
             ],
             max_tokens: 10,
             temperature: Some(0.5),
-        });
+            },
+            MaxTokensField::MaxTokens,
+        );
         assert_eq!(
             body,
-            json!({"model":"gpt-x","messages":[{"role":"system","content":"sys"},
-                {"role":"user","content":"a"},{"role":"assistant","content":"b"}],
-                "max_tokens":10,"stream":true,"stream_options":{"include_usage":true},
-                "temperature":0.5})
+            PreparedBody {
+                json: json!({"model":"gpt-x","messages":[{"role":"system","content":"sys"},
+                    {"role":"user","content":"a"},{"role":"assistant","content":"b"}],
+                    "max_tokens":10,"stream":true,"stream_options":{"include_usage":true},
+                    "temperature":0.5}),
+                notices: vec![],
+            }
+        );
+    }
+
+    fn ask(model: &str, temperature: Option<f32>) -> ChatRequest {
+        ChatRequest {
+            model: model.into(),
+            system: None,
+            messages: vec![Message {
+                role: Role::User,
+                content: "hi".into(),
+            }],
+            max_tokens: 64,
+            temperature,
+        }
+    }
+
+    /// The body `OpenAiProvider` would send to a server at `base_url`, without an override.
+    fn body_at(base_url: &str, request: &ChatRequest) -> PreparedBody {
+        let field = max_tokens_field(ServerKind::of(base_url), ModelFamily::of(&request.model));
+        request_body(request, field)
+    }
+
+    #[test]
+    fn o_series_and_gpt_5_names_are_the_reasoning_family() {
+        let reasoning = [
+            "o1",
+            "o1-preview-2024-09-12",
+            "o3",
+            "o3-mini",
+            "o4-mini",
+            "gpt-5",
+            "gpt-5-mini",
+            "gpt-5-2025-08-07",
+            "gpt-5.1",
+            "gpt-5.6-terra",
+            "gpt-5.6-terra-2026-10-01",
+        ];
+        let classic = [
+            "gpt-4.1-mini",
+            "gpt-4o",
+            "gpt-50",
+            "llama-3.1-8b",
+            "llama3.2",
+            "omni-local",
+            "qwen2.5:7b",
+            "",
+        ];
+        let family = |names: &[&str]| -> Vec<(String, ModelFamily)> {
+            names
+                .iter()
+                .map(|n| (n.to_string(), ModelFamily::of(n)))
+                .collect()
+        };
+        assert_eq!(
+            family(&reasoning),
+            reasoning
+                .iter()
+                .map(|n| (n.to_string(), ModelFamily::Reasoning))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            family(&classic),
+            classic
+                .iter()
+                .map(|n| (n.to_string(), ModelFamily::Classic))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn openai_itself_and_reasoning_models_get_max_completion_tokens() {
+        assert_eq!(
+            [
+                "https://api.openai.com/v1",
+                "https://API.openai.com:443/v1/",
+                "http://127.0.0.1:8080/v1",
+                "https://api.openai.com.example.net/v1",
+                "not a url",
+            ]
+            .map(ServerKind::of),
+            [
+                ServerKind::OpenAi,
+                ServerKind::OpenAi,
+                ServerKind::Compatible,
+                ServerKind::Compatible,
+                ServerKind::Compatible,
+            ]
+        );
+        use MaxTokensField::*;
+        use ModelFamily::*;
+        use ServerKind::*;
+        assert_eq!(
+            [
+                max_tokens_field(OpenAi, Classic),
+                max_tokens_field(OpenAi, Reasoning),
+                max_tokens_field(Compatible, Reasoning),
+                max_tokens_field(Compatible, Classic),
+            ],
+            [
+                MaxCompletionTokens,
+                MaxCompletionTokens,
+                MaxCompletionTokens,
+                MaxTokens
+            ]
+        );
+    }
+
+    #[test]
+    fn an_o_series_body_has_max_completion_tokens_and_no_temperature() {
+        assert_eq!(
+            body_at("http://127.0.0.1:8080/v1", &ask("o3-mini", Some(0.7))),
+            PreparedBody {
+                json: json!({"model":"o3-mini","messages":[{"role":"user","content":"hi"}],
+                    "max_completion_tokens":64,"stream":true,
+                    "stream_options":{"include_usage":true}}),
+                notices: vec!["temperature 0.7 not sent: o3-mini accepts only its default".into()],
+            }
+        );
+    }
+
+    #[test]
+    fn a_gpt_5_body_has_max_completion_tokens_and_no_temperature() {
+        assert_eq!(
+            body_at("https://api.openai.com/v1", &ask("gpt-5.6-terra", Some(0.2))),
+            PreparedBody {
+                json: json!({"model":"gpt-5.6-terra","messages":[{"role":"user","content":"hi"}],
+                    "max_completion_tokens":64,"stream":true,
+                    "stream_options":{"include_usage":true}}),
+                notices: vec![
+                    "temperature 0.2 not sent: gpt-5.6-terra accepts only its default".into()
+                ],
+            }
+        );
+        // The default itself is left out without a word; no temperature, no notice.
+        for temperature in [Some(1.0), None] {
+            assert_eq!(
+                body_at("https://api.openai.com/v1", &ask("gpt-5", temperature)).notices,
+                Vec::<String>::new()
+            );
+        }
+    }
+
+    #[test]
+    fn a_local_model_body_is_unchanged_max_tokens_and_temperature() {
+        assert_eq!(
+            body_at("http://127.0.0.1:8080/v1", &ask("llama-3.1-8b", Some(0.7))),
+            PreparedBody {
+                json: json!({"model":"llama-3.1-8b","messages":[{"role":"user","content":"hi"}],
+                    "max_tokens":64,"stream":true,"stream_options":{"include_usage":true},
+                    "temperature":0.7f32}),
+                notices: vec![],
+            }
+        );
+        // A classic model on OpenAI itself keeps its temperature under the new field name.
+        assert_eq!(
+            body_at("https://api.openai.com/v1", &ask("gpt-4.1-mini", Some(0.7))).json,
+            json!({"model":"gpt-4.1-mini","messages":[{"role":"user","content":"hi"}],
+                "max_completion_tokens":64,"stream":true,"stream_options":{"include_usage":true},
+                "temperature":0.7f32})
+        );
+    }
+
+    #[test]
+    fn the_configured_field_replaces_the_rule_but_not_the_temperature_rule() {
+        let endpoint = |base_url: &str| Endpoint {
+            base_url: base_url.into(),
+            api_key: None,
+            timeouts: crate::llm::Timeouts::default(),
+        };
+        let provider = OpenAiProvider::new(endpoint("https://api.openai.com/v1"))
+            .unwrap()
+            .with_max_tokens_field(Some(MaxTokensField::MaxTokens));
+        assert_eq!(
+            (provider.server, provider.max_tokens_field),
+            (ServerKind::OpenAi, Some(MaxTokensField::MaxTokens))
+        );
+        assert_eq!(
+            request_body(&ask("gpt-5.6-terra", Some(0.7)), MaxTokensField::MaxTokens),
+            PreparedBody {
+                json: json!({"model":"gpt-5.6-terra","messages":[{"role":"user","content":"hi"}],
+                    "max_tokens":64,"stream":true,"stream_options":{"include_usage":true}}),
+                notices: vec![
+                    "temperature 0.7 not sent: gpt-5.6-terra accepts only its default".into()
+                ],
+            }
+        );
+        let local = OpenAiProvider::new(endpoint("http://127.0.0.1:8080/v1")).unwrap();
+        assert_eq!(
+            (local.server, local.max_tokens_field),
+            (ServerKind::Compatible, None)
         );
     }
 }

@@ -1,43 +1,51 @@
-//! What a request cost, in US dollars.
+//! What a request cost, in US dollars, and who said so.
 //!
-//! Prices come from `prices.toml` at the repository root, compiled into the binary so that
-//! promptdeck works offline, dated so the user can tell how old the numbers are, and
-//! overridable from the user's config (`[prices."model"]` tables) because list prices change
-//! and local or proxied models have their own.
+//! Prices come from two places, checked in this order:
+//!
+//! 1. the user's `[prices."model"]` tables in the config file ([`PriceSource::Config`]), for
+//!    local or proxied models and negotiated prices;
+//! 2. pydantic's maintained [`genai_prices`] dataset, bundled in the binary so promptdeck
+//!    prices offline ([`PriceSource::Dataset`]). It matches snapshot names and aliases
+//!    (`claude-sonnet-5-20260101`, `gpt-5.4-2026-03-05`), applies dated price changes (the
+//!    rate in force when the session started), long-context tiers and Anthropic's 5-minute and
+//!    1-hour cache-write rates. Updating prices is updating the crate.
+//!
+//! Which provider's list prices apply is decided once per session ([`PriceScope`]): the
+//! Anthropic API is priced as `anthropic`; an OpenAI-compatible endpoint by its URL (OpenAI,
+//! OpenRouter, Groq, Together… each have their own rates), and a server the dataset does not
+//! know (llama.cpp, Ollama, vLLM on your machine) is not priced from it at all, because a
+//! local model is not billed and another provider's rate would be a lie.
 //!
 //! Accounting follows Anthropic's `usage` block, which every provider parser maps onto
-//! [`Usage`]:
-//!
-//! - `input_tokens` excludes cached tokens; it is billed at the `input` price.
-//! - `cache_creation_input_tokens` are cache writes. The part written with the 1-hour TTL
-//!   (`usage.cache_creation.ephemeral_1h_input_tokens`, our
-//!   [`Usage::cache_creation_1h_input_tokens`]) is billed at `cache_write_1h` (2x input for
-//!   Claude); the rest at `cache_write_5m` (1.25x input).
-//! - `cache_read_input_tokens` are billed at `cache_read` (0.1x input for Claude).
-//! - `output_tokens` at `output`.
-//!
-//! OpenAI's parser already subtracts cached tokens from `prompt_tokens`, so the same formula
-//! holds there with the table's cached-input price as `cache_read`.
+//! [`Usage`]: `input_tokens` excludes cached tokens; `cache_creation_input_tokens` are cache
+//! writes, of which [`Usage::cache_creation_1h_input_tokens`] used the 1-hour TTL;
+//! `cache_read_input_tokens` are cache reads. (OpenAI's parser subtracts cached tokens from
+//! `prompt_tokens`, so the same holds there.) For the dataset these become its total
+//! `input_tokens` with `cache_write_tokens`, `cache_write_1h_tokens` and `cache_read_tokens`
+//! inside it.
 //!
 //! A model without a price is [`CostView::Unknown`] ("price unknown"), never $0: a wrong
 //! zero is worse than an honest blank. When the server reported only some of the numbers the
 //! reported parts are priced and the result is marked [`Completeness::Partial`] (shown as an
 //! estimate): input and output must both be reported for a cost to be exact; absent cache
-//! counts mean no caching happened (OpenAI never reports cache writes) and count as zero; cache
-//! writes without a TTL breakdown are priced at the 5-minute rate, which is what the API did
-//! before it reported the breakdown.
+//! counts mean no caching happened and count as zero.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
+use genai_prices::{Calculator, PriceRequest, UsageKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Usage;
 
-/// The built-in price table, as shipped.
-pub const BUILTIN_PRICES_TOML: &str = include_str!("../../prices.toml");
+/// The price dataset compiled in, as shown beside a cost ("priced by genai-prices 0.2.1").
+/// The crate carries no separate data version: its release is the dataset's version. Kept
+/// equal to the version in Cargo.lock by `dataset_label_matches_cargo_lock`.
+pub const DATASET_LABEL: &str = "genai-prices 0.2.1";
 
-/// Anthropic's multiplier on the input price for 5-minute cache writes.
+/// Anthropic's multiplier on the input price for 5-minute cache writes (config overrides
+/// without their own cache prices).
 pub const CACHE_WRITE_5M_MULTIPLIER: f64 = 1.25;
 /// Anthropic's multiplier on the input price for 1-hour cache writes.
 pub const CACHE_WRITE_1H_MULTIPLIER: f64 = 2.0;
@@ -45,6 +53,9 @@ pub const CACHE_WRITE_1H_MULTIPLIER: f64 = 2.0;
 pub const CACHE_READ_MULTIPLIER: f64 = 0.1;
 
 const TOKENS_PER_MTOK: f64 = 1_000_000.0;
+
+/// The offline demo provider's one model: free, and priced explicitly as such.
+const DEMO_MODEL: &str = "demo";
 
 /// Why a price table could not be read.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -94,12 +105,12 @@ pub enum PricingError {
     },
 }
 
-/// Prices for one model, in USD per million tokens.
+/// Prices for one model from the user's config, in USD per million tokens.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Price {
-    /// The entry's name (`claude-sonnet-4-5`).
+    /// The entry's name (`my-local-model`).
     pub model: String,
-    /// Provider the entry belongs to (`anthropic`, `openai`, `demo`), when stated.
+    /// Provider the entry belongs to, when stated (informational).
     pub provider: Option<String>,
     /// Other exact names for the same model.
     pub aliases: Vec<String>,
@@ -115,21 +126,38 @@ pub struct Price {
     pub cache_read_per_mtok_usd: f64,
 }
 
-/// What one request cost, with the breakdown the inspector shows.
+/// Who priced a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// A `[prices."model"]` table in the user's config file.
+    Config,
+    /// The bundled `genai-prices` dataset ([`DATASET_LABEL`]).
+    Dataset,
+    /// promptdeck itself: the offline demo, which is free.
+    Demo,
+}
+
+impl PriceSource {
+    /// How the source is shown and stored: `config`, `genai-prices 0.2.1`, `demo`.
+    pub fn label(self) -> &'static str {
+        match self {
+            PriceSource::Config => "config",
+            PriceSource::Dataset => DATASET_LABEL,
+            PriceSource::Demo => "demo",
+        }
+    }
+}
+
+/// What one request cost.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Cost {
     /// The total.
     pub usd: f64,
-    /// Uncached input tokens.
-    pub input_usd: f64,
-    /// Output tokens.
-    pub output_usd: f64,
-    /// Cache writes (both TTLs).
-    pub cache_write_usd: f64,
-    /// Cache reads.
-    pub cache_read_usd: f64,
     /// Whether every number needed was reported.
     pub completeness: Completeness,
+    /// Who priced it.
+    pub source: PriceSource,
 }
 
 /// Whether a cost covers the whole request.
@@ -151,7 +179,7 @@ pub enum CostView {
     Known(f64),
     /// A lower bound in USD: the server did not report every token count.
     Estimate(f64),
-    /// The model has no price in the table: shown as "price unknown", never as $0.
+    /// The model has no price: shown as "price unknown", never as $0.
     Unknown,
     /// The server reported no token counts at all.
     NotReported,
@@ -160,16 +188,18 @@ pub enum CostView {
 impl CostView {
     /// Prices `usage` for `model` with `table`.
     pub fn of(table: &PriceTable, model: &str, usage: &Usage) -> CostView {
-        let Some(price) = table.lookup(model) else {
+        if !table.knows(model) {
             return CostView::Unknown;
-        };
+        }
         if usage.is_unreported() {
             return CostView::NotReported;
         }
-        let c = cost(usage, price);
-        match c.completeness {
-            Completeness::Exact => CostView::Known(c.usd),
-            Completeness::Partial => CostView::Estimate(c.usd),
+        match table.cost(model, usage) {
+            None => CostView::Unknown,
+            Some(c) => match c.completeness {
+                Completeness::Exact => CostView::Known(c.usd),
+                Completeness::Partial => CostView::Estimate(c.usd),
+            },
         }
     }
 
@@ -226,106 +256,171 @@ pub fn format_usd(usd: f64) -> String {
     }
 }
 
-/// Prices `usage` with `price` (see the module docs for the accounting).
-pub fn cost(usage: &Usage, price: &Price) -> Cost {
+fn completeness(usage: &Usage) -> Completeness {
+    if usage.input_tokens.is_some() && usage.output_tokens.is_some() {
+        Completeness::Exact
+    } else {
+        Completeness::Partial
+    }
+}
+
+/// Prices `usage` with a config entry (see the module docs for the accounting).
+fn config_cost(usage: &Usage, price: &Price, source: PriceSource) -> Cost {
     let per = |tokens: u64, per_mtok_usd: f64| tokens as f64 * per_mtok_usd / TOKENS_PER_MTOK;
-    let input_usd = per(usage.input_tokens.unwrap_or(0), price.input_per_mtok_usd);
-    let output_usd = per(usage.output_tokens.unwrap_or(0), price.output_per_mtok_usd);
     let written = usage.cache_creation_input_tokens.unwrap_or(0);
     let written_1h = usage
         .cache_creation_1h_input_tokens
         .unwrap_or(0)
         .min(written);
-    let cache_write_usd = per(written_1h, price.cache_write_1h_per_mtok_usd)
-        + per(written - written_1h, price.cache_write_5m_per_mtok_usd);
-    let cache_read_usd = per(
-        usage.cache_read_input_tokens.unwrap_or(0),
-        price.cache_read_per_mtok_usd,
-    );
-    let completeness = if usage.input_tokens.is_some() && usage.output_tokens.is_some() {
-        Completeness::Exact
-    } else {
-        Completeness::Partial
-    };
+    let usd = per(usage.input_tokens.unwrap_or(0), price.input_per_mtok_usd)
+        + per(usage.output_tokens.unwrap_or(0), price.output_per_mtok_usd)
+        + per(written_1h, price.cache_write_1h_per_mtok_usd)
+        + per(written - written_1h, price.cache_write_5m_per_mtok_usd)
+        + per(
+            usage.cache_read_input_tokens.unwrap_or(0),
+            price.cache_read_per_mtok_usd,
+        );
     Cost {
-        usd: input_usd + output_usd + cache_write_usd + cache_read_usd,
-        input_usd,
-        output_usd,
-        cache_write_usd,
-        cache_read_usd,
-        completeness,
+        usd,
+        completeness: completeness(usage),
+        source,
     }
 }
 
-/// A dated table of model prices.
-#[derive(Debug, Clone, PartialEq)]
+/// Our [`Usage`] in the dataset's vocabulary: `input_tokens` is the total input, with the
+/// cache reads and writes inside it.
+fn dataset_usage(usage: &Usage) -> genai_prices::Usage {
+    let written = usage.cache_creation_input_tokens.unwrap_or(0);
+    let written_1h = usage
+        .cache_creation_1h_input_tokens
+        .unwrap_or(0)
+        .min(written);
+    let read = usage.cache_read_input_tokens.unwrap_or(0);
+    let input = usage.input_tokens.unwrap_or(0);
+    let mut out = genai_prices::Usage::new();
+    out.insert(UsageKey::INPUT_TOKENS, (input + written + read) as f64);
+    out.insert(
+        UsageKey::OUTPUT_TOKENS,
+        usage.output_tokens.unwrap_or(0) as f64,
+    );
+    if written > 0 {
+        out.insert(UsageKey::CACHE_WRITE_TOKENS, written as f64);
+    }
+    if written_1h > 0 {
+        out.insert(UsageKey::CACHE_WRITE_1H_TOKENS, written_1h as f64);
+    }
+    if read > 0 {
+        out.insert(UsageKey::CACHE_READ_TOKENS, read as f64);
+    }
+    out
+}
+
+/// Which provider's list prices apply to this session's requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PriceScope {
+    /// One provider of the dataset, by id (`anthropic`, `openai`).
+    Provider(String),
+    /// The provider the dataset finds for this API URL; none found means no dataset prices.
+    ApiUrl(String),
+    /// Whichever provider of the dataset knows the model name (tests, `log` re-reads).
+    AnyProvider,
+    /// Nothing from the dataset: only the config's prices (and the free demo).
+    ConfigOnly,
+}
+
+/// The prices of one session: the config's entries over the dataset, for one provider.
+#[derive(Debug, Clone)]
 pub struct PriceTable {
-    /// When the built-in prices were checked (`2026-11`).
-    pub as_of: String,
-    /// Where they came from.
-    pub source: String,
-    entries: BTreeMap<String, Price>,
+    /// The user's `[prices."model"]` entries (and the free demo), checked first.
+    entries: BTreeMap<String, (Price, PriceSource)>,
+    /// The dataset's provider id to price with; `None` when the dataset does not apply.
+    dataset_provider: Option<String>,
+    /// Whether the dataset applies at all.
+    scope: PriceScope,
+    /// Prices are those in force at this time (the session's start).
+    at: SystemTime,
+}
+
+impl PartialEq for PriceTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+            && self.dataset_provider == other.dataset_provider
+            && self.scope == other.scope
+    }
 }
 
 impl PriceTable {
-    /// The table compiled into the binary.
+    /// The dataset for any provider, plus the free demo, at the current time.
     pub fn builtin() -> PriceTable {
-        // The embedded file is checked by `builtin_table_parses_and_is_dated`; an empty table
-        // (every model "price unknown") is the safe fallback should it ever not parse.
-        PriceTable::parse_builtin(BUILTIN_PRICES_TOML).unwrap_or_else(|_| PriceTable::empty())
+        PriceTable::new(PriceScope::AnyProvider, SystemTime::now())
     }
 
-    fn empty() -> PriceTable {
+    /// The dataset as `scope` selects it, plus the free demo, with prices in force at `at`.
+    pub fn new(scope: PriceScope, at: SystemTime) -> PriceTable {
+        let dataset_provider = match &scope {
+            PriceScope::Provider(id) => Some(id.clone()),
+            PriceScope::ApiUrl(url) => Calculator::bundled()
+                .find_provider(None, Some(url))
+                .ok()
+                .flatten()
+                .map(|p| p.id().to_string()),
+            PriceScope::AnyProvider | PriceScope::ConfigOnly => None,
+        };
+        let mut entries = BTreeMap::new();
+        entries.insert(
+            DEMO_MODEL.to_string(),
+            (
+                Price {
+                    model: DEMO_MODEL.to_string(),
+                    provider: Some("demo".to_string()),
+                    aliases: Vec::new(),
+                    input_per_mtok_usd: 0.0,
+                    output_per_mtok_usd: 0.0,
+                    cache_write_5m_per_mtok_usd: 0.0,
+                    cache_write_1h_per_mtok_usd: 0.0,
+                    cache_read_per_mtok_usd: 0.0,
+                },
+                PriceSource::Demo,
+            ),
+        );
         PriceTable {
-            as_of: String::new(),
-            source: String::new(),
-            entries: BTreeMap::new(),
+            entries,
+            dataset_provider,
+            scope,
+            at,
         }
     }
 
-    fn parse_builtin(toml_str: &str) -> Result<PriceTable, PricingError> {
-        let doc = parse_doc(toml_str)?;
-        let mut table = PriceTable::empty();
-        let text = |key: &str| {
-            doc.get(key)
-                .and_then(toml::Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        table.as_of = text("as_of");
-        table.source = text("source");
-        table.apply_doc(&doc)?;
-        Ok(table)
+    /// The dataset's provider id this table prices with (`anthropic`, `openai`,
+    /// `openrouter`…), if any.
+    pub fn dataset_provider(&self) -> Option<&str> {
+        self.dataset_provider.as_deref()
     }
 
-    /// The built-in table with the `[prices."model"]` tables of `toml_str` (the user's config
-    /// file; other keys are ignored) laid over it. An override replaces the whole entry of the
-    /// same name (or adds a new one): `input` and `output` are required; cache prices absent
-    /// from it are derived from `input` with Anthropic's multipliers; `provider` is inherited
-    /// from the built-in entry it replaces.
+    /// The built-in table with the `[prices."model"]` tables of `toml_str` (a config file's
+    /// text; other keys are ignored) laid over it.
     pub fn with_overrides(toml_str: &str) -> Result<PriceTable, PricingError> {
         let doc = parse_doc(toml_str)?;
         let mut table = PriceTable::builtin();
-        table.apply_doc(&doc)?;
-        Ok(table)
-    }
-
-    /// Like [`PriceTable::with_overrides`], for an already parsed `prices` table (the value
-    /// of the config file's `prices` key).
-    pub fn with_override_table(prices: &toml::Table) -> Result<PriceTable, PricingError> {
-        let mut table = PriceTable::builtin();
-        table.apply(prices)?;
-        Ok(table)
-    }
-
-    fn apply_doc(&mut self, doc: &toml::Table) -> Result<(), PricingError> {
         match doc.get("prices") {
-            None => Ok(()),
-            Some(toml::Value::Table(prices)) => self.apply(prices),
+            None => Ok(table),
+            Some(toml::Value::Table(prices)) => {
+                table.apply(prices)?;
+                Ok(table)
+            }
             Some(_) => Err(PricingError::Syntax {
                 message: "`prices` must be a table of `[prices.\"model\"]` tables".into(),
             }),
         }
+    }
+
+    /// This table with the config file's `prices` table laid over it. An entry replaces the
+    /// dataset's price for that name (and its snapshots) or adds a new model: `input` and
+    /// `output` are required; cache prices absent from it are derived from `input` with
+    /// Anthropic's multipliers.
+    pub fn overridden_by(mut self, prices: &toml::Table) -> Result<PriceTable, PricingError> {
+        self.apply(prices)?;
+        Ok(self)
     }
 
     fn apply(&mut self, prices: &toml::Table) -> Result<(), PricingError> {
@@ -335,27 +430,21 @@ impl PriceTable {
                     message: format!("`prices.\"{model}\"` must be a table"),
                 });
             };
-            let inherited_provider = self.entries.get(model).and_then(|p| p.provider.clone());
-            let price = parse_entry(model, entry, inherited_provider)?;
-            self.entries.insert(model.clone(), price);
+            let price = parse_entry(model, entry, None)?;
+            self.entries
+                .insert(model.clone(), (price, PriceSource::Config));
         }
         Ok(())
     }
 
-    /// Every entry, by name.
-    pub fn entries(&self) -> impl Iterator<Item = &Price> {
-        self.entries.values()
-    }
-
-    /// The price for a model id: an exact name or alias, else a name or alias followed by a
-    /// snapshot suffix (`-20250929`, `-2024-08-06`, `@20250514`, `-latest`); the longest
-    /// matching name wins. Plain prefixes do not match: `gpt-4.1-nano` is not `gpt-4.1`, and a
-    /// future `claude-opus-4-7` is not `claude-opus-4`, so an unlisted model is "price
-    /// unknown" rather than wrongly priced.
-    pub fn lookup(&self, model: &str) -> Option<&Price> {
+    /// The config entry for a model id: an exact name or alias, else a name or alias followed
+    /// by a snapshot suffix (`-20250929`, `-2024-08-06`, `@20250514`, `-latest`); the longest
+    /// matching name wins.
+    fn entry(&self, model: &str) -> Option<&(Price, PriceSource)> {
         let model = model.trim().to_ascii_lowercase();
-        let mut best: Option<(usize, &Price)> = None;
-        for price in self.entries.values() {
+        let mut best: Option<(usize, &(Price, PriceSource))> = None;
+        for entry in self.entries.values() {
+            let price = &entry.0;
             for name in std::iter::once(&price.model).chain(price.aliases.iter()) {
                 let name = name.to_ascii_lowercase();
                 let matches = model == name
@@ -363,11 +452,63 @@ impl PriceTable {
                         .strip_prefix(name.as_str())
                         .is_some_and(is_snapshot_suffix);
                 if matches && best.is_none_or(|(len, _)| name.len() > len) {
-                    best = Some((name.len(), price));
+                    best = Some((name.len(), entry));
                 }
             }
         }
-        best.map(|(_, p)| p)
+        best.map(|(_, e)| e)
+    }
+
+    /// The config entry for `model`, if the user priced it.
+    pub fn lookup(&self, model: &str) -> Option<&Price> {
+        self.entry(model).map(|(p, _)| p)
+    }
+
+    fn dataset_request<'a>(
+        &'a self,
+        model: &'a str,
+        usage: &'a genai_prices::Usage,
+    ) -> Option<PriceRequest<'a>> {
+        let request = PriceRequest::new(model, usage).with_timestamp(self.at);
+        match (&self.scope, self.dataset_provider.as_deref()) {
+            (PriceScope::ConfigOnly, _) => None,
+            (PriceScope::AnyProvider, _) => Some(request),
+            (_, Some(provider)) => Some(request.with_provider_id(provider)),
+            (_, None) => None,
+        }
+    }
+
+    /// Who prices `model`, or `None` when nobody does ("price unknown").
+    pub fn source(&self, model: &str) -> Option<PriceSource> {
+        if let Some((_, source)) = self.entry(model) {
+            return Some(*source);
+        }
+        let usage = genai_prices::Usage::new();
+        let request = self.dataset_request(model, &usage)?;
+        Calculator::bundled()
+            .calculate(&request)
+            .is_ok()
+            .then_some(PriceSource::Dataset)
+    }
+
+    /// Whether `model` has a price at all.
+    pub fn knows(&self, model: &str) -> bool {
+        self.source(model).is_some()
+    }
+
+    /// What `usage` of `model` cost, or `None` when nobody prices the model.
+    pub fn cost(&self, model: &str, usage: &Usage) -> Option<Cost> {
+        if let Some((price, source)) = self.entry(model) {
+            return Some(config_cost(usage, price, *source));
+        }
+        let wanted = dataset_usage(usage);
+        let request = self.dataset_request(model, &wanted)?;
+        let priced = Calculator::bundled().calculate(&request).ok()?;
+        Some(Cost {
+            usd: priced.total_price,
+            completeness: completeness(usage),
+            source: PriceSource::Dataset,
+        })
     }
 }
 
@@ -486,6 +627,7 @@ fn parse_entry(
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+    use std::time::{Duration, UNIX_EPOCH};
 
     const EPS: f64 = 1e-9;
 
@@ -503,165 +645,160 @@ mod tests {
         }
     }
 
-    #[test]
-    fn builtin_table_parses_and_is_dated() {
-        let parsed = PriceTable::parse_builtin(BUILTIN_PRICES_TOML);
-        let table = parsed.expect("prices.toml parses");
-        assert_eq!(table.as_of, "2026-11");
-        assert!(table.source.contains("Anthropic pricing page"));
-        assert!(table.source.contains("OpenAI pricing page"));
-        for model in [
-            "claude-opus-4-5",
-            "claude-opus-4-1",
-            "claude-sonnet-4-5",
-            "claude-sonnet-4-0",
-            "claude-haiku-4-5",
-            "claude-3-5-haiku",
-            "gpt-4.1",
-            "gpt-4.1-mini",
-            "gpt-4o",
-            "gpt-4o-mini",
-            "o3",
-            "o4-mini",
-            "demo",
-        ] {
-            assert!(table.lookup(model).is_some(), "{model} has a price");
-        }
+    /// 2026-12-01T00:00:00Z.
+    fn december_2026() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_796_083_200)
+    }
+
+    fn anthropic() -> PriceTable {
+        PriceTable::new(PriceScope::Provider("anthropic".into()), december_2026())
+    }
+
+    fn openai() -> PriceTable {
+        PriceTable::new(
+            PriceScope::ApiUrl("https://api.openai.com/v1".into()),
+            december_2026(),
+        )
+    }
+
+    fn usd(table: &PriceTable, model: &str, u: &Usage) -> f64 {
+        table.cost(model, u).expect("priced").usd
     }
 
     #[test]
-    fn every_anthropic_entry_uses_anthropic_cache_multipliers() {
-        let table = PriceTable::builtin();
-        let anthropic: Vec<&Price> = table
-            .entries()
-            .filter(|p| p.provider.as_deref() == Some("anthropic"))
-            .collect();
-        assert!(anthropic.len() >= 6, "the table lists the Claude models");
-        for p in anthropic {
-            let i = p.input_per_mtok_usd;
-            assert!(
-                close(p.cache_write_5m_per_mtok_usd, 1.25 * i),
-                "{}: 5m write",
-                p.model
-            );
-            assert!(
-                close(p.cache_write_1h_per_mtok_usd, 2.0 * i),
-                "{}: 1h write",
-                p.model
-            );
-            assert!(
-                close(p.cache_read_per_mtok_usd, 0.1 * i),
-                "{}: read",
-                p.model
-            );
-        }
+    fn dataset_label_matches_cargo_lock() {
+        let lock = include_str!("../../Cargo.lock");
+        let version = DATASET_LABEL
+            .strip_prefix("genai-prices ")
+            .expect("label names the crate");
+        assert!(
+            lock.contains(&format!(
+                "name = \"genai-prices\"\nversion = \"{version}\"\n"
+            )),
+            "DATASET_LABEL must name the genai-prices version in Cargo.lock"
+        );
     }
 
     #[test]
-    fn every_openai_entry_bills_cache_writes_as_input() {
-        let table = PriceTable::builtin();
-        for p in table
-            .entries()
-            .filter(|p| p.provider.as_deref() == Some("openai"))
-        {
-            assert!(close(p.cache_write_5m_per_mtok_usd, p.input_per_mtok_usd));
-            assert!(close(p.cache_write_1h_per_mtok_usd, p.input_per_mtok_usd));
-            assert!(
-                p.cache_read_per_mtok_usd < p.input_per_mtok_usd,
-                "{}",
-                p.model
-            );
-        }
+    fn current_claude_with_both_cache_ttls_from_the_dataset() {
+        // claude-sonnet-5-5 (dataset): input $2, output $10, 5m write $2.50, 1h write $4,
+        // read $0.10 per MTok.
+        // 1,000 input = 0.002; 500 output = 0.005; 1,000 5m writes = 0.0025;
+        // 1,000 1h writes = 0.004; 10,000 reads = 0.001; total 0.0145.
+        let table = anthropic();
+        let u = usage(1_000, 500, 2_000, 1_000, 10_000);
+        let cost = table.cost("claude-sonnet-5-5", &u).expect("priced");
+        assert!(close(cost.usd, 0.0145), "{cost:?}");
+        assert_eq!(cost.source, PriceSource::Dataset);
+        assert_eq!(cost.completeness, Completeness::Exact);
+        assert_eq!(
+            CostView::of(&table, "claude-sonnet-5-5", &u),
+            CostView::Known(cost.usd)
+        );
     }
 
     #[test]
-    fn sonnet_with_both_cache_ttls_hand_computed() {
-        // claude-sonnet-4-5: input $3, output $15, 5m write $3.75, 1h write $6, read $0.30.
-        // 1,000 input          = 0.003
-        // 500 output           = 0.0075
-        // 1,000 5m writes      = 0.00375
-        // 1,000 1h writes      = 0.006
-        // 10,000 cache reads   = 0.003
-        // total                = 0.02325
-        let table = PriceTable::builtin();
-        let price = table.lookup("claude-sonnet-4-5-20250929").expect("priced");
-        let c = cost(&usage(1_000, 500, 2_000, 1_000, 10_000), price);
-        assert!(close(c.input_usd, 0.003), "{c:?}");
-        assert!(close(c.output_usd, 0.0075), "{c:?}");
-        assert!(close(c.cache_write_usd, 0.00975), "{c:?}");
-        assert!(close(c.cache_read_usd, 0.003), "{c:?}");
-        assert!(close(c.usd, 0.02325), "{c:?}");
-        assert_eq!(c.completeness, Completeness::Exact);
-    }
-
-    #[test]
-    fn opus_4_5_and_haiku_hand_computed() {
-        let table = PriceTable::builtin();
-        // Opus 4.5 ($5 / $25): 2,000,000 in = $10, 100,000 out = $2.50, 400,000 5m = $2.50
-        let opus = table.lookup("claude-opus-4-5").expect("priced");
-        let c = cost(&usage(2_000_000, 100_000, 400_000, 0, 0), opus);
-        assert!(close(c.usd, 15.0), "{c:?}");
-        // Haiku 4.5 ($1 / $5): 1 MTok of 1h writes = $2, 1 MTok reads = $0.10
-        let haiku = table.lookup("claude-haiku-4-5-20251001").expect("priced");
-        let c = cost(&usage(0, 0, 1_000_000, 1_000_000, 1_000_000), haiku);
-        assert!(close(c.usd, 2.1), "{c:?}");
-    }
-
-    #[test]
-    fn openai_cached_input_hand_computed() {
-        // gpt-4.1-mini: $0.40 in, $0.10 cached, $1.60 out. The OpenAI parser reports
-        // prompt_tokens minus cached as input: 8,000 uncached + 2,000 cached, 1,000 out.
-        let table = PriceTable::builtin();
-        let price = table.lookup("gpt-4.1-mini-2025-04-14").expect("priced");
+    fn current_gpt_on_openai_from_the_dataset_with_its_dated_price_cut() {
+        // gpt-5.6-terra: $2 in, $0.20 cached, $12 out since 2026-07-30 (before: $2.50, $15).
+        // 8,000 uncached + 2,000 cached, 1,000 out: 0.016 + 0.0004 + 0.012 = 0.0284.
         let u = Usage {
             input_tokens: Some(8_000),
             output_tokens: Some(1_000),
-            cache_creation_input_tokens: None,
             cache_read_input_tokens: Some(2_000),
-            cache_creation_1h_input_tokens: None,
+            ..Usage::default()
         };
-        let c = cost(&u, price);
-        // 0.0032 + 0.0016 + 0.0002
-        assert!(close(c.usd, 0.005), "{c:?}");
-        assert_eq!(c.completeness, Completeness::Exact);
+        let table = openai();
+        assert_eq!(table.dataset_provider(), Some("openai"));
+        assert!(close(usd(&table, "gpt-5.6-terra", &u), 0.0284));
+        // The same request in June 2026 was priced at the old rates:
+        // 0.02 + 0.0005 + 0.015 = 0.0355.
+        let june = UNIX_EPOCH + Duration::from_secs(1_780_272_000);
+        let old = PriceTable::new(
+            PriceScope::ApiUrl("https://api.openai.com/v1".into()),
+            june,
+        );
+        assert!(close(usd(&old, "gpt-5.6-terra", &u), 0.0355));
     }
 
     #[test]
-    fn more_1h_tokens_than_writes_is_clamped() {
-        let table = PriceTable::builtin();
-        let price = table.lookup("claude-sonnet-4-5").expect("priced");
-        let c = cost(&usage(0, 0, 1_000, 5_000, 0), price);
-        assert!(close(c.cache_write_usd, 0.006), "{c:?}");
+    fn dated_snapshot_names_match_their_model() {
+        // 100,000 input tokens: under the 272K long-context tier of the GPT-5.x models.
+        let u = usage(100_000, 0, 0, 0, 0);
+        assert!(close(usd(&anthropic(), "claude-sonnet-5-5-20261015", &u), 0.2));
+        assert!(close(usd(&openai(), "gpt-5.6-terra-2026-09-30", &u), 0.2));
+        assert!(close(usd(&openai(), "gpt-5.4-2026-03-05", &u), 0.25));
+        // Above the tier the whole prompt is billed at the long-context rate ($4 for Terra).
+        let long = usage(300_000, 0, 0, 0, 0);
+        assert!(close(usd(&openai(), "gpt-5.6-terra", &long), 1.2));
+    }
+
+    #[test]
+    fn the_issue_s_wrong_hand_kept_prices_are_right_in_the_dataset() {
+        // claude-3-haiku: cache write $0.30, cache read $0.03 per MTok.
+        let writes = usage(0, 0, 1_000_000, 0, 0);
+        assert!(close(usd(&anthropic(), "claude-3-haiku-20240307", &writes), 0.30));
+        let reads = usage(0, 0, 0, 0, 1_000_000);
+        assert!(close(usd(&anthropic(), "claude-3-haiku-20240307", &reads), 0.03));
+        // gpt-4o-2024-05-13 was $5 / $15, not gpt-4o's $2.50 / $10.
+        let u = usage(1_000_000, 1_000_000, 0, 0, 0);
+        assert!(close(usd(&openai(), "gpt-4o-2024-05-13", &u), 20.0));
+        assert!(close(usd(&openai(), "gpt-4o", &u), 12.5));
     }
 
     #[test]
     fn unknown_model_is_price_unknown_never_zero() {
-        let table = PriceTable::builtin();
-        let view = CostView::of(&table, "llama3.1:8b", &usage(100, 100, 0, 0, 0));
+        let view = CostView::of(&openai(), "llama3.1:8b", &usage(100, 100, 0, 0, 0));
         assert_eq!(view, CostView::Unknown);
         assert_eq!(view.to_string(), "price unknown");
         assert_eq!(view.usd(), None);
+        assert_eq!(openai().source("llama3.1:8b"), None);
+    }
+
+    #[test]
+    fn a_local_server_is_not_priced_as_some_provider() {
+        // llama.cpp on loopback serving a name the dataset knows elsewhere: not billed, so
+        // no dataset price applies.
+        let local = PriceTable::new(
+            PriceScope::ApiUrl("http://127.0.0.1:8080/v1".into()),
+            december_2026(),
+        );
+        assert_eq!(local.dataset_provider(), None);
+        assert_eq!(
+            CostView::of(&local, "gpt-5.6-terra", &usage(10, 10, 0, 0, 0)),
+            CostView::Unknown
+        );
+    }
+
+    #[test]
+    fn the_provider_scope_picks_that_provider_s_rates() {
+        // Asking Anthropic for an OpenAI model name finds nothing rather than OpenAI's rate.
+        assert_eq!(anthropic().source("gpt-5.6-terra"), None);
+        assert_eq!(
+            anthropic().source("claude-opus-5"),
+            Some(PriceSource::Dataset)
+        );
     }
 
     #[test]
     fn demo_costs_zero_explicitly() {
-        let table = PriceTable::builtin();
+        let table = PriceTable::new(PriceScope::ConfigOnly, december_2026());
         let view = CostView::of(&table, "demo", &usage(120, 80, 0, 0, 0));
         assert_eq!(view, CostView::Known(0.0));
         assert_eq!(view.to_string(), "$0.0000");
+        assert_eq!(table.source("demo"), Some(PriceSource::Demo));
     }
 
     #[test]
     fn partial_usage_is_an_estimate_of_the_reported_parts() {
-        let table = PriceTable::builtin();
+        let table = anthropic();
         let u = Usage {
             input_tokens: Some(1_000),
             ..Usage::default()
         };
-        let view = CostView::of(&table, "claude-sonnet-4-5", &u);
-        assert_eq!(view, CostView::Estimate(0.003));
-        assert_eq!(view.to_string(), "~$0.0030");
-        let none = CostView::of(&table, "claude-sonnet-4-5", &Usage::default());
+        let view = CostView::of(&table, "claude-sonnet-5-5", &u);
+        assert_eq!(view, CostView::Estimate(0.002));
+        assert_eq!(view.to_string(), "~$0.0020");
+        let none = CostView::of(&table, "claude-sonnet-5-5", &Usage::default());
         assert_eq!(none, CostView::NotReported);
         assert_eq!(none.to_string(), "usage not reported");
     }
@@ -671,38 +808,52 @@ mod tests {
         assert_eq!(CostView::Known(0.0123).to_string(), "$0.0123");
         assert_eq!(CostView::Known(12.5).to_string(), "$12.5000");
         assert_eq!(CostView::Known(0.000_01).to_string(), "<$0.0001");
+        assert_eq!(PriceSource::Dataset.label(), DATASET_LABEL);
+        assert_eq!(PriceSource::Config.label(), "config");
     }
 
     #[test]
-    fn lookup_matches_snapshots_not_plain_prefixes() {
-        let table = PriceTable::builtin();
-        let name = |m: &str| table.lookup(m).map(|p| p.model.clone());
+    fn config_overrides_win_over_the_dataset_and_add_models() {
+        let prices: toml::Table = toml::from_str(
+            r#"
+            [prices."claude-sonnet-5-5"]
+            input = 1.5
+            output = 7
+
+            [prices."llama3.1:8b"]
+            input = 0
+            output = 0
+            aliases = ["llama3.1"]
+            "#,
+        )
+        .expect("toml");
+        let Some(toml::Value::Table(prices)) = prices.get("prices") else {
+            panic!("a prices table")
+        };
+        let table = anthropic().overridden_by(prices).expect("valid overrides");
+        let sonnet = table.lookup("claude-sonnet-5-5").expect("priced");
+        assert!(close(sonnet.input_per_mtok_usd, 1.5));
+        // Derived cache prices: Anthropic's multipliers on the override's input price.
+        assert!(close(sonnet.cache_write_5m_per_mtok_usd, 1.875));
+        assert!(close(sonnet.cache_write_1h_per_mtok_usd, 3.0));
+        assert!(close(sonnet.cache_read_per_mtok_usd, 0.15));
+        // Snapshots of an overridden name use the override too.
+        let cost = table
+            .cost("claude-sonnet-5-5-20261015", &usage(1_000_000, 0, 0, 0, 0))
+            .expect("priced");
+        assert_eq!(cost.source, PriceSource::Config);
+        assert!(close(cost.usd, 1.5));
+        assert_eq!(table.source("llama3.1"), Some(PriceSource::Config));
         assert_eq!(
-            name("claude-sonnet-4-5-20250929").as_deref(),
-            Some("claude-sonnet-4-5")
+            CostView::of(&table, "llama3.1:8b", &usage(10, 10, 0, 0, 0)),
+            CostView::Known(0.0)
         );
-        assert_eq!(
-            name("claude-opus-4-20250514").as_deref(),
-            Some("claude-opus-4-0")
-        );
-        assert_eq!(
-            name("claude-3-5-haiku-latest").as_deref(),
-            Some("claude-3-5-haiku")
-        );
-        assert_eq!(name("gpt-4o-2024-08-06").as_deref(), Some("gpt-4o"));
-        assert_eq!(
-            name("gpt-4o-mini-2024-07-18").as_deref(),
-            Some("gpt-4o-mini")
-        );
-        assert_eq!(name("GPT-4.1").as_deref(), Some("gpt-4.1"));
-        // Not a snapshot of a listed model: unknown rather than wrongly priced.
-        assert_eq!(name("gpt-4o-audio-preview"), None);
-        assert_eq!(name("claude-opus-4-7"), None);
-        assert_eq!(name("o3-pro"), None);
+        // Other models still come from the dataset.
+        assert_eq!(table.source("claude-opus-5"), Some(PriceSource::Dataset));
     }
 
     #[test]
-    fn longest_matching_name_wins() {
+    fn longest_matching_override_wins() {
         let table = PriceTable::with_overrides(
             r#"
             [prices."acme"]
@@ -720,43 +871,8 @@ mod tests {
             table.lookup("acme-20240101").map(|p| p.model.as_str()),
             Some("acme")
         );
-    }
-
-    #[test]
-    fn overrides_replace_and_add_entries() {
-        let config = r#"
-            provider = "anthropic"
-            model = "claude-sonnet-4-5"
-
-            [prices."claude-sonnet-4-5"]
-            input = 2.5
-            output = 10
-
-            [prices."llama3.1:8b"]
-            input = 0
-            output = 0
-            cache_read = 0
-            aliases = ["llama3.1"]
-        "#;
-        let table = PriceTable::with_overrides(config).expect("valid overrides");
-        let sonnet = table.lookup("claude-sonnet-4-5").expect("priced");
-        assert!(close(sonnet.input_per_mtok_usd, 2.5));
-        assert!(close(sonnet.output_per_mtok_usd, 10.0));
-        // Derived cache prices and the inherited provider.
-        assert!(close(sonnet.cache_write_5m_per_mtok_usd, 3.125));
-        assert!(close(sonnet.cache_write_1h_per_mtok_usd, 5.0));
-        assert!(close(sonnet.cache_read_per_mtok_usd, 0.25));
-        assert_eq!(sonnet.provider.as_deref(), Some("anthropic"));
-        assert!(table.lookup("llama3.1").is_some());
-        assert_eq!(
-            CostView::of(&table, "llama3.1:8b", &usage(10, 10, 0, 0, 0)),
-            CostView::Known(0.0)
-        );
-        // Other built-in entries are untouched.
-        assert!(close(
-            table.lookup("gpt-4o").expect("priced").input_per_mtok_usd,
-            2.5
-        ));
+        // A plain prefix is not a snapshot.
+        assert_eq!(table.lookup("acme-pro"), None);
     }
 
     #[test]
@@ -783,6 +899,13 @@ mod tests {
         );
         assert!(err("prices = 3").contains("table"));
         assert!(err("[prices").starts_with("price table is not valid TOML"));
+    }
+
+    #[test]
+    fn more_1h_tokens_than_writes_is_clamped() {
+        // 1,000 writes reported, 5,000 of them "1h": all 1,000 at the 1h rate ($4/MTok).
+        let cost = usd(&anthropic(), "claude-sonnet-5-5", &usage(0, 0, 1_000, 5_000, 0));
+        assert!(close(cost, 0.004), "{cost}");
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //!   the first token, exponential backoff with jitter.
 //! - Authentication, bad requests, unknown models and malformed responses are not retried:
 //!   the same request would fail the same way.
+//! - A server's `x-should-retry` header comes before all of the status rules above (the
+//!   official SDKs do the same): `false` is never retried, not even a 529; `true` is retried,
+//!   even a 400. A 429's `retry-after` is still honoured through it.
 //! - When a model's retries are used up on a retryable failure, the next model of the
 //!   fallback chain is tried, with the same retry budget.
 
@@ -65,6 +68,7 @@ pub enum Next {
 /// Whether an error may succeed on a second try.
 pub fn is_retryable(error: &LlmError) -> bool {
     match error {
+        LlmError::ServerRetryHint { should_retry, .. } => *should_retry,
         LlmError::RateLimited { .. }
         | LlmError::Overloaded { .. }
         | LlmError::Server { .. }
@@ -75,6 +79,7 @@ pub fn is_retryable(error: &LlmError) -> bool {
         LlmError::Stream { kind, .. } => kind == "api_error",
         LlmError::Auth { .. }
         | LlmError::NotFound { .. }
+        | LlmError::ModelNotFound { .. }
         | LlmError::TooLarge { .. }
         | LlmError::LocalLimit { .. }
         | LlmError::Protocol { .. } => false,
@@ -105,11 +110,8 @@ pub fn decide(
     if had_text || !is_retryable(error) {
         return Next::GiveUp;
     }
-    let delay = match error {
-        LlmError::RateLimited {
-            retry_after: Some(after),
-            ..
-        } if *after <= policy.max_retry_after => *after,
+    let delay = match error.retry_after() {
+        Some(after) if after <= policy.max_retry_after => after,
         _ => backoff(policy, retries_done, jitter),
     };
     if retries_done < policy.max_retries {
@@ -332,6 +334,59 @@ mod tests {
                 Next::Retry { .. }
             ));
         }
+    }
+
+    #[test]
+    fn x_should_retry_overrides_the_status_rules_and_keeps_retry_after() {
+        let p = RetryPolicy::default();
+        let hinted = |should_retry, error: LlmError| error.with_retry_hint(Some(should_retry));
+        // `false`: final, however retryable the status.
+        for e in [
+            overloaded(),
+            LlmError::RateLimited {
+                message: "slow".into(),
+                retry_after: Some(Duration::from_secs(1)),
+            },
+            LlmError::Server {
+                status: 503,
+                message: "down".into(),
+            },
+        ] {
+            assert_eq!(
+                decide(&p, &hinted(false, e.clone()), 0, 0, false, 0.0),
+                Next::GiveUp,
+                "{e}"
+            );
+        }
+        // `true`: retried, however final the status, with the usual backoff.
+        for status in [400, 409] {
+            let e = LlmError::BadRequest {
+                status,
+                message: "conflict".into(),
+            };
+            assert_eq!(
+                decide(&p, &hinted(true, e), 0, 0, false, 0.0),
+                Next::Retry {
+                    delay: Duration::from_millis(250)
+                }
+            );
+        }
+        // A 429 still waits what the server asked.
+        let limited = LlmError::RateLimited {
+            message: "slow".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(
+            decide(&p, &hinted(true, limited), 0, 0, false, 0.3),
+            Next::Retry {
+                delay: Duration::from_secs(7)
+            }
+        );
+        // Never after text: that would duplicate it.
+        assert_eq!(
+            decide(&p, &hinted(true, overloaded()), 0, 0, true, 0.0),
+            Next::GiveUp
+        );
     }
 
     #[test]

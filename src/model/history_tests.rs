@@ -90,6 +90,7 @@ fn stored() -> (Store, ConversationId) {
                 time_to_first_chunk_ms: Some(300),
                 duration_ms: Some(900),
                 cost: CostView::Unknown,
+                cost_source: None,
                 error: None,
                 ratelimit_headers: RateLimitHeaders::default(),
             },

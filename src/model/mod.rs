@@ -21,7 +21,7 @@ use crate::event::{AppEvent, RequestId, ResolvePurpose};
 use crate::limit::LimitConfig;
 use crate::llm::pricing::PriceTable;
 use crate::llm::retry::Next;
-use crate::llm::{ChatRequest, Message, Role};
+use crate::llm::{ChatRequest, Message, Role, StreamEvent};
 use crate::prompts::{Provenance, Reference, SessionVersions};
 use crate::store::ConversationId;
 use crate::text;
@@ -387,8 +387,16 @@ impl Model {
                 Vec::new()
             }
             AppEvent::Stream { id, event } => {
-                if self.active == Some(id) && self.transcript.apply(id, event, now) {
-                    self.end_request(id);
+                if self.active == Some(id) {
+                    if let StreamEvent::Notice(notice) = &event {
+                        self.status = Some(Status {
+                            tone: StatusTone::Warning,
+                            text: crate::text::sanitize(notice),
+                        });
+                    }
+                    if self.transcript.apply(id, event, now) {
+                        self.end_request(id);
+                    }
                 }
                 Vec::new()
             }

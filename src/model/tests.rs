@@ -794,3 +794,24 @@ fn thinking_that_came_first_is_shown_above_the_text() {
         ]
     );
 }
+
+#[test]
+fn a_provider_notice_goes_to_the_status_line_not_into_the_reply() {
+    let mut h = Harness::new();
+    let id = h.send("hi", 0);
+    let before = h.reply(id);
+    h.stream(
+        id,
+        StreamEvent::Notice("temperature 0.7 not sent: o3 accepts only its default\u{1b}[2J".into()),
+        5,
+    );
+    assert_eq!(
+        h.model.status,
+        Some(Status {
+            tone: StatusTone::Warning,
+            text: "temperature 0.7 not sent: o3 accepts only its default".into(),
+        })
+    );
+    assert_eq!(h.reply(id), before, "the transcript ignores it");
+    assert_eq!(h.model.active, Some(id), "the reply goes on");
+}

@@ -182,11 +182,17 @@ impl Reply {
 
     /// What this reply cost, priced for the model that answered.
     pub fn cost(&self, prices: &PriceTable) -> CostView {
-        let model = self
-            .answered_model
+        CostView::of(prices, self.priced_model(prices), &self.usage)
+    }
+
+    /// The model name a price is looked up by: the one that answered when it has a price
+    /// (a dated snapshot of the requested name), else the one requested. The request log
+    /// applies the same rule.
+    pub fn priced_model<'a>(&'a self, prices: &PriceTable) -> &'a str {
+        self.answered_model
             .as_deref()
-            .unwrap_or(&self.requested_model);
-        CostView::of(prices, model, &self.usage)
+            .filter(|m| prices.knows(m))
+            .unwrap_or(&self.requested_model)
     }
 
     /// True while the reply may still change.
@@ -344,6 +350,8 @@ impl Transcript {
                 reply.usage.merge(usage);
                 false
             }
+            // For the status line (the model shows it), not part of the reply.
+            StreamEvent::Notice(_) => false,
             StreamEvent::Finished { stop_reason } => {
                 reply.state = ReplyState::Finished(stop_reason);
                 reply.ended_at = Some(now);

@@ -56,7 +56,6 @@
 
 pub mod checkpoint;
 pub mod export;
-pub mod from_reply;
 pub mod report;
 pub mod resolve;
 pub mod schema;
@@ -75,7 +74,6 @@ use crate::llm::{ChatRequest, LlmError, Role, Usage};
 
 pub use checkpoint::{Checkpoint, Checkpointer};
 pub use export::{export_jsonl, export_markdown};
-pub use from_reply::{message_state_of, outcome_of};
 pub use report::{format_log_table, log_json};
 pub use writer::{ErrorSink, Pending, StoreCommand, StoreHandle, StoreWriter};
 
@@ -550,6 +548,9 @@ pub struct RequestOutcome {
     pub duration_ms: Option<i64>,
     /// The cost; `Unknown` and `NotReported` store `cost_usd` as NULL.
     pub cost: CostView,
+    /// Who priced it: `config` or the dataset's label (`genai-prices 0.2.1`); `None` when
+    /// nobody could.
+    pub cost_source: Option<String>,
     /// The failure, for `Error` (and for `Interrupted` when a cause is known).
     pub error: Option<ErrorInfo>,
     /// Rate-limit headers (empty keeps what [`ResponseStart`] recorded).
@@ -609,6 +610,9 @@ pub struct RequestRow {
     pub cost_usd: Option<f64>,
     /// How to read the cost (see [`CostView::kind`]).
     pub cost_kind: Option<String>,
+    /// Who priced it (`config`, `genai-prices 0.2.1`), when known.
+    #[serde(default)]
+    pub cost_source: Option<String>,
     /// `error.type`.
     pub error_type: Option<String>,
     /// The error message.
@@ -739,8 +743,8 @@ macro_rules! request_columns {
          gen_ai_usage_cache_read_input_tokens, gen_ai_usage_cache_creation_input_tokens, \
          usage_cache_creation_1h_input_tokens, gen_ai_response_finish_reasons, \
          time_to_first_chunk_ms, duration_ms, provider_request_id, prompt_name, prompt_hash, \
-         prompt_commit, request_params_json, cost_usd, cost_kind, error_type, error_message, \
-         retry_count, ratelimit_headers_json"
+         prompt_commit, request_params_json, cost_usd, cost_kind, cost_source, error_type, \
+         error_message, retry_count, ratelimit_headers_json"
     };
 }
 
@@ -1071,7 +1075,8 @@ impl Store {
                  time_to_first_chunk_ms = COALESCE(?12, time_to_first_chunk_ms), \
                  duration_ms = ?13, cost_usd = ?14, cost_kind = ?15, error_type = ?16, \
                  error_message = ?17, \
-                 ratelimit_headers_json = COALESCE(?18, ratelimit_headers_json) \
+                 ratelimit_headers_json = COALESCE(?18, ratelimit_headers_json), \
+                 cost_source = ?19 \
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -1093,6 +1098,7 @@ impl Store {
                 outcome.error.as_ref().map(|e| e.error_type.as_str()),
                 outcome.error.as_ref().map(|e| e.message.as_str()),
                 headers,
+                outcome.cost_source,
             ])?;
         not_found_if_zero(n, "request", id.0)
     }
@@ -1430,6 +1436,7 @@ fn read_request_raw(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
             request_params: None,
             cost_usd: r.get("cost_usd")?,
             cost_kind: r.get("cost_kind")?,
+            cost_source: r.get("cost_source")?,
             error_type: r.get("error_type")?,
             error_message: r.get("error_message")?,
             retry_count: u32_col("retry_count")?.unwrap_or(0),

@@ -23,6 +23,7 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
         "TTFT",
         "LATENCY",
         "COST",
+        "PRICED BY",
         "STATUS",
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
@@ -40,6 +41,7 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
                 None => "-".to_string(),
                 Some(_) => row.cost().to_string(),
             },
+            row.cost_source.clone().unwrap_or_else(|| "-".to_string()),
             match (&row.status, &row.error_type) {
                 (RequestStatus::Error, Some(kind)) => format!("error: {kind}"),
                 (status, _) => status.as_str().to_string(),

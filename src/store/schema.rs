@@ -99,6 +99,10 @@ pub const MIGRATIONS: &[&str] = &[
         first_seen_at_ms  INTEGER NOT NULL
     );
     ",
+    // v4: who priced each request (`config` or the price dataset's version).
+    "
+    ALTER TABLE requests ADD COLUMN cost_source TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

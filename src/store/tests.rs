@@ -70,6 +70,7 @@ fn ok_outcome() -> RequestOutcome {
         time_to_first_chunk_ms: Some(840),
         duration_ms: Some(3_200),
         cost: CostView::of(&PriceTable::builtin(), "claude-sonnet-4-5-20250929", &usage),
+        cost_source: Some(crate::llm::pricing::DATASET_LABEL.to_string()),
         error: None,
         ratelimit_headers: RateLimitHeaders::from_headers([
             ("anthropic-ratelimit-requests-remaining", "49"),
@@ -288,6 +289,7 @@ fn response_start_is_kept_when_the_outcome_lacks_it() {
             time_to_first_chunk_ms: None,
             duration_ms: Some(2_000),
             cost: CostView::NotReported,
+            cost_source: None,
             error: Some(ErrorInfo::from(&error)),
             ratelimit_headers: RateLimitHeaders::default(),
         },

@@ -119,6 +119,11 @@ fn reply_rows(
         cost.to_string()
     };
     lines.push(row("cost", (cost_tone, cost_text), theme, width));
+    let source = match prices.source(reply.priced_model(prices)) {
+        Some(source) => (Tone::Muted, source.label().to_string()),
+        None => (Tone::Muted, "nobody: add [prices]".to_string()),
+    };
+    lines.push(row("priced by", source, theme, width));
     let status = match &reply.state {
         ReplyState::Waiting => (Tone::Muted, "waiting".to_string()),
         ReplyState::Streaming => (Tone::Accent, "streaming".to_string()),

@@ -6,6 +6,10 @@
 //! body given as [`Step`]s: chunks of bytes (sent as separate HTTP chunks, so tests control
 //! exactly where the client's reads are cut), sleeps, an aborted connection, or a hang. Every
 //! request is recorded (path, headers, JSON body) for assertions about what the client sent.
+//!
+//! `GET …/models` (both APIs' model listing) is answered apart from the script: with the list
+//! given to [`MockServer::serve_models`] (one page), else 404. Listings are counted in
+//! [`MockServer::model_listings`], not in [`MockServer::requests`].
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -16,7 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use futures_util::stream;
 use serde_json::{Value, json};
@@ -125,6 +129,10 @@ struct Shared {
     /// Response bodies currently being streamed (decremented when the body is dropped,
     /// e.g. because the client closed the connection).
     open_bodies: AtomicUsize,
+    /// The models `GET …/models` lists; `None` answers 404.
+    models: Mutex<Option<Vec<String>>>,
+    /// How many model listings were asked for.
+    listings: AtomicUsize,
 }
 
 /// The running mock server; it stops when the test's runtime ends.
@@ -168,6 +176,16 @@ impl MockServer {
         self.shared.requests.lock().unwrap().clone()
     }
 
+    /// Answers `GET …/models` with these model ids from now on.
+    pub fn serve_models(&self, ids: &[&str]) {
+        *self.shared.models.lock().unwrap() = Some(ids.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// How many times the model list was asked for.
+    pub fn model_listings(&self) -> usize {
+        self.shared.listings.load(Ordering::SeqCst)
+    }
+
     /// How many response bodies are still being streamed.
     pub fn open_bodies(&self) -> usize {
         self.shared.open_bodies.load(Ordering::SeqCst)
@@ -185,10 +203,33 @@ impl Drop for OpenBody {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if method == Method::GET && uri.path().ends_with("/models") {
+        shared.listings.fetch_add(1, Ordering::SeqCst);
+        let models = shared.models.lock().unwrap().clone();
+        return match models {
+            Some(ids) => {
+                let data: Vec<Value> = ids.iter().map(|id| json!({"id": id, "type": "model"})).collect();
+                Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(Body::from(json!({"data": data, "has_more": false}).to_string()))
+                    .unwrap()
+            }
+            None => Response::builder()
+                .status(404)
+                .header("content-type", "application/json")
+                .body(Body::from(
+                    json!({"error": {"type": "not_found_error", "message": "no such route"}})
+                        .to_string(),
+                ))
+                .unwrap(),
+        };
+    }
     shared.requests.lock().unwrap().push(RecordedRequest {
         path: uri.path().to_string(),
         headers,
