@@ -399,6 +399,12 @@ impl Services {
                     let _ = tx.send(AppEvent::ConversationLoaded(result));
                 });
             }
+            Effect::ListModels => {
+                let (listing, tx) = (self.provider.list_models(), self.tx.clone());
+                tokio::spawn(async move {
+                    let _ = tx.send(AppEvent::ModelsListed(listing.await));
+                });
+            }
             Effect::Quit => return true,
         }
         false

@@ -80,6 +80,9 @@ pub enum AppEvent {
     ConversationsListed(Result<Vec<ConversationRow>, String>),
     /// A stored conversation (answer to `Effect::LoadConversation`).
     ConversationLoaded(Result<ConversationWithMessages, String>),
+    /// The endpoint's model ids, or why it could not list them (answer to
+    /// `Effect::ListModels`).
+    ModelsListed(Result<Vec<String>, LlmError>),
     /// The first message of this chat created this stored conversation.
     ConversationStarted(ConversationId),
     /// Something the user should read on the status line (the history database stopped

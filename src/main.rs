@@ -478,7 +478,8 @@ async fn interactive(
     let prompts = PromptState::new(resolved.prompts_dir.display().to_string(), prompt.vars);
     let mut model = Model::new(session)
         .with_prompts(prompts)
-        .with_prices(Arc::clone(&resolved.prices));
+        .with_prices(Arc::clone(&resolved.prices))
+        .with_fallback(resolved.retry.fallback_models.clone());
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());
     }

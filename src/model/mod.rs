@@ -9,6 +9,7 @@ pub mod admission;
 pub mod history;
 pub mod inspector;
 pub mod prompt;
+pub mod switcher;
 pub mod transcript;
 
 use std::cell::Cell;
@@ -76,6 +77,8 @@ pub enum Effect {
     },
     /// Ask the rate limiter to admit one request; answer with `AppEvent::Admitted`.
     Admit,
+    /// List the models the provider's endpoint offers; answer with `AppEvent::ModelsListed`.
+    ListModels,
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
     CancelRequest { id: RequestId },
     /// Restore the terminal and exit.
@@ -169,6 +172,12 @@ pub struct Model {
     pub conversation: Option<ConversationId>,
     /// The reply the usage panel shows (Alt-↑/↓); `None` follows the latest.
     pub selected_reply: Option<RequestId>,
+    /// The endpoint's model list for the switcher (Alt-M), loaded once per session.
+    pub catalog: switcher::Catalog,
+    /// Models used earlier in this session, most recent first (the switcher lists them first).
+    pub recent_models: Vec<String>,
+    /// The configured fallback chain (listed in the switcher after the recent models).
+    pub fallback_models: Vec<String>,
 }
 
 /// Which screen has the keyboard.
@@ -184,6 +193,8 @@ pub enum Mode {
     Inspector(inspector::Inspector),
     /// Earlier conversations (Ctrl-O).
     Conversations(history::ConversationList),
+    /// The model switcher (Alt-M).
+    Models(switcher::ModelSwitcher),
 }
 
 /// Whether the usage panel beside the transcript is shown.
@@ -276,6 +287,9 @@ impl Model {
             prices: Arc::new(PriceTable::builtin()),
             conversation: None,
             selected_reply: None,
+            catalog: switcher::Catalog::NotLoaded,
+            recent_models: Vec::new(),
+            fallback_models: Vec::new(),
         }
     }
 
@@ -322,6 +336,12 @@ impl Model {
         self
     }
 
+    /// The same model with the configured fallback chain (the switcher lists it).
+    pub fn with_fallback(mut self, models: Vec<String>) -> Model {
+        self.fallback_models = models;
+        self
+    }
+
     /// The same model with this prompt library state.
     pub fn with_prompts(mut self, prompts: PromptState) -> Model {
         self.prompts = prompts;
@@ -360,7 +380,11 @@ impl Model {
         match event {
             AppEvent::Key(key) => self.on_key(key, now),
             AppEvent::Paste(pasted) => {
-                if !self.paste_into_form(&pasted) && self.mode == Mode::Chat {
+                if let Mode::Models(switcher) = &self.mode {
+                    let mut switcher = switcher.clone();
+                    self.type_into_switcher(&mut switcher, &pasted);
+                    self.mode = Mode::Models(switcher);
+                } else if !self.paste_into_form(&pasted) && self.mode == Mode::Chat {
                     // Sanitized, line ends made `\n`: a paste is text, never terminal input.
                     self.composer.insert_str(text::sanitize(&pasted));
                 }
@@ -375,6 +399,10 @@ impl Model {
             AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
             AppEvent::ConversationsListed(result) => self.on_conversations(result),
             AppEvent::ConversationLoaded(result) => self.on_conversation_loaded(result, now),
+            AppEvent::ModelsListed(result) => {
+                self.on_models_listed(result);
+                Vec::new()
+            }
             AppEvent::Warning(text) => {
                 self.status = Some(Status {
                     tone: StatusTone::Warning,
@@ -485,6 +513,7 @@ impl Model {
             Mode::Variables(_) => return self.variables_key(key),
             Mode::Inspector(_) => return self.inspector_key(key),
             Mode::Conversations(_) => return self.conversations_key(key),
+            Mode::Models(_) => return self.switcher_key(key),
             Mode::Chat => {}
         }
         match key.code {
@@ -492,6 +521,7 @@ impl Model {
             KeyCode::Char('l') if ctrl => self.open_inspector(),
             KeyCode::Char('o') if ctrl => self.open_conversations(),
             KeyCode::Char('r') if ctrl => self.retry(now),
+            KeyCode::Char('m') if alt => self.open_switcher(),
             // Shell habits over the widget's defaults: Ctrl-U deletes to the start of the
             // line (not undo), Ctrl-Z undoes.
             KeyCode::Char('u') if ctrl => {

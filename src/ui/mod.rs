@@ -8,6 +8,7 @@ pub mod composer;
 pub mod conversations;
 pub mod inspector;
 pub mod markdown;
+pub mod models;
 pub mod picker;
 pub mod stats;
 pub mod status;
@@ -68,7 +69,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
             conversations::render(list, theme, frame, main_area);
             return;
         }
-        Mode::Chat | Mode::Variables(_) => {}
+        Mode::Chat | Mode::Variables(_) | Mode::Models(_) => {}
     }
     let show_panel = match model.panel {
         PanelVisibility::Auto => area.width >= PANEL_MIN_SCREEN_COLUMNS,
@@ -93,6 +94,9 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     composer::render(model, theme, frame, composer_area);
     if let Mode::Variables(form) = &model.mode {
         variables::render(model, form, theme, frame, main_area);
+    }
+    if let Mode::Models(switcher) = &model.mode {
+        models::render(model, switcher, theme, frame, main_area);
     }
 }
 

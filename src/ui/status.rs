@@ -82,7 +82,8 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     } else {
         (area, middle)
     };
-    const HINTS: [&str; 3] = [
+    const HINTS: [&str; 4] = [
+        " Ctrl-P prompts · Alt-M model · Ctrl-T panel · Ctrl-C quit ",
         " Ctrl-P prompts · Ctrl-T panel · Ctrl-C quit ",
         " Ctrl-P prompts · Ctrl-C quit ",
         SHORTEST_HINT,
