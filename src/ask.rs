@@ -567,7 +567,11 @@ mod tests {
             store: None,
             prices: Arc::new(PriceTable::builtin()),
         };
-        let notice = || Ok(StreamEvent::Notice("temperature 0.7 not sent\u{1b}[2J".into()));
+        let notice = || {
+            Ok(StreamEvent::Notice(
+                "temperature 0.7 not sent\u{1b}[2J".into(),
+            ))
+        };
         let overloaded = LlmError::Overloaded {
             status: 529,
             message: "Overloaded".into(),

@@ -685,7 +685,10 @@ mod tests {
     fn openai_max_tokens_field_is_typed_and_only_allowed_in_openai() {
         let local = env(&[("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")]);
         let r = resolve(&with_data_dir(), &FileConfig::default(), &local, None).unwrap();
-        assert_eq!(r.openai_max_tokens_field, None, "unset: the provider's rule");
+        assert_eq!(
+            r.openai_max_tokens_field, None,
+            "unset: the provider's rule"
+        );
         let file = FileConfig::parse(
             "[openai]\nmax_tokens_field = \"max_completion_tokens\"\n",
             Path::new("c.toml"),
@@ -823,7 +826,10 @@ mod tests {
             PriceScope::ApiUrl(DEFAULT_OPENAI_BASE_URL.into()),
             std::time::SystemTime::now(),
         );
-        assert_eq!(openai.source(DEFAULT_OPENAI_MODEL), Some(PriceSource::Dataset));
+        assert_eq!(
+            openai.source(DEFAULT_OPENAI_MODEL),
+            Some(PriceSource::Dataset)
+        );
     }
 
     #[test]

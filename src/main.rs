@@ -43,6 +43,8 @@ fn main() -> ExitCode {
         }
     };
     let _log_guard = init_logging(&resolved.data_dir);
+    // The price dataset is decoded off the first reply's path.
+    std::thread::spawn(promptdeck::llm::pricing::warm_up);
     if let Some(code) = history_command(&cli, &resolved) {
         return ExitCode::from(code);
     }

@@ -297,9 +297,9 @@ async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
     assert_eq!(
         models,
         vec![
-            json!("claude-sonnet-4-5"),
-            json!("claude-sonnet-4-5"),
-            json!("claude-sonnet-4-5"),
+            json!("claude-sonnet-5-5"),
+            json!("claude-sonnet-5-5"),
+            json!("claude-sonnet-5-5"),
             json!("claude-fallback")
         ]
     );
@@ -328,19 +328,19 @@ async fn an_overload_storm_ends_on_the_fallback_model_and_says_so() {
         vec![
             (
                 json!(1),
-                json!("claude-sonnet-4-5"),
+                json!("claude-sonnet-5-5"),
                 json!("error"),
                 json!("overloaded")
             ),
             (
                 json!(2),
-                json!("claude-sonnet-4-5"),
+                json!("claude-sonnet-5-5"),
                 json!("error"),
                 json!("overloaded")
             ),
             (
                 json!(3),
-                json!("claude-sonnet-4-5"),
+                json!("claude-sonnet-5-5"),
                 json!("error"),
                 json!("overloaded")
             ),

@@ -135,6 +135,11 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
         json!("known"),
         "priced as the requested model"
     );
+    assert_eq!(
+        ok2["cost_source"],
+        json!(promptdeck::llm::pricing::DATASET_LABEL),
+        "priced by the bundled dataset"
+    );
     assert!(ok2["time_to_first_chunk_ms"].is_i64(), "{ok2}");
     assert_eq!(ok2["conversation_id"], failed["conversation_id"]);
     // The overloaded first attempt.
@@ -164,7 +169,7 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
     assert_eq!(
         ok1["request_params"],
         json!({
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-5-5",
             "max_tokens": 4096,
             "temperature": null,
             "variables": {"name": "Ada"}
@@ -198,12 +203,15 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
         "TTFT",
         "LATENCY",
         "COST",
+        "PRICED BY",
         "STATUS",
     ] {
         assert!(lines[0].contains(column), "{column} in {table}");
     }
     assert!(
-        lines[1].contains("20/8") && lines[1].ends_with("ok"),
+        lines[1].contains("20/8")
+            && lines[1].contains(promptdeck::llm::pricing::DATASET_LABEL)
+            && lines[1].ends_with("ok"),
         "{table}"
     );
     assert!(lines[2].contains("error: overloaded"), "{table}");
@@ -238,7 +246,7 @@ async fn export_round_trips_a_conversation_as_markdown_and_jsonl() {
         "{listing}"
     );
     assert!(
-        lines[1].contains("claude-sonnet-4-5") && lines[1].ends_with("What is the answer?"),
+        lines[1].contains("claude-sonnet-5-5") && lines[1].ends_with("What is the answer?"),
         "the title is the first line: {listing}"
     );
     let id = lines[1].split_whitespace().next().unwrap();

@@ -95,14 +95,19 @@ async fn openai_model_not_found_lists_the_endpoint_s_models() {
     ));
     let provider = OpenAiProvider::new(endpoint(server.openai_base_url())).unwrap();
     let errors = errors(&provider, "gpt-4.1-mini").await;
-    let [LlmError::ModelNotFound {
-        model, available, ..
-    }] = errors.as_slice()
+    let [
+        LlmError::ModelNotFound {
+            model, available, ..
+        },
+    ] = errors.as_slice()
     else {
         panic!("expected one model-not-found error, got {errors:?}");
     };
     assert_eq!(model, "gpt-4.1-mini");
-    assert_eq!(available, &vec!["gpt-5.6-terra".to_string(), "gpt-5.6-luna".into()]);
+    assert_eq!(
+        available,
+        &vec!["gpt-5.6-terra".to_string(), "gpt-5.6-luna".into()]
+    );
     assert_eq!(server.model_listings(), 1);
 }
 

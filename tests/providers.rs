@@ -297,7 +297,10 @@ async fn a_local_model_on_a_compatible_server_keeps_max_tokens_and_temperature()
         .stream(request_for("llama-3.1-8b"))
         .collect()
         .await;
-    assert_eq!(events.first(), Some(&started("gpt-test", "chatcmpl-test", None)));
+    assert_eq!(
+        events.first(),
+        Some(&started("gpt-test", "chatcmpl-test", None))
+    );
     assert!(
         !events
             .iter()
@@ -315,8 +318,12 @@ async fn the_configured_max_tokens_field_replaces_the_rule() {
     let server = MockServer::start().await;
     server.push(MockResponse::sse(mock::openai::reply(&["a"], 5, 1, 0)));
     server.push(MockResponse::sse(mock::openai::reply(&["b"], 5, 1, 0)));
-    let completion = openai(&server).with_max_tokens_field(Some(MaxTokensField::MaxCompletionTokens));
-    let _: Events = completion.stream(request_for("llama-3.1-8b")).collect().await;
+    let completion =
+        openai(&server).with_max_tokens_field(Some(MaxTokensField::MaxCompletionTokens));
+    let _: Events = completion
+        .stream(request_for("llama-3.1-8b"))
+        .collect()
+        .await;
     let classic = openai(&server).with_max_tokens_field(Some(MaxTokensField::MaxTokens));
     let _: Events = classic.stream(request_for("o3-mini")).collect().await;
     let bodies: Vec<serde_json::Value> = server.requests().into_iter().map(|r| r.body).collect();

@@ -81,7 +81,7 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
     ]);
     let screen = &app.screen;
     let start = screen.wait_for("the chat screen", |s| {
-        s.contains("anthropic · claude-sonnet-4-5") && s.contains("message")
+        s.contains("anthropic · claude-sonnet-5-5") && s.contains("message")
     });
     assert!(
         screen.parser.lock().unwrap().screen().alternate_screen(),

@@ -687,3 +687,28 @@ fn a_long_status_message_gets_its_own_rows_instead_of_being_cut_80x24() {
     );
     insta::assert_snapshot!(shown);
 }
+
+#[test]
+fn model_switcher_80x24() {
+    let mut s = Screen::new(StartKind::Configured);
+    s.model.fallback_models = vec!["claude-haiku-5-5".into()];
+    finished_exchange(&mut s);
+    let alt_m = KeyEvent::new(KeyCode::Char('m'), KeyModifiers::ALT);
+    s.model.update(AppEvent::Key(alt_m), s.at(1300));
+    let loading = s.render(80, 24);
+    assert!(
+        loading.contains("loading the endpoint's models"),
+        "{loading}"
+    );
+    s.model.update(
+        AppEvent::ModelsListed(Ok(vec![
+            "claude-opus-5".into(),
+            "claude-sonnet-5-5".into(),
+            "claude-haiku-5-5".into(),
+            "claude-sonnet-4-5".into(),
+        ])),
+        s.at(1400),
+    );
+    s.type_text("5-5", 1500);
+    insta::assert_snapshot!(s.render(80, 24));
+}

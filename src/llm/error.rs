@@ -650,7 +650,8 @@ mod tests {
 
     #[test]
     fn x_should_retry_wraps_the_mapped_error_and_nothing_else_changes() {
-        let overloaded = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let overloaded =
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
         let inner = LlmError::Overloaded {
             status: 529,
             message: "Overloaded".into(),

@@ -209,7 +209,8 @@ pub fn may_be_unknown_model(error: &LlmError) -> bool {
         LlmError::BadRequest { message, .. } => {
             let m = message.to_ascii_lowercase();
             m.contains("model_not_found")
-                || (m.contains("model") && (m.contains("does not exist") || m.contains("not found")))
+                || (m.contains("model")
+                    && (m.contains("does not exist") || m.contains("not found")))
         }
         _ => false,
     }

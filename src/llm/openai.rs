@@ -110,7 +110,8 @@ impl ModelFamily {
     /// The family of `model`, a bare OpenAI model name.
     pub fn of(model: &str) -> ModelFamily {
         let mut chars = model.chars();
-        let o_series = chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit());
+        let o_series =
+            chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit());
         let gpt_5 = model
             .strip_prefix("gpt-5")
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '.']));
@@ -188,7 +189,8 @@ pub fn request_body(request: &ChatRequest, max_tokens_field: MaxTokensField) -> 
     match (request.temperature, ModelFamily::of(&request.model)) {
         (None, _) => {}
         (Some(t), ModelFamily::Classic) => body["temperature"] = json!(t),
-        (Some(t), ModelFamily::Reasoning) if t == 1.0 => {}
+        // The default itself: nothing changes by leaving it out.
+        (Some(1.0), ModelFamily::Reasoning) => {}
         (Some(t), ModelFamily::Reasoning) => notices.push(format!(
             "temperature {t} not sent: {} accepts only its default",
             request.model
@@ -231,10 +233,7 @@ impl Provider for OpenAiProvider {
         if body.notices.is_empty() {
             return events;
         }
-        let notices = body
-            .notices
-            .into_iter()
-            .map(|n| Ok(StreamEvent::Notice(n)));
+        let notices = body.notices.into_iter().map(|n| Ok(StreamEvent::Notice(n)));
         Box::pin(stream::iter(notices).chain(events))
     }
 
@@ -650,20 +649,20 @@ mod tests {
     fn request_body_puts_the_system_prompt_first_and_asks_for_usage() {
         let body = request_body(
             &ChatRequest {
-            model: "gpt-x".into(),
-            system: Some("sys".into()),
-            messages: vec![
-                Message {
-                    role: Role::User,
-                    content: "a".into(),
-                },
-                Message {
-                    role: Role::Assistant,
-                    content: "b".into(),
-                },
-            ],
-            max_tokens: 10,
-            temperature: Some(0.5),
+                model: "gpt-x".into(),
+                system: Some("sys".into()),
+                messages: vec![
+                    Message {
+                        role: Role::User,
+                        content: "a".into(),
+                    },
+                    Message {
+                        role: Role::Assistant,
+                        content: "b".into(),
+                    },
+                ],
+                max_tokens: 10,
+                temperature: Some(0.5),
             },
             MaxTokensField::MaxTokens,
         );
@@ -799,7 +798,10 @@ mod tests {
     #[test]
     fn a_gpt_5_body_has_max_completion_tokens_and_no_temperature() {
         assert_eq!(
-            body_at("https://api.openai.com/v1", &ask("gpt-5.6-terra", Some(0.2))),
+            body_at(
+                "https://api.openai.com/v1",
+                &ask("gpt-5.6-terra", Some(0.2))
+            ),
             PreparedBody {
                 json: json!({"model":"gpt-5.6-terra","messages":[{"role":"user","content":"hi"}],
                     "max_completion_tokens":64,"stream":true,

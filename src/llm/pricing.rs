@@ -44,6 +44,13 @@ use super::Usage;
 /// equal to the version in Cargo.lock by `dataset_label_matches_cargo_lock`.
 pub const DATASET_LABEL: &str = "genai-prices 0.2.1";
 
+/// Decodes the bundled dataset (tens of milliseconds in a release build) so the first price
+/// lookup — at the end of the first reply, or in the first frame of the usage panel — does
+/// not pay for it. Call it on a thread of its own at start-up.
+pub fn warm_up() {
+    let _ = Calculator::bundled();
+}
+
 /// Anthropic's multiplier on the input price for 5-minute cache writes (config overrides
 /// without their own cache prices).
 pub const CACHE_WRITE_5M_MULTIPLIER: f64 = 1.25;
@@ -713,10 +720,7 @@ mod tests {
         // The same request in June 2026 was priced at the old rates:
         // 0.02 + 0.0005 + 0.015 = 0.0355.
         let june = UNIX_EPOCH + Duration::from_secs(1_780_272_000);
-        let old = PriceTable::new(
-            PriceScope::ApiUrl("https://api.openai.com/v1".into()),
-            june,
-        );
+        let old = PriceTable::new(PriceScope::ApiUrl("https://api.openai.com/v1".into()), june);
         assert!(close(usd(&old, "gpt-5.6-terra", &u), 0.0355));
     }
 
@@ -724,7 +728,10 @@ mod tests {
     fn dated_snapshot_names_match_their_model() {
         // 100,000 input tokens: under the 272K long-context tier of the GPT-5.x models.
         let u = usage(100_000, 0, 0, 0, 0);
-        assert!(close(usd(&anthropic(), "claude-sonnet-5-5-20261015", &u), 0.2));
+        assert!(close(
+            usd(&anthropic(), "claude-sonnet-5-5-20261015", &u),
+            0.2
+        ));
         assert!(close(usd(&openai(), "gpt-5.6-terra-2026-09-30", &u), 0.2));
         assert!(close(usd(&openai(), "gpt-5.4-2026-03-05", &u), 0.25));
         // Above the tier the whole prompt is billed at the long-context rate ($4 for Terra).
@@ -736,9 +743,15 @@ mod tests {
     fn the_issue_s_wrong_hand_kept_prices_are_right_in_the_dataset() {
         // claude-3-haiku: cache write $0.30, cache read $0.03 per MTok.
         let writes = usage(0, 0, 1_000_000, 0, 0);
-        assert!(close(usd(&anthropic(), "claude-3-haiku-20240307", &writes), 0.30));
+        assert!(close(
+            usd(&anthropic(), "claude-3-haiku-20240307", &writes),
+            0.30
+        ));
         let reads = usage(0, 0, 0, 0, 1_000_000);
-        assert!(close(usd(&anthropic(), "claude-3-haiku-20240307", &reads), 0.03));
+        assert!(close(
+            usd(&anthropic(), "claude-3-haiku-20240307", &reads),
+            0.03
+        ));
         // gpt-4o-2024-05-13 was $5 / $15, not gpt-4o's $2.50 / $10.
         let u = usage(1_000_000, 1_000_000, 0, 0, 0);
         assert!(close(usd(&openai(), "gpt-4o-2024-05-13", &u), 20.0));
@@ -904,7 +917,11 @@ mod tests {
     #[test]
     fn more_1h_tokens_than_writes_is_clamped() {
         // 1,000 writes reported, 5,000 of them "1h": all 1,000 at the 1h rate ($4/MTok).
-        let cost = usd(&anthropic(), "claude-sonnet-5-5", &usage(0, 0, 1_000, 5_000, 0));
+        let cost = usd(
+            &anthropic(),
+            "claude-sonnet-5-5",
+            &usage(0, 0, 1_000, 5_000, 0),
+        );
         assert!(close(cost, 0.004), "{cost}");
     }
 

@@ -10,7 +10,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{Effect, Model, Mode, Status, StatusTone};
+use super::{Effect, Mode, Model, Status, StatusTone};
 use crate::llm::LlmError;
 use crate::text;
 
@@ -241,7 +241,10 @@ mod tests {
     }
 
     fn press(m: &mut Model, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
-        m.update(AppEvent::Key(KeyEvent::new(code, modifiers)), Instant::now())
+        m.update(
+            AppEvent::Key(KeyEvent::new(code, modifiers)),
+            Instant::now(),
+        )
     }
 
     fn typed(m: &mut Model, text: &str) {
@@ -258,9 +261,14 @@ mod tests {
     }
 
     fn listed() -> Result<Vec<String>, LlmError> {
-        Ok(["claude-opus-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-sonnet-5"]
-            .map(String::from)
-            .to_vec())
+        Ok([
+            "claude-opus-5",
+            "claude-sonnet-5-5",
+            "claude-haiku-5-5",
+            "claude-sonnet-5",
+        ]
+        .map(String::from)
+        .to_vec())
     }
 
     #[test]
@@ -355,7 +363,11 @@ mod tests {
         let Mode::Models(switcher) = &m.mode else {
             panic!("still open");
         };
-        assert!(switcher.filter.starts_with("gpt 5x"), "{:?}", switcher.filter);
+        assert!(
+            switcher.filter.starts_with("gpt 5x"),
+            "{:?}",
+            switcher.filter
+        );
         assert_eq!(switcher.filter.chars().count(), FILTER_MAX_CHARS);
         assert_eq!(m.composer_text(), "", "nothing reached the composer");
     }

@@ -802,7 +802,9 @@ fn a_provider_notice_goes_to_the_status_line_not_into_the_reply() {
     let before = h.reply(id);
     h.stream(
         id,
-        StreamEvent::Notice("temperature 0.7 not sent: o3 accepts only its default\u{1b}[2J".into()),
+        StreamEvent::Notice(
+            "temperature 0.7 not sent: o3 accepts only its default\u{1b}[2J".into(),
+        ),
         5,
     );
     assert_eq!(

@@ -213,11 +213,16 @@ async fn handle(
         let models = shared.models.lock().unwrap().clone();
         return match models {
             Some(ids) => {
-                let data: Vec<Value> = ids.iter().map(|id| json!({"id": id, "type": "model"})).collect();
+                let data: Vec<Value> = ids
+                    .iter()
+                    .map(|id| json!({"id": id, "type": "model"}))
+                    .collect();
                 Response::builder()
                     .status(200)
                     .header("content-type", "application/json")
-                    .body(Body::from(json!({"data": data, "has_more": false}).to_string()))
+                    .body(Body::from(
+                        json!({"data": data, "has_more": false}).to_string(),
+                    ))
                     .unwrap()
             }
             None => Response::builder()
