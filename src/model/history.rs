@@ -242,6 +242,10 @@ impl Model {
             .find_map(|m| m.request.as_ref()?.prompt.clone())
             .or_else(|| conversation.prompt.clone());
         let Some(version) = version else {
+            // Reopened without a prompt: the prompt of the conversation shown before must not
+            // drive this one (it would be sent silently as its system prompt).
+            self.prompts.active = None;
+            self.prompts.unresolved = None;
             return Vec::new();
         };
         let stored = loaded.prompt_texts.get(&version.content_hash);
@@ -251,7 +255,12 @@ impl Model {
                     .activate(provenance, Arc::from(text.as_str()), Tracking::Pinned);
                 Vec::new()
             }
-            (Some(provenance), _) if provenance.name == INLINE_PROMPT_NAME => Vec::new(),
+            (Some(provenance), _) if provenance.name == INLINE_PROMPT_NAME => {
+                // Made with an inline system text: no library prompt either.
+                self.prompts.active = None;
+                self.prompts.unresolved = None;
+                Vec::new()
+            }
             _ => match Reference::parse(&version.reference()) {
                 Ok(reference) => vec![Effect::ResolvePrompt {
                     reference,

@@ -272,3 +272,79 @@ fn a_stored_prompt_text_is_restored_exactly_without_git() {
         "the variable values come back too"
     );
 }
+
+#[test]
+fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
+    // Resumed with `greeter`, then Ctrl-O to a conversation `ask` made without a prompt:
+    // the next message must not carry greeter's system prompt.
+    let (mut store, with_prompt) = stored();
+    store
+        .save_prompt_text(content_hash(PROMPT).full(), "greeter", PROMPT)
+        .unwrap();
+    let without_prompt = store
+        .create_conversation(&NewConversation {
+            title: Some("plain".into()),
+            provider: "anthropic".into(),
+            model: "claude-x".into(),
+            prompt: None,
+        })
+        .unwrap();
+    store
+        .insert_message(&NewMessage {
+            conversation_id: without_prompt,
+            role: Role::User,
+            content: "plain question".into(),
+            state: MessageState::Complete,
+            request_id: None,
+        })
+        .unwrap();
+    let mut m = Model::new(Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "claude-x".into(),
+        max_tokens: 100,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    });
+    let loaded = store.load_conversation(with_prompt).unwrap();
+    m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
+    assert!(m.prompts.active.is_some(), "greeter is active");
+    let loaded = store.load_conversation(without_prompt).unwrap();
+    m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
+    assert_eq!(m.prompts.active, None);
+    assert_eq!(m.conversation, Some(without_prompt));
+    for c in "next".chars() {
+        m.update(
+            AppEvent::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )),
+            Instant::now(),
+        );
+    }
+    let now = Instant::now();
+    let mut effects = m.update(
+        AppEvent::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+        now,
+    );
+    // Without a limiter the request starts at once.
+    let Some(Effect::StartRequest {
+        request,
+        prompt,
+        conversation,
+        ..
+    }) = effects.pop()
+    else {
+        panic!("expected a request");
+    };
+    assert_eq!(
+        request.system, None,
+        "no system prompt from the other conversation"
+    );
+    assert_eq!(prompt, None);
+    assert_eq!(conversation, Some(without_prompt));
+}
