@@ -18,6 +18,19 @@ use crate::store::{
 
 const PROMPT: &str = "Answer in French.";
 
+/// A fresh chat on the model the stored conversations used, without a system prompt.
+fn chat() -> Model {
+    Model::new(Session {
+        provider: "anthropic".into(),
+        provider_label: None,
+        model: "claude-x".into(),
+        max_tokens: 100,
+        temperature: None,
+        system: None,
+        start: StartKind::Configured,
+    })
+}
+
 /// A stored conversation: a finished exchange, then a reply cut short by a crash.
 fn stored() -> (Store, ConversationId) {
     let mut store = Store::open_in_memory().unwrap();
@@ -109,15 +122,7 @@ fn stored() -> (Store, ConversationId) {
 fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it() {
     let (store, id) = stored();
     let loaded = store.load_conversation(id).unwrap();
-    let mut m = Model::new(Session {
-        provider: "anthropic".into(),
-        provider_label: None,
-        model: "claude-x".into(),
-        max_tokens: 100,
-        temperature: None,
-        system: None,
-        start: StartKind::Configured,
-    });
+    let mut m = chat();
     assert_eq!(
         m.start(None, Some(ResumeTarget::Latest)),
         vec![
@@ -251,15 +256,7 @@ fn a_stored_prompt_text_is_restored_exactly_without_git() {
         .save_prompt_text(content_hash(PROMPT).full(), "greeter", PROMPT)
         .unwrap();
     let loaded = store.load_conversation(id).unwrap();
-    let mut m = Model::new(Session {
-        provider: "anthropic".into(),
-        provider_label: None,
-        model: "claude-x".into(),
-        max_tokens: 100,
-        temperature: None,
-        system: None,
-        start: StartKind::Configured,
-    });
+    let mut m = chat();
     let effects = m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
     assert_eq!(effects, vec![], "no git needed");
     let active = m.prompts.active.clone().expect("the prompt is back");
@@ -298,15 +295,7 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
             request_id: None,
         })
         .unwrap();
-    let mut m = Model::new(Session {
-        provider: "anthropic".into(),
-        provider_label: None,
-        model: "claude-x".into(),
-        max_tokens: 100,
-        temperature: None,
-        system: None,
-        start: StartKind::Configured,
-    });
+    let mut m = chat();
     let loaded = store.load_conversation(with_prompt).unwrap();
     m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
     assert!(m.prompts.active.is_some(), "greeter is active");

@@ -100,6 +100,19 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     }
 }
 
+/// A `width` x `height` box centred in `area`: where the popups (variables form, model
+/// switcher) are drawn.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    use ratatui::layout::Flex;
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(row);
+    popup
+}
+
 /// The one-line key help at the top of a full-screen pane (picker, inspector, list).
 pub fn help_line(help: &str, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(

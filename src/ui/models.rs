@@ -2,7 +2,7 @@
 //! below, the highlighted one kept in view.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -28,12 +28,7 @@ pub fn render(
     let list_rows = (choices.len() as u16).clamp(1, LIST_MAX_ROWS);
     let height = (list_rows + 5).min(area.height);
     let width = area.width.saturating_sub(4).clamp(20, 72).min(area.width);
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
+    let popup = super::centered(area, width, height);
     let title = format!(" model for the next message — now {} ", model.session.model);
     let block = Block::default()
         .borders(Borders::ALL)

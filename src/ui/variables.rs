@@ -1,7 +1,7 @@
 //! The variables form (Ctrl-G): one line per `{{name}}` of the active prompt.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -21,12 +21,7 @@ pub fn render(
 ) {
     let height = (form.names.len() as u16 + 4).min(area.height);
     let width = area.width.saturating_sub(4).clamp(20, 90);
-    let [row] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(row);
+    let popup = super::centered(area, width, height);
     let title = match &model.prompts.active {
         Some(a) => format!(" variables of {} ", a.provenance.name),
         None => " variables ".to_string(),
