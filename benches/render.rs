@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use promptdeck::event::{AppEvent, RequestId};
+use promptdeck::llm::retry::Progress;
 use promptdeck::llm::{StopReason, StreamEvent};
 use promptdeck::model::{Effect, Model, Session, StartKind};
 use promptdeck::ui::{self, theme::Theme};
@@ -36,21 +37,23 @@ fn model_with(messages: usize) -> Model {
         );
         let id = RequestId(i as u64 + 1);
         model.update(
-            AppEvent::Stream {
+            AppEvent::stream(
                 id,
-                event: StreamEvent::TextDelta(
+                StreamEvent::TextDelta(
                     "An answer with a list:\n\n- one\n- two\n\n```rust\nfn main() {}\n```\n".into(),
                 ),
-            },
+                now,
+            ),
             now,
         );
         model.update(
-            AppEvent::Stream {
+            AppEvent::stream(
                 id,
-                event: StreamEvent::Finished {
+                StreamEvent::Finished {
                     stop_reason: StopReason::EndTurn,
                 },
-            },
+                now,
+            ),
             now,
         );
     }
@@ -63,10 +66,16 @@ fn send(model: &mut Model, text: &str, now: Instant) -> Option<RequestId> {
         AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
         now,
     );
-    effects.into_iter().find_map(|e| match e {
+    let id = effects.into_iter().find_map(|e| match e {
         Effect::StartRequest { id, .. } => Some(id),
         _ => None,
-    })
+    })?;
+    let started = Progress::AttemptStarted {
+        number: 1,
+        model: "claude-sonnet-4-5".into(),
+    };
+    model.update(AppEvent::progress(id, started, now), now);
+    Some(id)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -105,10 +114,7 @@ fn streaming_cost() -> (Duration, Duration) {
     for i in 0..2000 {
         let token = if i % 40 == 39 { "word\n\n" } else { "word " };
         model.update(
-            AppEvent::Stream {
-                id,
-                event: StreamEvent::TextDelta(token.into()),
-            },
+            AppEvent::stream(id, StreamEvent::TextDelta(token.into()), now),
             now,
         );
         if i % 16 == 15 {

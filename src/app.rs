@@ -20,19 +20,16 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 use crate::event::{AppEvent, RequestId};
-use crate::limit::{Admission, Limiter, system_now_ms};
+use crate::limit::Limiter;
 use crate::llm::pricing::PriceTable;
-use crate::llm::retry::{Progress, RetryPolicy};
-use crate::llm::{ChatRequest, LlmError, Provider};
-use crate::model::admission::Decision;
+use crate::llm::retry::RetryPolicy;
+use crate::llm::{LlmError, Provider};
 use crate::model::history::ResumeTarget;
 use crate::model::{Effect, Model, STREAMING_TICK};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
-use crate::record::{RecordContext, Recorded, RecordedEnd, RequestRecorder, run_recorded};
+use crate::request::{End, Pump};
 use crate::store::resolve::resolve_with_history;
-use crate::store::{
-    ConversationId, ConversationWithMessages, PromptVersion, RequestFilter, StoreHandle,
-};
+use crate::store::{ConversationWithMessages, RequestFilter, StoreHandle};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -70,16 +67,14 @@ pub struct AppConfig {
 
 /// The app's side of effects: everything that does IO on the model's behalf.
 struct Services {
+    /// The one request path (its `shutting_down` flag is set as the app shuts down: replies
+    /// still in flight are then recorded as interrupted).
+    pump: Pump,
     provider: Arc<dyn Provider>,
-    policy: Arc<RetryPolicy>,
     prompts_dir: PathBuf,
     tx: mpsc::UnboundedSender<AppEvent>,
     tasks: HashMap<RequestId, JoinHandle<()>>,
-    limiter: Option<Limiter>,
     store: Option<StoreHandle>,
-    prices: Arc<PriceTable>,
-    /// Set as the app shuts down: replies still in flight are recorded as interrupted.
-    shutting_down: Arc<AtomicBool>,
     /// Requests the user cancelled (aborted), awaited at shutdown.
     cancelled: Vec<JoinHandle<()>>,
     /// The newest prompt read per prompt name.
@@ -120,15 +115,19 @@ async fn event_loop(
     let signals = tokio::spawn(watch_signals(tx.clone()));
     let theme = config.theme;
     let mut services = Services {
+        pump: Pump {
+            provider: Arc::clone(&config.provider),
+            policy: Arc::new(config.policy),
+            store: config.store.clone(),
+            limiter: config.limiter,
+            prices: config.prices,
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        },
         provider: config.provider,
-        policy: Arc::new(config.policy),
         prompts_dir: config.prompts_dir,
         tx: tx.clone(),
         tasks: HashMap::new(),
-        limiter: config.limiter,
         store: config.store,
-        prices: config.prices,
-        shutting_down: Arc::new(AtomicBool::new(false)),
         cancelled: Vec::new(),
         resolving: HashMap::new(),
     };
@@ -212,7 +211,7 @@ async fn event_loop(
     // Whatever still streams is cut short by the shutdown (a signal, an SSH drop): its
     // recorder writes the partial text as interrupted when the task is dropped. Wait for
     // that, so the writes are queued before the database closes.
-    services.shutting_down.store(true, Ordering::SeqCst);
+    services.pump.shutting_down.store(true, Ordering::SeqCst);
     for (_, handle) in services.tasks.drain() {
         handle.abort();
         let _ = handle.await;
@@ -251,12 +250,12 @@ impl Services {
                 && e.is_panic()
             {
                 tracing::error!(request = %id, "request task panicked: {e}");
-                let _ = self.tx.send(AppEvent::StreamFailed {
+                let _ = self.tx.send(AppEvent::RequestEnded {
                     id,
-                    error: LlmError::Protocol {
+                    end: End::Failed(LlmError::Protocol {
                         message: "internal error while handling this reply (see promptdeck.log)"
                             .into(),
-                    },
+                    }),
                 });
             }
         }
@@ -265,40 +264,28 @@ impl Services {
     /// Carries out one effect; returns true when the app must quit.
     fn run(&mut self, effect: Effect) -> bool {
         match effect {
-            Effect::StartRequest {
-                id,
-                request,
-                prompt,
-                conversation,
-                user_text,
-                prompt_text,
-                variables,
-            } => {
+            Effect::StartRequest { id, spec } => {
                 tracing::info!(
                     request = %id,
-                    model = %request.model,
-                    prompt = prompt.as_ref().map(|p| p.describe()).unwrap_or_default(),
+                    model = %spec.request.model,
+                    prompt = spec.prompt.as_ref().map(|p| p.describe()).unwrap_or_default(),
                     "request started"
                 );
-                let context = RecordContext {
-                    store: self.store.clone(),
-                    limiter: self.limiter.clone(),
-                    prices: self.prices.clone(),
-                    provider: self.provider.name().to_string(),
-                    max_tokens: request.max_tokens,
-                    temperature: request.temperature,
-                    prompt: prompt.as_ref().map(PromptVersion::from),
-                    variables,
-                };
-                let handle = tokio::spawn(stream_request(
-                    self.provider.clone(),
-                    self.policy.clone(),
-                    (context, self.shutting_down.clone()),
-                    id,
-                    request,
-                    (conversation, user_text, prompt_text),
-                    self.tx.clone(),
-                ));
+                let (pump, tx) = (self.pump.clone(), self.tx.clone());
+                let handle = tokio::spawn(async move {
+                    let events = tx.clone();
+                    let sink = move |event| {
+                        let _ = events.send(AppEvent::Request { id, event });
+                    };
+                    let outcome = pump.run(spec, sink, std::future::pending()).await;
+                    if let End::Failed(error) = &outcome.end {
+                        tracing::warn!(request = %id, kind = error.kind(), "request failed: {error}");
+                    }
+                    let _ = tx.send(AppEvent::RequestEnded {
+                        id,
+                        end: outcome.end,
+                    });
+                });
                 self.tasks.insert(id, handle);
             }
             Effect::CancelRequest { id } => {
@@ -352,13 +339,6 @@ impl Services {
                 tokio::spawn(async move {
                     let result = crate::prompts::versions(&dir, &name, &session).await;
                     let _ = tx.send(AppEvent::VersionsLoaded { name, result });
-                });
-            }
-            Effect::Admit => {
-                let (limiter, tx) = (self.limiter.clone(), self.tx.clone());
-                tokio::spawn(async move {
-                    let decision = admit(limiter.as_ref()).await;
-                    let _ = tx.send(AppEvent::Admitted(decision));
                 });
             }
             Effect::LoadRequestLog { prompt_name, limit } => {
@@ -435,107 +415,6 @@ async fn load_conversation(
         .wait()
         .await
         .map_err(|e| e.to_string())
-}
-
-/// Asks the limiter for one admission, with the quota after it for the panel.
-async fn admit(limiter: Option<&Limiter>) -> Result<Decision, String> {
-    let now_ms = system_now_ms();
-    let Some(limiter) = limiter else {
-        return Ok(Decision {
-            admission: Admission::Admitted {
-                remaining: u32::MAX,
-                reset_at_ms: now_ms,
-            },
-            now_ms,
-            quota: None,
-        });
-    };
-    let admission = limiter.admit(now_ms).await.map_err(|e| e.to_string())?;
-    for warning in limiter.take_warnings() {
-        tracing::warn!("rate limiter: {warning}");
-    }
-    let quota = limiter.status(now_ms).await.ok();
-    Ok(Decision {
-        admission,
-        now_ms,
-        quota,
-    })
-}
-
-/// Streams one request through the retry policy while recording it in the history
-/// database, forwarding every attempt and event tagged with its id. The first attempt was
-/// admitted by the model's `Effect::Admit`; retries pass the limiter here.
-async fn stream_request(
-    provider: Arc<dyn Provider>,
-    policy: Arc<RetryPolicy>,
-    (context, shutting_down): (RecordContext, Arc<AtomicBool>),
-    id: RequestId,
-    request: ChatRequest,
-    (conversation, user_text, prompt_text): (
-        Option<ConversationId>,
-        Option<String>,
-        Option<Arc<str>>,
-    ),
-    tx: mpsc::UnboundedSender<AppEvent>,
-) {
-    let mut recorder = match &user_text {
-        Some(text) => RequestRecorder::begin(context, conversation, &request.model, text).await,
-        None => RequestRecorder::begin_retry(context, conversation, &request.model).await,
-    };
-    if let Some(text) = &prompt_text {
-        recorder.save_prompt_text(text);
-    }
-    recorder.interrupt_on_shutdown(shutting_down);
-    if conversation.is_none()
-        && let Some(started) = recorder.conversation()
-    {
-        let _ = tx.send(AppEvent::ConversationStarted(started));
-    }
-    for warning in recorder.take_warnings() {
-        let _ = tx.send(AppEvent::Warning(warning));
-    }
-    let forward = |recorded: Recorded| {
-        let event = match recorded {
-            Recorded::Warning(text) => AppEvent::Warning(text),
-            Recorded::Progress(Progress::AttemptStarted { number, model }) => {
-                AppEvent::AttemptStarted { id, number, model }
-            }
-            Recorded::Progress(Progress::Event(event)) => AppEvent::Stream { id, event },
-            Recorded::Progress(Progress::AttemptFailed {
-                number,
-                error,
-                next,
-            }) => {
-                tracing::warn!(request = %id, attempt = number, kind = error.kind(), ?next, "attempt failed: {error}");
-                AppEvent::AttemptFailed {
-                    id,
-                    number,
-                    error,
-                    next,
-                }
-            }
-        };
-        let _ = tx.send(event);
-    };
-    let end = run_recorded(
-        provider.as_ref(),
-        request,
-        &policy,
-        &mut recorder,
-        true,
-        forward,
-    )
-    .await;
-    let error = match end {
-        RecordedEnd::Finished(_) | RecordedEnd::Cancelled => None,
-        RecordedEnd::Failed(error) => Some(error),
-        RecordedEnd::Refused { message, .. } => Some(LlmError::LocalLimit { message }),
-        RecordedEnd::LimiterFailed(message) => Some(LlmError::LocalLimit { message }),
-    };
-    if let Some(error) = error {
-        tracing::warn!(request = %id, kind = error.kind(), "request failed: {error}");
-        let _ = tx.send(AppEvent::StreamFailed { id, error });
-    }
 }
 
 async fn read_terminal(tx: mpsc::UnboundedSender<AppEvent>) {

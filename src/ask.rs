@@ -19,42 +19,27 @@
 //! - **The reply comes first.** If the database cannot be opened or fails midway, a warning
 //!   goes to stderr and the reply is still streamed and printed.
 //!
-//! The storing half lives in [`crate::record`] (shared with the full-screen chat):
-//! [`run_recorded_until`] drives the request, records each progress item and then hands it
-//! (with any warning its recording raised) to this module's printer, in order.
+//! The request itself runs through the one request path ([`crate::request`], shared with
+//! the full-screen chat): this module is the sink that prints what the pump hands it, and
+//! reports the numbers of the request's ledger, the same ones the log holds.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::cli::exit;
-use crate::limit::Limiter;
 use crate::llm::error::ErrorClass;
-use crate::llm::pricing::PriceTable;
-use crate::llm::retry::{Next, Progress, RetryPolicy};
-use crate::llm::{ChatRequest, LlmError, NoteKind, Provider, StreamEvent, Usage};
+use crate::llm::pricing::CostView;
+use crate::llm::retry::{Next, Progress};
+use crate::llm::{LlmError, NoteKind, StreamEvent, Usage};
 use crate::prompts::Provenance;
-use crate::record::{RecordContext, Recorded, RecordedEnd, RequestRecorder, run_recorded_until};
-use crate::store::{PromptVersion, StoreHandle};
+use crate::request::{End, Ledger, Measure, Pump, PumpEvent, RequestSpec};
 use crate::text;
 
 /// Longest conversation title stored for an `ask` (the first line of the message), in
 /// characters.
-pub use crate::record::TITLE_MAX_CHARS;
-
-/// What `ask` needs besides the provider: the limiter every attempt passes, the history
-/// database and the prices for the cost column.
-#[derive(Debug, Clone)]
-pub struct AskServices {
-    /// Admits each attempt; a refusal ends the run with [`exit::LOCAL_LIMIT`].
-    pub limiter: Limiter,
-    /// The history database; `None` when it could not be opened (the reply is still printed).
-    pub store: Option<StoreHandle>,
-    /// Prices used for each attempt's cost.
-    pub prices: Arc<PriceTable>,
-}
+pub use crate::request::TITLE_MAX_CHARS;
 
 /// Everything `ask --json` reports.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,9 +54,15 @@ pub struct AskOutcome {
     pub response_model: Option<String>,
     pub response_id: Option<String>,
     pub request_id: Option<String>,
+    /// Summed over the attempts, as the log records them.
     pub usage: Usage,
     /// False when the server reported no usage at all (numbers are then null, never 0).
     pub usage_reported: bool,
+    /// True when the output count is promptdeck's estimate from the text (a reply cut short
+    /// before the provider sent its count), as in the log.
+    pub output_estimated: bool,
+    /// The cost over the attempts, priced as the log prices it.
+    pub cost: CostView,
     pub notes: Vec<AskNote>,
     /// What the provider adjusted in the request (e.g. a temperature the model does not
     /// accept, left out), once each over all attempts; also printed to stderr as
@@ -135,35 +126,34 @@ pub enum OutputMode {
     Json,
 }
 
-/// The printing half of one `ask` run: what is shown, and what `--json` reports. The storing
-/// half is a [`RequestRecorder`].
+/// The printing half of one `ask` run: the text as it arrives, notes and notices, and what
+/// `--json` reports that the ledger does not hold. The storing half is the [`Pump`].
 struct Printer<'a> {
     outcome: AskOutcome,
-    started: Instant,
     mode: OutputMode,
     out: &'a mut (dyn Write + Send),
     err: &'a mut (dyn Write + Send),
 }
 
 impl Printer<'_> {
-    fn on(&mut self, item: Recorded) {
-        match item {
-            Recorded::Warning(warning) => {
+    fn on(&mut self, event: PumpEvent) {
+        match event {
+            PumpEvent::Warning(warning) => {
                 let _ = writeln!(self.err, "promptdeck: warning: {warning}");
             }
-            Recorded::Progress(progress) => self.on_progress(progress),
+            PumpEvent::Stored { conversation } => {
+                self.outcome.conversation_id = Some(conversation.0);
+            }
+            PumpEvent::Admitted { .. } => {}
+            PumpEvent::Progress(stamped) => self.on_progress(stamped.progress),
         }
     }
 
     fn on_progress(&mut self, progress: Progress) {
         match progress {
-            Progress::AttemptStarted { number, model } => {
-                self.outcome.attempts = number;
+            Progress::AttemptStarted { number, .. } => {
                 if number > 1 {
                     // A retry starts from scratch: it had no text (or it would not retry).
-                    self.outcome.model = model;
-                    self.outcome.usage = Usage::default();
-                    self.outcome.usage_reported = false;
                     self.outcome.notes.clear();
                 }
             }
@@ -191,20 +181,7 @@ impl Printer<'_> {
 
     fn on_event(&mut self, event: StreamEvent) {
         match event {
-            StreamEvent::Started {
-                model,
-                response_id,
-                request_id,
-            } => {
-                self.outcome.response_model = model;
-                self.outcome.response_id = response_id;
-                self.outcome.request_id = request_id;
-            }
             StreamEvent::TextDelta(delta) => {
-                if self.outcome.time_to_first_token_ms.is_none() {
-                    self.outcome.time_to_first_token_ms = Some(millis(self.started.elapsed()));
-                }
-                self.outcome.text.push_str(&delta);
                 if self.mode != OutputMode::Json {
                     // Write errors (a closed pipe) end the output, not the accounting.
                     let _ = self
@@ -217,10 +194,6 @@ impl Printer<'_> {
                 kind,
                 summary: text::sanitize(&summary),
             }),
-            StreamEvent::Usage(usage) => {
-                self.outcome.usage.merge(usage);
-                self.outcome.usage_reported = true;
-            }
             StreamEvent::Notice(notice) => {
                 // Every attempt says it again: say it once.
                 let notice = text::sanitize(&notice);
@@ -229,55 +202,60 @@ impl Printer<'_> {
                     self.outcome.notices.push(notice);
                 }
             }
-            StreamEvent::RateLimits(_) | StreamEvent::Finished { .. } => {}
+            StreamEvent::Started { .. }
+            | StreamEvent::Usage(_)
+            | StreamEvent::RateLimits(_)
+            | StreamEvent::Finished { .. } => {}
         }
+    }
+
+    /// Fills in what the ledger knows: the same numbers the log holds.
+    fn settle(&mut self, ledger: &Ledger) {
+        let o = &mut self.outcome;
+        o.text = text::sanitize_for_output(ledger.text());
+        o.attempts = u32::try_from(ledger.attempts().len()).unwrap_or(u32::MAX);
+        if let Some(current) = ledger.current() {
+            o.model.clone_from(&current.model);
+            o.response_model.clone_from(&current.response_model);
+            o.response_id.clone_from(&current.response_id);
+            o.request_id.clone_from(&current.provider_request_id);
+        }
+        let totals = ledger.totals();
+        o.usage = totals.usage;
+        o.usage_reported = ledger
+            .attempts()
+            .iter()
+            .any(|a| !a.reported.is_unreported());
+        o.output_estimated = totals.output == Measure::Estimated;
+        o.cost = totals.cost;
+        o.time_to_first_token_ms = ledger.ttft().map(millis);
     }
 }
 
-/// Streams `request` and reports. `out` gets the text as it arrives (unless JSON), `err`
-/// the summary or error. Every attempt passes `services.limiter`; the conversation, the
-/// attempts and the reply are stored through `services.store`. Returns the exit status.
-#[allow(clippy::too_many_arguments)]
+/// Streams the request of `spec` through `pump` and reports. `out` gets the text as it
+/// arrives (unless JSON), `err` the summary or error. Returns the exit status.
 pub async fn run(
-    provider: Arc<dyn Provider>,
-    request: ChatRequest,
-    prompt: Option<Provenance>,
-    prompt_text: Option<Arc<str>>,
-    variables: std::collections::BTreeMap<String, String>,
-    policy: &RetryPolicy,
-    services: &AskServices,
+    pump: &Pump,
+    spec: RequestSpec,
     mode: OutputMode,
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> u8 {
     let json = mode == OutputMode::Json;
     let started = Instant::now();
-    let ctx = RecordContext {
-        store: services.store.clone(),
-        limiter: Some(services.limiter.clone()),
-        prices: Arc::clone(&services.prices),
-        provider: provider.name().to_string(),
-        max_tokens: request.max_tokens,
-        temperature: request.temperature,
-        prompt: prompt.as_ref().map(PromptVersion::from),
-        variables,
-    };
-    let message = request.messages.last().map_or("", |m| m.content.as_str());
-    let mut recorder = RequestRecorder::begin(ctx, None, &request.model, message).await;
-    if let Some(text) = &prompt_text {
-        recorder.save_prompt_text(text);
-    }
     let mut printer = Printer {
         outcome: AskOutcome {
             text: String::new(),
-            provider: provider.name().to_string(),
-            label: provider.label().map(str::to_string),
-            model: request.model.clone(),
+            provider: pump.provider.name().to_string(),
+            label: pump.provider.label().map(str::to_string),
+            model: spec.request.model.clone(),
             response_model: None,
             response_id: None,
             request_id: None,
             usage: Usage::default(),
             usage_reported: false,
+            output_estimated: false,
+            cost: CostView::NotReported,
             notes: Vec::new(),
             notices: Vec::new(),
             time_to_first_token_ms: None,
@@ -285,40 +263,29 @@ pub async fn run(
             stop_reason: None,
             error: None,
             attempts: 0,
-            prompt,
-            conversation_id: recorder.conversation().map(|c| c.0),
+            prompt: spec.prompt.clone(),
+            conversation_id: None,
         },
-        started,
         mode,
         out,
         err,
     };
-    for warning in recorder.take_warnings() {
-        printer.on(Recorded::Warning(warning));
-    }
 
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let end = run_recorded_until(
-        provider.as_ref(),
-        request,
-        policy,
-        &mut recorder,
-        false,
-        |item| printer.on(item),
-        ctrl_c,
-    )
-    .await;
-    let interrupted = end == RecordedEnd::Cancelled;
+    let done = pump.run(spec, |event| printer.on(event), ctrl_c).await;
+    printer.settle(&done.ledger);
+    let end = done.end;
+    let interrupted = end == End::Cancelled;
     let (failure, gate_stop) = match end {
-        RecordedEnd::Finished(stop_reason) => {
+        End::Finished(stop_reason) => {
             printer.outcome.stop_reason = Some(stop_reason.as_str().to_string());
             (None, None)
         }
-        RecordedEnd::Failed(error) => (Some(error), None),
-        stop @ (RecordedEnd::Refused { .. } | RecordedEnd::LimiterFailed(_)) => (None, Some(stop)),
-        RecordedEnd::Cancelled => (None, None),
+        End::Failed(error) => (Some(error), None),
+        stop @ (End::Refused { .. } | End::LimiterFailed { .. }) => (None, Some(stop)),
+        End::Cancelled => (None, None),
     };
 
     let Printer {
@@ -342,9 +309,10 @@ pub async fn run(
         });
     } else if let Some(stop) = &gate_stop {
         outcome.error = Some(match stop {
-            RecordedEnd::Refused {
+            End::Refused {
                 message,
                 retry_after,
+                ..
             } => AskError {
                 kind: "local_rate_limit".into(),
                 message: message.clone(),
@@ -357,7 +325,6 @@ pub async fn run(
             },
         });
     }
-    outcome.text = text::sanitize_for_output(&outcome.text);
 
     if json {
         match serde_json::to_string(&outcome) {
@@ -389,17 +356,22 @@ pub async fn run(
     }
     if let Some(stop) = &gate_stop {
         let status = match stop {
-            RecordedEnd::Refused { .. } => exit::LOCAL_LIMIT,
+            End::Refused { .. } => exit::LOCAL_LIMIT,
             _ => exit::INTERNAL,
         };
         let _ = writeln!(err, "promptdeck: {}", gate_stop_message(stop));
-        let _ = match outcome.conversation_id {
-            Some(id) => writeln!(
+        let _ = match (outcome.conversation_id, outcome.attempts) {
+            (_, 0) => writeln!(
+                err,
+                "promptdeck: the request was not sent and nothing was stored; run the same \
+                 command again later"
+            ),
+            (Some(id), _) => writeln!(
                 err,
                 "promptdeck: the request was not sent; your message is saved in conversation \
                  {id} (`promptdeck export {id}`)"
             ),
-            None => writeln!(
+            (None, _) => writeln!(
                 err,
                 "promptdeck: the request was not sent, and the history database is unavailable: \
                  your message was not saved"
@@ -413,10 +385,10 @@ pub async fn run(
     exit_status(failure.as_ref())
 }
 
-/// The message of a limiter stop ([`RecordedEnd::Refused`] or [`RecordedEnd::LimiterFailed`]).
-fn gate_stop_message(stop: &RecordedEnd) -> &str {
+/// The message of a limiter stop ([`End::Refused`] or [`End::LimiterFailed`]).
+fn gate_stop_message(stop: &End) -> &str {
     match stop {
-        RecordedEnd::Refused { message, .. } | RecordedEnd::LimiterFailed(message) => message,
+        End::Refused { message, .. } | End::LimiterFailed { message, .. } => message,
         _ => "",
     }
 }
@@ -434,10 +406,13 @@ pub fn summary(o: &AskOutcome) -> String {
     }
     if o.usage_reported {
         let n = |v: Option<u64>| v.map_or("n/r".to_string(), |v| v.to_string());
+        let out = match (o.usage.output_tokens, o.output_estimated) {
+            (Some(v), true) => format!("~{v}"),
+            (v, _) => n(v),
+        };
         parts.push(format!(
-            "tokens in {} out {} cache write {} read {}",
+            "tokens in {} out {out} cache write {} read {}",
             n(o.usage.input_tokens),
-            n(o.usage.output_tokens),
             n(o.usage.cache_creation_input_tokens),
             n(o.usage.cache_read_input_tokens)
         ));
@@ -463,17 +438,34 @@ mod tests {
 
     use pretty_assertions::assert_eq;
 
+    use std::sync::Arc;
+
     use super::*;
-    use crate::limit::{LimitConfig, LimitSetting, RateLimit};
+    use crate::limit::{LimitConfig, LimitSetting, Limiter, RateLimit};
     use crate::llm::Role;
-    use crate::llm::pricing::CostView;
-    use crate::record::scripted::{self, Scripted, answer};
+    use crate::llm::pricing::{CostView, PriceTable};
+    use crate::llm::retry::RetryPolicy;
+    use crate::request::scripted::{self, Scripted, answer};
     use crate::store::{
-        ConversationId, MessageState, RequestFilter, RequestStatus, Store, StoreWriter,
+        ConversationId, MessageState, RequestFilter, RequestStatus, Store, StoreHandle, StoreWriter,
     };
 
-    fn request() -> ChatRequest {
-        scripted::request("question")
+    fn spec() -> RequestSpec {
+        scripted::spec("question")
+    }
+
+    fn pump(provider: Arc<Scripted>, limiter: Limiter, store: Option<StoreHandle>) -> Pump {
+        Pump {
+            provider,
+            policy: Arc::new(RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                ..RetryPolicy::default()
+            }),
+            store,
+            limiter: Some(limiter),
+            prices: Arc::new(PriceTable::builtin()),
+            shutting_down: Arc::default(),
+        }
     }
 
     fn limiter(requests: LimitSetting) -> Limiter {
@@ -483,25 +475,9 @@ mod tests {
         })
     }
 
-    async fn ask(provider: Arc<Scripted>, services: &AskServices) -> (u8, String, String) {
-        let policy = RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        };
+    async fn ask(pump: &Pump) -> (u8, String, String) {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run(
-            provider,
-            request(),
-            None,
-            None,
-            Default::default(),
-            &policy,
-            services,
-            OutputMode::Text,
-            &mut out,
-            &mut err,
-        )
-        .await;
+        let code = run(pump, spec(), OutputMode::Text, &mut out, &mut err).await;
         let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
         (code, text(out), text(err))
     }
@@ -510,20 +486,17 @@ mod tests {
     async fn a_refusal_before_a_retry_sends_nothing_more_and_exits_10() {
         let writer =
             StoreWriter::spawn(Store::open_in_memory().unwrap(), Box::new(|_| {})).unwrap();
-        let services = AskServices {
-            limiter: limiter(LimitSetting::Limit(RateLimit {
-                max_requests: 1,
-                window: Duration::from_secs(60),
-            })),
-            store: Some(writer.handle()),
-            prices: Arc::new(PriceTable::builtin()),
-        };
         let overloaded = LlmError::Overloaded {
             status: 529,
             message: "Overloaded".into(),
         };
         let provider = Scripted::new(vec![vec![Err(overloaded)], answer("never")]);
-        let (code, out, err) = ask(Arc::clone(&provider), &services).await;
+        let one_per_minute = limiter(LimitSetting::Limit(RateLimit {
+            max_requests: 1,
+            window: Duration::from_secs(60),
+        }));
+        let pump = pump(Arc::clone(&provider), one_per_minute, Some(writer.handle()));
+        let (code, out, err) = ask(&pump).await;
         assert_eq!(code, exit::LOCAL_LIMIT, "{err}");
         assert_eq!(out, "");
         assert_eq!(provider.left(), 1, "the retry was not sent");
@@ -562,11 +535,6 @@ mod tests {
 
     #[tokio::test]
     async fn a_notice_goes_to_stderr_once_and_into_the_json_notices() {
-        let services = AskServices {
-            limiter: limiter(LimitSetting::Off),
-            store: None,
-            prices: Arc::new(PriceTable::builtin()),
-        };
         let notice = || {
             Ok(StreamEvent::Notice(
                 "temperature 0.7 not sent\u{1b}[2J".into(),
@@ -579,24 +547,9 @@ mod tests {
         let mut second = vec![notice()];
         second.extend(answer("fine"));
         let provider = Scripted::new(vec![vec![notice(), Err(overloaded)], second]);
-        let policy = RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        };
+        let pump = pump(provider, limiter(LimitSetting::Off), None);
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = run(
-            provider,
-            request(),
-            None,
-            None,
-            Default::default(),
-            &policy,
-            &services,
-            OutputMode::Json,
-            &mut out,
-            &mut err,
-        )
-        .await;
+        let code = run(&pump, spec(), OutputMode::Json, &mut out, &mut err).await;
         let err = String::from_utf8(err).unwrap();
         assert_eq!(code, exit::OK, "{err}");
         assert_eq!(
@@ -637,12 +590,8 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_database_the_reply_is_still_printed() {
-        let services = AskServices {
-            limiter: limiter(LimitSetting::Off),
-            store: None,
-            prices: Arc::new(PriceTable::builtin()),
-        };
-        let (code, out, err) = ask(Scripted::new(vec![answer("still here")]), &services).await;
+        let provider = Scripted::new(vec![answer("still here")]);
+        let (code, out, err) = ask(&pump(provider, limiter(LimitSetting::Off), None)).await;
         assert_eq!((code, out.as_str()), (exit::OK, "still here"), "{err}");
     }
 
@@ -650,12 +599,9 @@ mod tests {
     async fn a_reply_is_stored_complete_with_its_cost() {
         let writer =
             StoreWriter::spawn(Store::open_in_memory().unwrap(), Box::new(|_| {})).unwrap();
-        let services = AskServices {
-            limiter: limiter(LimitSetting::Off),
-            store: Some(writer.handle()),
-            prices: Arc::new(PriceTable::builtin()),
-        };
-        let (code, _, err) = ask(Scripted::new(vec![answer("done")]), &services).await;
+        let provider = Scripted::new(vec![answer("done")]);
+        let pump = pump(provider, limiter(LimitSetting::Off), Some(writer.handle()));
+        let (code, _, err) = ask(&pump).await;
         assert_eq!(code, exit::OK, "{err}");
         let store = writer.handle();
         let conversation = store

@@ -6,11 +6,12 @@
 
 use crossterm::event::KeyEvent;
 
-use crate::llm::retry::Next;
-use crate::llm::{LlmError, StreamEvent};
-use crate::model::admission::Decision;
+use crate::llm::LlmError;
+use crate::llm::StreamEvent;
+use crate::llm::retry::Progress;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
-use crate::store::{ConversationId, ConversationRow, ConversationWithMessages, RequestRow};
+use crate::request::{End, PumpEvent, Stamp, Stamped};
+use crate::store::{ConversationRow, ConversationWithMessages, RequestRow};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.
@@ -41,22 +42,11 @@ pub enum AppEvent {
     Paste(String),
     /// The terminal was resized to `width` x `height` cells.
     Resize { width: u16, height: u16 },
-    /// A provider event for request `id`.
-    Stream { id: RequestId, event: StreamEvent },
-    /// Attempt `number` of request `id` starts, asking `model` (a retry or a fallback when
-    /// `number` > 1).
-    AttemptStarted {
-        id: RequestId,
-        number: u32,
-        model: String,
-    },
-    /// Attempt `number` of request `id` failed; `next` says whether it will be retried.
-    AttemptFailed {
-        id: RequestId,
-        number: u32,
-        error: LlmError,
-        next: Next,
-    },
+    /// What the pump of request `id` reports, in order: limiter decisions, the conversation
+    /// it is stored in, stamped progress, warnings.
+    Request { id: RequestId, event: PumpEvent },
+    /// Request `id` is over and its log written; nothing more follows for it.
+    RequestEnded { id: RequestId, end: End },
     /// The prompts directory was listed (answer to `Effect::ScanPrompts`).
     PromptsScanned(Result<Vec<String>, PromptError>),
     /// The watcher saw prompt files change.
@@ -72,8 +62,6 @@ pub enum AppEvent {
         name: String,
         result: Result<PromptVersions, PromptError>,
     },
-    /// The rate limiter's answer to `Effect::Admit` (an error is the limiter failing).
-    Admitted(Result<Decision, String>),
     /// Rows of the request log (answer to `Effect::LoadRequestLog`).
     RequestLogLoaded(Result<Vec<RequestRow>, String>),
     /// Stored conversations (answer to `Effect::LoadConversations`).
@@ -83,16 +71,30 @@ pub enum AppEvent {
     /// The endpoint's model ids, or why it could not list them (answer to
     /// `Effect::ListModels`).
     ModelsListed(Result<Vec<String>, LlmError>),
-    /// The first message of this chat created this stored conversation.
-    ConversationStarted(ConversationId),
     /// Something the user should read on the status line (the history database stopped
-    /// recording, the limiter fell back from Redis…).
+    /// recording…).
     Warning(String),
-    /// Request `id` failed; no more events follow for it.
-    StreamFailed { id: RequestId, error: LlmError },
     /// A periodic tick, sent only while something animates (a reply is streaming), so that
     /// elapsed times update; never while idle.
     Tick,
     /// The process was asked to stop (SIGTERM, SIGHUP from a dropped SSH session, SIGINT).
     Terminate,
+}
+
+impl AppEvent {
+    /// A stream event of request `id` stamped at `at` (tests, benchmarks, replays).
+    pub fn stream(id: RequestId, event: StreamEvent, at: std::time::Instant) -> AppEvent {
+        AppEvent::progress(id, Progress::Event(event), at)
+    }
+
+    /// A progress item of request `id` stamped at `at`.
+    pub fn progress(id: RequestId, progress: Progress, at: std::time::Instant) -> AppEvent {
+        AppEvent::Request {
+            id,
+            event: PumpEvent::Progress(Stamped {
+                stamp: Stamp { at, unix_ms: 0 },
+                progress,
+            }),
+        }
+    }
 }

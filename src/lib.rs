@@ -14,7 +14,7 @@ pub mod limit;
 pub mod llm;
 pub mod model;
 pub mod prompts;
-pub mod record;
+pub mod request;
 pub mod store;
 pub mod text;
 pub mod tui;

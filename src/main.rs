@@ -11,7 +11,7 @@ use clap::Parser;
 use std::collections::BTreeMap;
 
 use promptdeck::app::AppConfig;
-use promptdeck::ask::{AskServices, OutputMode};
+use promptdeck::ask::OutputMode;
 use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
@@ -24,6 +24,7 @@ use promptdeck::model::history::ResumeTarget;
 use promptdeck::model::prompt::PromptState;
 use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
 use promptdeck::prompts::{Reference, SessionVersions, parse_var, render};
+use promptdeck::request::{Pump, RequestSpec};
 use promptdeck::store::ConversationId;
 use promptdeck::store::resolve::resolve_with_history;
 
@@ -222,7 +223,7 @@ async fn ask(
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
 ) -> u8 {
-    let Some(services) = ask_services(resolved).await else {
+    let Some(services) = ask_services(resolved, provider).await else {
         return exit::CONFIG;
     };
     let mut used_variables = BTreeMap::new();
@@ -241,7 +242,7 @@ async fn ask(
                 &resolved.prompts_dir,
                 reference,
                 &session,
-                services.store.as_ref(),
+                services.pump.store.as_ref(),
             )
             .await
             {
@@ -295,15 +296,22 @@ async fn ask(
         eprintln!("promptdeck: the message is empty");
         return exit::USAGE;
     }
-    let request = ChatRequest {
-        model: resolved.model.clone(),
-        system,
-        messages: vec![Message {
-            role: Role::User,
-            content: message,
-        }],
-        max_tokens: resolved.max_tokens,
-        temperature: resolved.temperature,
+    let spec = RequestSpec {
+        request: ChatRequest {
+            model: resolved.model.clone(),
+            system,
+            messages: vec![Message {
+                role: Role::User,
+                content: message.clone(),
+            }],
+            max_tokens: resolved.max_tokens,
+            temperature: resolved.temperature,
+        },
+        prompt: provenance,
+        prompt_text,
+        variables: used_variables,
+        conversation: None,
+        user_text: Some(message),
     };
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
@@ -314,19 +322,7 @@ async fn ask(
     } else {
         OutputMode::Text
     };
-    let code = promptdeck::ask::run(
-        provider,
-        request,
-        provenance,
-        prompt_text,
-        used_variables,
-        &resolved.retry,
-        &services,
-        mode,
-        &mut stdout,
-        &mut stderr,
-    )
-    .await;
+    let code = promptdeck::ask::run(&services.pump, spec, mode, &mut stdout, &mut stderr).await;
     drop(services);
     code
 }
@@ -334,7 +330,10 @@ async fn ask(
 /// The limiter and the history database for `ask`. `None` (after a message) when not even
 /// the local limiter can be opened: nothing may be sent unlimited. A database that cannot be
 /// opened only warns: the reply matters more than its record.
-async fn ask_services(resolved: &Resolved) -> Option<AskServicesGuard> {
+async fn ask_services(
+    resolved: &Resolved,
+    provider: Arc<dyn Provider>,
+) -> Option<AskServicesGuard> {
     let limiter = match limiter_for(resolved).await {
         Ok((limiter, warning)) => {
             if let Some(warning) = warning {
@@ -364,28 +363,23 @@ async fn ask_services(resolved: &Resolved) -> Option<AskServicesGuard> {
         }
     };
     Some(AskServicesGuard {
-        services: AskServices {
-            limiter,
+        pump: Pump {
+            provider,
+            policy: Arc::new(resolved.retry.clone()),
             store: writer.as_ref().map(|w| w.handle()),
+            limiter: Some(limiter),
             prices: Arc::clone(&resolved.prices),
+            shutting_down: Arc::default(),
         },
         writer,
     })
 }
 
-/// [`AskServices`] with the database thread they write to; dropping it finishes every
-/// pending write.
+/// The request path for `ask` with the database thread it writes to; dropping it finishes
+/// every pending write.
 struct AskServicesGuard {
-    services: AskServices,
+    pump: Pump,
     writer: Option<promptdeck::store::StoreWriter>,
-}
-
-impl std::ops::Deref for AskServicesGuard {
-    type Target = AskServices;
-
-    fn deref(&self) -> &AskServices {
-        &self.services
-    }
 }
 
 impl Drop for AskServicesGuard {

@@ -90,6 +90,7 @@ fn child_writer() {
                     duration_ms: Some(2),
                     cost: CostView::Known(0.0),
                     cost_source: None,
+                    output_estimated: false,
                     error: None,
                     ratelimit_headers: RateLimitHeaders::default(),
                 },

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use promptdeck::event::{AppEvent, RequestId};
+use promptdeck::llm::retry::Progress;
 use promptdeck::llm::{LlmError, StopReason, StreamEvent, Usage};
 use promptdeck::model::{Effect, Model, Session, StartKind};
 use promptdeck::ui::{self, theme::Theme};
@@ -47,19 +48,31 @@ impl Screen {
             self.model.update(AppEvent::Key(key), self.at(ms));
         }
         let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-        match self
+        let id = match self
             .model
             .update(AppEvent::Key(enter), self.at(ms))
             .as_slice()
         {
             [Effect::StartRequest { id, .. }] => *id,
             other => panic!("{other:?}"),
-        }
+        };
+        self.attempt(id, 1, "claude-sonnet-4-5", ms);
+        id
+    }
+
+    /// Attempt `number` of request `id` starts, as its pump reports.
+    fn attempt(&mut self, id: RequestId, number: u32, model: &str, ms: u64) {
+        let started = Progress::AttemptStarted {
+            number,
+            model: model.into(),
+        };
+        self.model
+            .update(AppEvent::progress(id, started, self.at(ms)), self.at(ms));
     }
 
     fn stream(&mut self, id: RequestId, event: StreamEvent, ms: u64) {
         self.model
-            .update(AppEvent::Stream { id, event }, self.at(ms));
+            .update(AppEvent::stream(id, event, self.at(ms)), self.at(ms));
     }
 
     fn type_text(&mut self, text: &str, ms: u64) {
@@ -185,22 +198,22 @@ fn errors_cancellation_and_hostile_text_80x24() {
         300,
     );
     s.model.update(
-        AppEvent::StreamFailed {
+        AppEvent::RequestEnded {
             id,
-            error: LlmError::Connection {
+            end: promptdeck::request::End::Failed(LlmError::Connection {
                 message: "connection reset by peer".into(),
-            },
+            }),
         },
         s.at(900),
     );
     let id = s.type_and_send("try again", 1000);
     s.model.update(
-        AppEvent::StreamFailed {
+        AppEvent::RequestEnded {
             id,
-            error: LlmError::RateLimited {
+            end: promptdeck::request::End::Failed(LlmError::RateLimited {
                 message: "Number of requests has exceeded your rate limit".into(),
                 retry_after: Some(Duration::from_secs(7)),
-            },
+            }),
         },
         s.at(1100),
     );
@@ -235,48 +248,32 @@ fn retry_countdown_then_the_fallback_that_answered_80x24() {
         status: 529,
         message: "Overloaded".into(),
     };
-    let attempt = |s: &mut Screen, number: u32, model: &str, ms: u64| {
-        s.model.update(
-            AppEvent::AttemptStarted {
-                id,
-                number,
-                model: model.into(),
-            },
-            s.at(ms),
-        );
-    };
-    attempt(&mut s, 1, "claude-sonnet-4-5", 0);
-    s.model.update(
-        AppEvent::AttemptFailed {
-            id,
-            number: 1,
+    let failed = |s: &mut Screen, number: u32, next: Next, ms: u64| {
+        let failed = Progress::AttemptFailed {
+            number,
             error: overloaded(),
-            next: Next::Retry {
-                delay: Duration::from_millis(2500),
-            },
-        },
-        s.at(300),
-    );
+            next,
+        };
+        s.model
+            .update(AppEvent::progress(id, failed, s.at(ms)), s.at(ms));
+    };
+    let retry = Next::Retry {
+        delay: Duration::from_millis(2500),
+    };
+    failed(&mut s, 1, retry, 300);
     s.model.update(AppEvent::Tick, s.at(800));
     let countdown = s.render(80, 24);
     assert!(
         countdown.contains("overloaded: retry in 2.00s · Esc cancels"),
         "{countdown}"
     );
-    attempt(&mut s, 2, "claude-sonnet-4-5", 2800);
-    s.model.update(
-        AppEvent::AttemptFailed {
-            id,
-            number: 2,
-            error: overloaded(),
-            next: Next::Fallback {
-                model: "claude-haiku-4-5".into(),
-                delay: Duration::ZERO,
-            },
-        },
-        s.at(3000),
-    );
-    attempt(&mut s, 3, "claude-haiku-4-5", 3000);
+    s.attempt(id, 2, "claude-sonnet-4-5", 2800);
+    let fallback = Next::Fallback {
+        model: "claude-haiku-4-5".into(),
+        delay: Duration::ZERO,
+    };
+    failed(&mut s, 2, fallback, 3000);
+    s.attempt(id, 3, "claude-haiku-4-5", 3000);
     s.stream(
         id,
         StreamEvent::TextDelta("Yes — answered by the fallback.".into()),
@@ -412,8 +409,10 @@ mod picker {
 
 #[test]
 fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {
-    use promptdeck::limit::{Admission, LimitConfig, LimitSetting, QuotaStatus, RateLimit};
-    use promptdeck::model::admission::Decision;
+    use promptdeck::limit::{
+        Admission, Decision, LimitConfig, LimitSetting, QuotaStatus, RateLimit,
+    };
+    use promptdeck::request::PumpEvent;
     let mut s = Screen::new(StartKind::Configured);
     let limits = LimitConfig {
         requests: LimitSetting::Limit(RateLimit {
@@ -430,35 +429,43 @@ fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {
             s.at(0),
         );
     }
-    s.model.update(
-        AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-        s.at(0),
-    );
     let effects = s.model.update(
-        AppEvent::Admitted(Ok(Decision {
-            admission: Admission::Admitted {
-                remaining: 17,
-                reset_at_ms: 0,
-            },
-            now_ms: 1_000_000,
-            quota: Some(QuotaStatus {
-                limit: LimitSetting::Limit(RateLimit {
-                    max_requests: 20,
-                    window: Duration::from_secs(3600),
-                }),
-                used: 3,
-                remaining: 17,
-                next_free_at_ms: Some(1_000_000 + 12 * 60_000 + 3_000),
-                tokens_used: None,
-                usd_spent_today: None,
-            }),
-        })),
+        AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
         s.at(0),
     );
     let id = match effects.as_slice() {
         [Effect::StartRequest { id, .. }] => *id,
         other => panic!("{other:?}"),
     };
+    let decision = Decision {
+        admission: Admission::Admitted {
+            remaining: 17,
+            reset_at_ms: 0,
+        },
+        now_ms: 1_000_000,
+        quota: Some(QuotaStatus {
+            limit: LimitSetting::Limit(RateLimit {
+                max_requests: 20,
+                window: Duration::from_secs(3600),
+            }),
+            used: 3,
+            remaining: 17,
+            next_free_at_ms: Some(1_000_000 + 12 * 60_000 + 3_000),
+            frees_at_ms: vec![
+                1_000_000 + 12 * 60_000 + 3_000,
+                1_000_000 + 30 * 60_000,
+                1_000_000 + 59 * 60_000,
+            ],
+            tokens_used: None,
+            usd_spent_today: None,
+        }),
+    };
+    let event = PumpEvent::Admitted {
+        attempt: 1,
+        decision,
+    };
+    s.model.update(AppEvent::Request { id, event }, s.at(0));
+    s.attempt(id, 1, "claude-sonnet-4-5", 0);
     s.stream(
         id,
         StreamEvent::RateLimits(vec![
@@ -599,6 +606,7 @@ mod inspector {
                 duration_ms: Some(180),
                 cost: CostView::NotReported,
                 cost_source: None,
+                output_estimated: false,
                 error: Some(ErrorInfo::from(&limited)),
                 ratelimit_headers: RateLimitHeaders::default(),
             },
@@ -617,6 +625,7 @@ mod inspector {
                 duration_ms: Some(2900),
                 cost: CostView::of(&prices, "claude-sonnet-4-5", &usage),
                 cost_source: Some(promptdeck::llm::pricing::DATASET_LABEL.to_string()),
+                output_estimated: false,
                 error: None,
                 ratelimit_headers: RateLimitHeaders::default(),
             },

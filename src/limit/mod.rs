@@ -85,6 +85,35 @@ pub fn system_now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// The limiter's answer for one attempt, as the request path reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub admission: Admission,
+    /// The limiter's clock at the decision (ms since the Unix epoch).
+    pub now_ms: u64,
+    /// The quota right after the decision (this admission counted), for the panel.
+    pub quota: Option<QuotaStatus>,
+}
+
+impl Decision {
+    /// The answer when no limiter is configured: admitted, no quota.
+    pub fn unlimited(now_ms: u64) -> Decision {
+        Decision {
+            admission: Admission::Admitted {
+                remaining: u32::MAX,
+                reset_at_ms: now_ms,
+            },
+            now_ms,
+            quota: None,
+        }
+    }
+
+    /// True when the attempt may go.
+    pub fn admitted(&self) -> bool {
+        matches!(self.admission, Admission::Admitted { .. })
+    }
+}
+
 /// Why the limiter could not answer.
 #[derive(Debug, Error)]
 pub enum LimitError {
@@ -272,6 +301,20 @@ impl Limiter {
                 }
             }
         }
+    }
+
+    /// Admits or refuses one attempt at `now_ms` (see [`Limiter::admit`]) and reads the
+    /// quota right after it from the store, so what the panel shows is the limiter's own
+    /// state, other sessions' admissions included. A failing quota read leaves `quota` empty;
+    /// the admission stands.
+    pub async fn decide(&self, now_ms: u64) -> Result<Decision, LimitError> {
+        let admission = self.admit(now_ms).await?;
+        let quota = self.status(now_ms).await.ok();
+        Ok(Decision {
+            admission,
+            now_ms,
+            quota,
+        })
     }
 
     /// The quota at `now_ms`, for the UI's panel. Counts nothing.

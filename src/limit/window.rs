@@ -73,7 +73,7 @@ pub struct UsageRecord {
 }
 
 /// How much of the quota is used, for the UI's quota panel.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QuotaStatus {
     /// The request limit in force.
     pub limit: LimitSetting,
@@ -83,6 +83,9 @@ pub struct QuotaStatus {
     pub remaining: u32,
     /// When the oldest admission in the window expires (a slot frees), if any is counted.
     pub next_free_at_ms: Option<u64>,
+    /// When each counted admission expires, earliest first: [`QuotaStatus::at`] ages the
+    /// status with it, so a panel shows slots freeing on time without asking again.
+    pub frees_at_ms: Vec<u64>,
     /// Tokens recorded in the token budget's window, when a token budget is set.
     pub tokens_used: Option<u64>,
     /// Dollars recorded in the current UTC day, when a USD budget is set.
@@ -265,18 +268,20 @@ pub fn quota_status(
     usage: &[UsageRecord],
     now_ms: u64,
 ) -> QuotaStatus {
-    let (used, remaining, next_free_at_ms) = match limits.requests.rate_limit() {
-        None => (0, u32::MAX, None),
+    let (used, remaining, next_free_at_ms, frees_at_ms) = match limits.requests.rate_limit() {
+        None => (0, u32::MAX, None, Vec::new()),
         Some(limit) => {
             let window_ms = limit.window_ms();
-            let counted: Vec<u64> = admissions_ms
+            let mut frees: Vec<u64> = admissions_ms
                 .iter()
                 .copied()
                 .filter(|&at| counts(at, window_ms, now_ms))
+                .map(|at| at.saturating_add(window_ms))
                 .collect();
-            let used = u32::try_from(counted.len()).unwrap_or(u32::MAX);
-            let next = counted.iter().min().map(|o| o.saturating_add(window_ms));
-            (used, limit.max_requests.saturating_sub(used), next)
+            frees.sort_unstable();
+            let used = u32::try_from(frees.len()).unwrap_or(u32::MAX);
+            let next = frees.first().copied();
+            (used, limit.max_requests.saturating_sub(used), next, frees)
         }
     };
     QuotaStatus {
@@ -284,6 +289,7 @@ pub fn quota_status(
         used,
         remaining,
         next_free_at_ms,
+        frees_at_ms,
         tokens_used: limits.tokens.map(|b| tokens_in_window(&b, usage, now_ms)),
         usd_spent_today: limits.daily_usd.map(|_| usd_today(usage, now_ms)),
     }
@@ -336,6 +342,30 @@ pub fn refusal_message(
         "{what} reached — next slot in {}",
         format_countdown(retry_at_ms.saturating_sub(now_ms))
     )
+}
+
+impl QuotaStatus {
+    /// The same status at a later `now_ms`: admissions that expired by then no longer
+    /// count (nothing new is known to have been admitted).
+    pub fn at(&self, now_ms: u64) -> QuotaStatus {
+        let LimitSetting::Limit(limit) = self.limit else {
+            return self.clone();
+        };
+        let frees_at_ms: Vec<u64> = self
+            .frees_at_ms
+            .iter()
+            .copied()
+            .filter(|&at| at > now_ms)
+            .collect();
+        let used = u32::try_from(frees_at_ms.len()).unwrap_or(u32::MAX);
+        QuotaStatus {
+            used,
+            remaining: limit.max_requests.saturating_sub(used),
+            next_free_at_ms: frees_at_ms.first().copied(),
+            frees_at_ms,
+            ..self.clone()
+        }
+    }
 }
 
 impl fmt::Display for QuotaStatus {
@@ -550,6 +580,7 @@ mod tests {
                 used: 0,
                 remaining: 20,
                 next_free_at_ms: None,
+                frees_at_ms: Vec::new(),
                 tokens_used: None,
                 usd_spent_today: None,
             }

@@ -1,23 +1,31 @@
-//! The local rate limit as the chat sees it: a message is admitted before it is sent.
+//! The local rate limit as the chat sees it: a message is admitted before it leaves the
+//! composer.
 //!
-//! Enter asks the app for an admission ([`Effect::Admit`]); the limiter answers with an
-//! [`AppEvent::Admitted`]. Only then is the message moved from the composer into the
-//! transcript and sent. A refusal leaves the message in the composer and puts a live
-//! countdown on the status line ("rate limit 20/1h reached — next slot in 12m03s"); a limiter
-//! that fails refuses too (never "no limit").
+//! Enter starts the request ([`Effect::StartRequest`]); its pump asks the limiter before
+//! anything is stored or sent, and answers with a [`PumpEvent::Admitted`] for every attempt
+//! (retries and fallbacks pass the same gate). With a limiter, the message leaves the composer
+//! only once attempt 1 is admitted. A refusal leaves it there and puts a live countdown on the
+//! status line ("rate limit 20/1h reached — next slot in 12m03s"); a limiter that fails
+//! refuses too (never "no limit"). Each decision carries the quota the limiter holds right
+//! after it, which the panel shows, aged as slots free.
 
 use std::time::{Duration, Instant};
 
 use super::{Effect, Model, Status, StatusTone};
-use crate::limit::{Admission, LimitConfig, QuotaStatus, RefusalReason, window};
+use crate::event::RequestId;
+use crate::limit::{Admission, Decision, LimitConfig, QuotaStatus, RefusalReason, window};
+use crate::prompts::Provenance;
 
-/// What waits for an admission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PendingSend {
-    /// The composer's message.
-    Message,
-    /// Ctrl-R: the last user message again.
-    Retry,
+/// A request started but not yet admitted: what to put in the transcript once it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSend {
+    pub id: RequestId,
+    /// The message as typed (`None` for a retry).
+    pub user_text: Option<String>,
+    /// The failed reply a retry (Ctrl-R) replaces.
+    pub retry_of: Option<RequestId>,
+    /// The prompt version behind its system prompt.
+    pub prompt: Option<Provenance>,
 }
 
 /// A refusal being counted down.
@@ -28,16 +36,6 @@ pub struct Refusal {
     pub reason: RefusalReason,
 }
 
-/// What the limiter said, as the app reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub admission: Admission,
-    /// The limiter's clock at the decision (ms since the Unix epoch).
-    pub now_ms: u64,
-    /// The quota right after the decision, for the panel.
-    pub quota: Option<QuotaStatus>,
-}
-
 /// The limiter's state as the chat knows it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AdmissionState {
@@ -45,11 +43,22 @@ pub struct AdmissionState {
     pub limits: Option<LimitConfig>,
     /// A short description of the limiter for the panel ("sqlite 20/1h").
     pub describe: String,
-    /// Waiting for the limiter's answer, and what to do once admitted.
+    /// A request waiting for the limiter's answer on its first attempt.
     pub pending: Option<PendingSend>,
     pub refusal: Option<Refusal>,
-    /// Last known quota and when it was observed (`Instant` and limiter ms).
+    /// Last quota the limiter reported and when (`Instant` and limiter ms).
     pub quota: Option<(QuotaStatus, Instant, u64)>,
+}
+
+impl AdmissionState {
+    /// The last reported quota aged to `now` (slots whose admissions expired are free), with
+    /// `now` in limiter ms.
+    pub fn quota_at(&self, now: Instant) -> Option<(QuotaStatus, u64)> {
+        let (quota, seen_at, seen_ms) = self.quota.as_ref()?;
+        let elapsed = now.saturating_duration_since(*seen_at).as_millis();
+        let now_ms = seen_ms.saturating_add(u64::try_from(elapsed).unwrap_or(u64::MAX));
+        Some((quota.at(now_ms), now_ms))
+    }
 }
 
 /// A point in limiter time (`at_ms`) as an `Instant`, given that `now_ms` is `now`.
@@ -66,50 +75,54 @@ impl Model {
         (left_ms > 0).then(|| window::refusal_message(&limits, refusal.reason, left_ms, 0))
     }
 
-    /// Handles the limiter's answer.
+    /// The limiter's answer for attempt `attempt` of request `id`.
     pub(super) fn on_admission(
         &mut self,
-        decision: Result<Decision, String>,
+        id: RequestId,
+        attempt: u32,
+        decision: Decision,
         now: Instant,
     ) -> Vec<Effect> {
-        let pending = self.admission.pending.take();
-        match decision {
-            Ok(decision) => {
-                if let Some(q) = decision.quota {
-                    self.admission.quota = Some((q, now, decision.now_ms));
-                }
-                match decision.admission {
-                    Admission::Admitted { .. } => {
-                        self.admission.refusal = None;
-                        match pending {
-                            Some(PendingSend::Message) => self.dispatch_send(now),
-                            Some(PendingSend::Retry) => self.dispatch_retry(now),
-                            None => Vec::new(),
-                        }
-                    }
-                    Admission::Refused {
-                        retry_at_ms,
-                        reason,
-                    } => {
-                        self.admission.refusal = Some(Refusal {
-                            until: instant_of(retry_at_ms, decision.now_ms, now),
-                            reason,
-                        });
-                        self.status = None;
-                        Vec::new()
-                    }
+        if let Some(q) = decision.quota {
+            self.admission.quota = Some((q, now, decision.now_ms));
+        }
+        let pending = self
+            .admission
+            .pending
+            .take_if(|p| p.id == id && attempt == 1);
+        match decision.admission {
+            Admission::Admitted { .. } => {
+                self.admission.refusal = None;
+                if let Some(pending) = pending {
+                    self.commit(pending, now);
                 }
             }
-            Err(message) => {
-                self.status = Some(Status {
-                    tone: StatusTone::Error,
-                    text: format!(
-                        "not sent: the rate limiter failed ({}); the message stays here",
-                        crate::text::sanitize(&message)
-                    ),
+            Admission::Refused {
+                retry_at_ms,
+                reason,
+            } if attempt == 1 => {
+                self.admission.refusal = Some(Refusal {
+                    until: instant_of(retry_at_ms, decision.now_ms, now),
+                    reason,
                 });
-                Vec::new()
+                self.status = None;
             }
+            // A retry refused: the request ends with the refusal (`AppEvent::RequestEnded`).
+            Admission::Refused { .. } => {}
+        }
+        Vec::new()
+    }
+
+    /// The limiter failed before request `id` was admitted: nothing was sent.
+    pub(super) fn on_limiter_failed(&mut self, id: RequestId, message: &str) {
+        if self.admission.pending.take_if(|p| p.id == id).is_some() {
+            self.status = Some(Status {
+                tone: StatusTone::Error,
+                text: format!(
+                    "not sent: {}; the message stays here",
+                    crate::text::sanitize(message)
+                ),
+            });
         }
     }
 

@@ -13,12 +13,14 @@ use super::prompt::Tracking;
 use super::transcript::{Entry, Reply, ReplyState};
 use super::{Effect, Mode, Model, Status, StatusTone};
 use crate::event::{RequestId, ResolvePurpose};
-use crate::llm::{LlmError, Role, StopReason};
+use crate::llm::retry::Progress;
+use crate::llm::{LlmError, Role, StopReason, StreamEvent};
 use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
+use crate::request::{Stamp, Stamped};
 use crate::store::{
     ConversationId, ConversationRow, ConversationWithMessages, MessageState, PromptCommit,
-    PromptVersion,
+    PromptVersion, RequestRow,
 };
 use std::sync::Arc;
 
@@ -161,27 +163,22 @@ impl Model {
                     let model = row.map_or(loaded.conversation.model.clone(), |r| {
                         r.gen_ai_request_model.clone()
                     });
-                    let mut reply = Reply::new(id, model, self.session.provider_label.clone(), now);
-                    reply.text = m.content.clone();
-                    if let Some(r) = row {
-                        reply.answered_model = r.gen_ai_response_model.clone();
-                        reply.usage = r.usage();
-                        reply.request_id = r.provider_request_id.clone();
-                        reply.response_id = r.gen_ai_response_id.clone();
-                        reply.prompt = r.prompt.as_ref().and_then(provenance_of);
-                        let ms = |v: Option<i64>| {
-                            v.and_then(|v| u64::try_from(v).ok())
-                                .map(Duration::from_millis)
-                        };
-                        reply.first_token_at = ms(r.time_to_first_chunk_ms).map(|d| now + d);
-                        reply.ended_at = Some(now + ms(r.duration_ms).unwrap_or_default());
-                    } else {
-                        reply.ended_at = Some(now);
+                    let mut reply = Reply::new(
+                        id,
+                        model.clone(),
+                        self.session.provider_label.clone(),
+                        now,
+                        std::sync::Arc::clone(&self.prices),
+                    );
+                    reply.prompt = row.and_then(|r| r.prompt.as_ref().and_then(provenance_of));
+                    // The stored numbers go through the ledger like live ones: one rule.
+                    for item in replayed(row, &model, &m.content, now) {
+                        reply.ledger.apply(&item);
                     }
                     let stop = row
                         .and_then(|r| r.gen_ai_response_finish_reasons.first())
                         .map_or(StopReason::EndTurn, |s| StopReason::from_wire(s));
-                    reply.state = match m.state {
+                    let state = match m.state {
                         MessageState::Complete => ReplyState::Finished(stop),
                         MessageState::Cancelled => ReplyState::Cancelled,
                         MessageState::Interrupted | MessageState::Streaming => {
@@ -196,6 +193,12 @@ impl Model {
                                 .unwrap_or_else(|| "the request failed".into()),
                         }),
                     };
+                    let took = row
+                        .and_then(|r| r.duration_ms)
+                        .and_then(|v| u64::try_from(v).ok())
+                        .map(Duration::from_millis)
+                        .unwrap_or_default();
+                    reply.end(state, now + took);
                     // Two replies in a row: the first was retried (Ctrl-R) by the second.
                     if let Some(Entry::Reply(previous)) = self.transcript.entries().last() {
                         let previous = previous.id;
@@ -270,4 +273,59 @@ impl Model {
             },
         }
     }
+}
+
+/// A stored reply as the stamped progress that would have produced it: its attempt, the
+/// server's ids, the text at its time to first token, the usage, and the end.
+fn replayed(row: Option<&RequestRow>, model: &str, text: &str, now: Instant) -> Vec<Stamped> {
+    let ms = |v: Option<i64>| {
+        v.and_then(|v| u64::try_from(v).ok())
+            .map(Duration::from_millis)
+            .unwrap_or_default()
+    };
+    let start = Stamp {
+        at: now,
+        unix_ms: row.map_or(0, |r| u64::try_from(r.started_at_ms).unwrap_or(0)),
+    };
+    let item = |after: Duration, progress: Progress| Stamped {
+        stamp: start.after(after),
+        progress,
+    };
+    let first = ms(row.and_then(|r| r.time_to_first_chunk_ms));
+    let mut items = vec![item(
+        Duration::ZERO,
+        Progress::AttemptStarted {
+            number: 1,
+            model: row
+                .map_or(model, |r| r.gen_ai_request_model.as_str())
+                .to_string(),
+        },
+    )];
+    if let Some(r) = row {
+        items.push(item(
+            Duration::ZERO,
+            Progress::Event(StreamEvent::Started {
+                model: r.gen_ai_response_model.clone(),
+                response_id: r.gen_ai_response_id.clone(),
+                request_id: r.provider_request_id.clone(),
+            }),
+        ));
+    }
+    if !text.is_empty() {
+        items.push(item(
+            first,
+            Progress::Event(StreamEvent::TextDelta(text.to_string())),
+        ));
+    }
+    if let Some(r) = row {
+        let mut usage = r.usage();
+        if r.output_estimated {
+            // The log's number was an estimate from this text: the ledger makes it again.
+            usage.output_tokens = None;
+        }
+        if !usage.is_unreported() {
+            items.push(item(first, Progress::Event(StreamEvent::Usage(usage))));
+        }
+    }
+    items
 }

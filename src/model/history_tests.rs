@@ -104,6 +104,7 @@ fn stored() -> (Store, ConversationId) {
                 duration_ms: Some(900),
                 cost: CostView::Unknown,
                 cost_source: None,
+                output_estimated: false,
                 error: None,
                 ratelimit_headers: RateLimitHeaders::default(),
             },
@@ -161,8 +162,8 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         panic!("a reply")
     };
     assert_eq!(first.state, ReplyState::Finished(StopReason::EndTurn));
-    assert_eq!(first.answered_model.as_deref(), Some("claude-x-2026"));
-    assert_eq!(first.usage.output_tokens, Some(4));
+    assert_eq!(first.answered_model(), Some("claude-x-2026"));
+    assert_eq!(first.usage().output_tokens, Some(4));
     assert_eq!(first.ttft(), Some(std::time::Duration::from_millis(300)));
     assert_eq!(
         first.prompt.as_ref().map(|p| p.as_reference()),
@@ -181,18 +182,11 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         )),
         now,
     );
-    let [
-        Effect::StartRequest {
-            request,
-            conversation,
-            ..
-        },
-    ] = effects.as_slice()
-    else {
+    let [Effect::StartRequest { spec, .. }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
-    assert_eq!(*conversation, Some(id));
-    assert_eq!(request.messages.len(), 5);
+    assert_eq!(spec.conversation, Some(id));
+    assert_eq!(spec.request.messages.len(), 5);
 }
 
 #[test]
@@ -214,17 +208,18 @@ fn a_new_chat_learns_its_conversation_id_after_the_first_message() {
         )),
         Instant::now(),
     );
-    assert!(matches!(
-        effects.as_slice(),
-        [Effect::StartRequest {
-            conversation: None,
-            ..
-        }]
-    ));
-    m.update(
-        AppEvent::ConversationStarted(ConversationId(7)),
-        Instant::now(),
-    );
+    let [Effect::StartRequest { id, spec }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(spec.conversation, None);
+    let stored = |id, conversation| AppEvent::Request {
+        id,
+        event: crate::request::PumpEvent::Stored { conversation },
+    };
+    m.update(stored(*id, ConversationId(7)), Instant::now());
+    assert_eq!(m.conversation, Some(ConversationId(7)));
+    // A late word from a request of another view (before Ctrl-O) changes nothing.
+    m.update(stored(RequestId(99), ConversationId(8)), Instant::now());
     assert_eq!(m.conversation, Some(ConversationId(7)));
 }
 
@@ -321,19 +316,13 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
         now,
     );
     // Without a limiter the request starts at once.
-    let Some(Effect::StartRequest {
-        request,
-        prompt,
-        conversation,
-        ..
-    }) = effects.pop()
-    else {
+    let Some(Effect::StartRequest { spec, .. }) = effects.pop() else {
         panic!("expected a request");
     };
     assert_eq!(
-        request.system, None,
+        spec.request.system, None,
         "no system prompt from the other conversation"
     );
-    assert_eq!(prompt, None);
-    assert_eq!(conversation, Some(without_prompt));
+    assert_eq!(spec.prompt, None);
+    assert_eq!(spec.conversation, Some(without_prompt));
 }

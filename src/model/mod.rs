@@ -20,10 +20,12 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
 use crate::limit::LimitConfig;
+use crate::llm::LlmError;
 use crate::llm::pricing::PriceTable;
-use crate::llm::retry::Next;
+use crate::llm::retry::Progress;
 use crate::llm::{ChatRequest, Message, Role, StreamEvent};
 use crate::prompts::{Provenance, Reference, SessionVersions};
+use crate::request::{End, PumpEvent, RequestSpec};
 use crate::store::ConversationId;
 use crate::text;
 use admission::{AdmissionState, PendingSend};
@@ -35,24 +37,9 @@ pub use transcript::{Entry, Reply, ReplyState, RetryWait, Step, Transcript};
 /// What the app must do after an update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Start streaming `request` in a new task whose events are tagged `id`. `prompt` is the
-    /// exact prompt version behind its system prompt, for the request log.
-    StartRequest {
-        id: RequestId,
-        request: ChatRequest,
-        prompt: Option<Provenance>,
-        /// The stored conversation to append to; `None` starts a new one (the app then
-        /// answers with `AppEvent::ConversationStarted`).
-        conversation: Option<ConversationId>,
-        /// The message as the user typed it, to store; `None` for a retry (Ctrl-R) of the
-        /// message stored already. (The request's history may merge turns; this never does.)
-        user_text: Option<String>,
-        /// The prompt version's exact text (variables unfilled), kept by content hash so a
-        /// resumed conversation can restore it.
-        prompt_text: Option<Arc<str>>,
-        /// The values of the prompt's `{{variables}}`, logged with the request.
-        variables: std::collections::BTreeMap<String, String>,
-    },
+    /// Run request `spec` (limiter, storing, retries, the log) in a new task whose events are
+    /// tagged `id`: `AppEvent::Request`s, then one `AppEvent::RequestEnded`.
+    StartRequest { id: RequestId, spec: RequestSpec },
     /// List stored conversations; answer with `AppEvent::ConversationsListed`.
     LoadConversations { limit: usize },
     /// Read a stored conversation; answer with `AppEvent::ConversationLoaded`.
@@ -75,8 +62,6 @@ pub enum Effect {
         prompt_name: Option<String>,
         limit: usize,
     },
-    /// Ask the rate limiter to admit one request; answer with `AppEvent::Admitted`.
-    Admit,
     /// List the models the provider's endpoint offers; answer with `AppEvent::ModelsListed`.
     ListModels,
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
@@ -230,19 +215,19 @@ pub struct SessionTotals {
 }
 
 impl SessionTotals {
-    /// Adds one ended reply, priced with `prices`.
-    pub fn add(&mut self, reply: &Reply, prices: &PriceTable) {
+    /// Adds one ended reply, by its ledger.
+    pub fn add(&mut self, reply: &Reply) {
         self.requests += 1;
-        match reply.cost(prices).usd() {
+        match reply.cost().usd() {
             Some(usd) => self.cost_usd += usd,
             None => self.cost_unknown += 1,
         }
-        let u = &reply.usage;
-        if u.is_unreported() {
+        if !reply.usage_reported() {
             self.unreported += 1;
         }
+        let u = reply.usage();
         self.input_tokens += u.input_tokens.unwrap_or(0);
-        let (output, measure) = reply.output_tokens(reply.ended_at.unwrap_or(reply.sent_at));
+        let (output, measure) = reply.output_tokens();
         self.output_tokens += output;
         if measure == transcript::Measure::Estimated {
             self.estimated_output += 1;
@@ -395,7 +380,6 @@ impl Model {
                 self.expire_refusal(now);
                 Vec::new()
             }
-            AppEvent::Admitted(decision) => self.on_admission(decision, now),
             AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
             AppEvent::ConversationsListed(result) => self.on_conversations(result),
             AppEvent::ConversationLoaded(result) => self.on_conversation_loaded(result, now),
@@ -410,54 +394,9 @@ impl Model {
                 });
                 Vec::new()
             }
-            AppEvent::ConversationStarted(id) => {
-                self.conversation = Some(id);
-                Vec::new()
-            }
-            AppEvent::Stream { id, event } => {
-                if self.active == Some(id) {
-                    if let StreamEvent::Notice(notice) = &event {
-                        self.status = Some(Status {
-                            tone: StatusTone::Warning,
-                            text: crate::text::sanitize(notice),
-                        });
-                    }
-                    if self.transcript.apply(id, event, now) {
-                        self.end_request(id);
-                    }
-                }
-                Vec::new()
-            }
-            AppEvent::AttemptStarted { id, number, model } => {
-                if self.active == Some(id) {
-                    self.transcript.attempt_started(id, number, model, now);
-                }
-                Vec::new()
-            }
-            AppEvent::AttemptFailed {
-                id,
-                number,
-                error,
-                next,
-            } => {
-                if self.active == Some(id) {
-                    let model = |m: Option<&str>| {
-                        m.map(str::to_string).or_else(|| {
-                            self.transcript.reply(id).map(|r| r.requested_model.clone())
-                        })
-                    };
-                    let retry = match &next {
-                        Next::Retry { delay } => model(None).map(|m| (m, *delay)),
-                        Next::Fallback { model: m, delay } => model(Some(m)).map(|m| (m, *delay)),
-                        Next::GiveUp => None,
-                    }
-                    .map(|(model, delay)| RetryWait {
-                        at: now + delay,
-                        model,
-                        reason: error.kind().to_string(),
-                    });
-                    self.transcript.attempt_failed(id, number, error, retry);
-                }
+            AppEvent::Request { id, event } => self.on_request_event(id, event, now),
+            AppEvent::RequestEnded { id, end } => {
+                self.on_request_ended(id, end, now);
                 Vec::new()
             }
             AppEvent::PromptsScanned(result) => self.on_scanned(result),
@@ -468,13 +407,6 @@ impl Model {
                 result,
             } => self.on_resolved(reference, purpose, result),
             AppEvent::VersionsLoaded { name, result } => self.on_versions(name, result),
-            AppEvent::StreamFailed { id, error } => {
-                if self.active == Some(id) {
-                    self.transcript.fail(id, error, now);
-                    self.end_request(id);
-                }
-                Vec::new()
-            }
             AppEvent::Terminate => {
                 // Not the user's choice: a streaming reply is interrupted, not cancelled (the
                 // app records it so as it shuts down).
@@ -488,13 +420,66 @@ impl Model {
         }
     }
 
+    /// What the pump of request `id` reports, in order.
+    fn on_request_event(&mut self, id: RequestId, event: PumpEvent, now: Instant) -> Vec<Effect> {
+        match event {
+            PumpEvent::Admitted { attempt, decision } => {
+                return self.on_admission(id, attempt, decision, now);
+            }
+            PumpEvent::Stored { conversation } => {
+                // Only the chat on screen: after Ctrl-O another conversation may be shown.
+                if self.active == Some(id) {
+                    self.conversation = Some(conversation);
+                }
+            }
+            PumpEvent::Progress(stamped) => {
+                if self.active == Some(id) {
+                    if let Progress::Event(StreamEvent::Notice(notice)) = &stamped.progress {
+                        self.status = Some(Status {
+                            tone: StatusTone::Warning,
+                            text: crate::text::sanitize(notice),
+                        });
+                    }
+                    if self.transcript.apply(id, &stamped) {
+                        self.end_request(id);
+                    }
+                }
+            }
+            PumpEvent::Warning(text) => {
+                self.status = Some(Status {
+                    tone: StatusTone::Warning,
+                    text: crate::text::sanitize(&text),
+                });
+            }
+        }
+        Vec::new()
+    }
+
+    /// Request `id` is over and its log written.
+    fn on_request_ended(&mut self, id: RequestId, end: End, now: Instant) {
+        let error = match end {
+            End::Finished(_) | End::Cancelled => None,
+            End::Failed(error) => Some(error),
+            End::Refused { message, .. } => Some(LlmError::LocalLimit { message }),
+            End::LimiterFailed { message, .. } => {
+                self.on_limiter_failed(id, &message);
+                Some(LlmError::LocalLimit { message })
+            }
+        };
+        if self.active == Some(id) {
+            let error = error.unwrap_or(LlmError::Interrupted);
+            self.transcript.fail(id, error, now);
+            self.end_request(id);
+        }
+    }
+
     /// Bookkeeping when request `id` is over, however it ended.
     fn end_request(&mut self, id: RequestId) {
         if self.active == Some(id) {
             self.active = None;
         }
         if let Some(reply) = self.transcript.reply(id) {
-            self.totals.add(reply, &self.prices);
+            self.totals.add(reply);
         }
     }
 
@@ -640,132 +625,129 @@ impl Model {
             });
             return Vec::new();
         }
-        if !self.system_prompt_ready() {
+        if self.admission.pending.is_some() {
             return Vec::new();
         }
-        self.admit_then(PendingSend::Message, now)
-    }
-
-    /// True when the system prompt can be built; otherwise says why on the status line (an
-    /// unfilled variable) and nothing is sent.
-    fn system_prompt_ready(&mut self) -> bool {
-        match self.system_prompt() {
-            Ok(_) => true,
-            Err(problem) => {
-                self.status = Some(Status {
-                    tone: StatusTone::Error,
-                    text: problem,
-                });
-                false
-            }
-        }
-    }
-
-    /// Sends (or retries) now, or first asks the limiter when there is one.
-    fn admit_then(&mut self, what: PendingSend, now: Instant) -> Vec<Effect> {
-        if self.admission.limits.is_some() {
-            if self.admission.pending.is_some() {
-                return Vec::new();
-            }
-            self.admission.pending = Some(what);
-            return vec![Effect::Admit];
-        }
-        match what {
-            PendingSend::Message => self.dispatch_send(now),
-            PendingSend::Retry => self.dispatch_retry(now),
-        }
+        self.dispatch_send(message, now)
     }
 
     /// Ctrl-R: sends the last user message again after a failed or cancelled reply.
     fn retry(&mut self, now: Instant) -> Vec<Effect> {
-        if self.active.is_some() {
+        if self.active.is_some() || self.admission.pending.is_some() {
             return Vec::new();
         }
-        if self.transcript.retryable().is_none() {
+        let Some(failed) = self.transcript.retryable() else {
             self.status = Some(Status {
                 tone: StatusTone::Info,
                 text: "nothing to retry: the last reply did not fail".into(),
             });
             return Vec::new();
-        }
-        if !self.system_prompt_ready() {
+        };
+        let Ok((system, prompt)) = self.checked_system_prompt() else {
             return Vec::new();
-        }
-        self.admit_then(PendingSend::Retry, now)
+        };
+        let messages = self.transcript.history_without(Some(failed));
+        self.start_request(messages, system, prompt, None, Some(failed), now)
     }
 
-    /// Supersedes the failed reply and asks again with the same history.
-    fn dispatch_retry(&mut self, now: Instant) -> Vec<Effect> {
-        let Some(failed) = self.transcript.retryable() else {
+    /// Builds the request for the composer's message and starts it.
+    fn dispatch_send(&mut self, message: String, now: Instant) -> Vec<Effect> {
+        let Ok((system, prompt)) = self.checked_system_prompt() else {
             return Vec::new();
         };
-        if self.active.is_some() {
-            return Vec::new();
-        }
-        let Ok((system, prompt)) = self.system_prompt() else {
-            return Vec::new();
-        };
-        self.transcript.supersede(failed);
-        self.start_reply(system, prompt, None, now)
-    }
-
-    /// Moves the composer's message into the transcript and starts its request. Called once
-    /// the message is valid and, with a limiter, admitted.
-    fn dispatch_send(&mut self, now: Instant) -> Vec<Effect> {
-        let message = self.composer_text();
-        if message.trim().is_empty() || self.active.is_some() {
-            return Vec::new();
-        }
-        let Ok((system, prompt)) = self.system_prompt() else {
-            return Vec::new();
-        };
-        self.transcript.push(Entry::User {
-            text: message.clone(),
+        let mut messages = self.transcript.history();
+        messages.push(Message {
+            role: Role::User,
+            content: message.clone(),
         });
-        self.composer = fresh_composer(&self.composer);
-        self.start_reply(system, prompt, Some(message), now)
+        let messages = normalize_history(messages);
+        self.start_request(messages, system, prompt, Some(message), None, now)
     }
 
-    /// Starts a reply to the history as it stands (ending with a user message).
-    fn start_reply(
+    /// The system prompt and its version, or why it cannot be built (said on the status line).
+    fn checked_system_prompt(&mut self) -> Result<(Option<String>, Option<Provenance>), ()> {
+        self.system_prompt().map_err(|problem| {
+            self.status = Some(Status {
+                tone: StatusTone::Error,
+                text: problem,
+            });
+        })
+    }
+
+    /// Builds the [`RequestSpec`] once and starts it. Without a limiter the message moves to
+    /// the transcript at once; with one, when attempt 1 is admitted.
+    fn start_request(
         &mut self,
+        messages: Vec<Message>,
         system: Option<String>,
         prompt: Option<Provenance>,
         user_text: Option<String>,
+        retry_of: Option<RequestId>,
         now: Instant,
     ) -> Vec<Effect> {
         let id = RequestId(self.next_request);
         self.next_request += 1;
-        let request = ChatRequest {
-            model: self.session.model.clone(),
-            system,
-            messages: self.transcript.history(),
-            max_tokens: self.session.max_tokens,
-            temperature: self.session.temperature,
+        let spec = RequestSpec {
+            request: ChatRequest {
+                model: self.session.model.clone(),
+                system,
+                messages,
+                max_tokens: self.session.max_tokens,
+                temperature: self.session.temperature,
+            },
+            prompt: prompt.clone(),
+            prompt_text: self.prompt_text(),
+            variables: self.prompt_variables(),
+            conversation: self.conversation,
+            user_text: user_text.clone(),
         };
-        let mut reply = Reply::new(
+        let pending = PendingSend {
             id,
+            user_text,
+            retry_of,
+            prompt,
+        };
+        if self.admission.limits.is_some() {
+            self.admission.pending = Some(pending);
+        } else {
+            self.commit(pending, now);
+        }
+        vec![Effect::StartRequest { id, spec }]
+    }
+
+    /// The request was admitted: its message leaves the composer and its reply appears.
+    fn commit(&mut self, pending: PendingSend, now: Instant) {
+        if let Some(text) = &pending.user_text {
+            self.transcript.push(Entry::User { text: text.clone() });
+            if self.composer_text() == *text {
+                self.composer = fresh_composer(&self.composer);
+            }
+        }
+        if let Some(failed) = pending.retry_of {
+            self.transcript.supersede(failed);
+        }
+        let mut reply = Reply::new(
+            pending.id,
             self.session.model.clone(),
             self.session.provider_label.clone(),
             now,
+            Arc::clone(&self.prices),
         );
-        reply.prompt = prompt.clone();
+        reply.prompt = pending.prompt;
         self.transcript.push(Entry::Reply(Box::new(reply)));
-        self.active = Some(id);
+        self.active = Some(pending.id);
         self.status = None;
         self.scroll = Scroll::Follow;
-        vec![Effect::StartRequest {
-            id,
-            request,
-            prompt,
-            conversation: self.conversation,
-            user_text,
-            prompt_text: self.prompt_text(),
-            variables: self.prompt_variables(),
-        }]
     }
 
     fn cancel(&mut self, now: Instant) -> Vec<Effect> {
+        if let Some(pending) = self.admission.pending.take() {
+            self.status = Some(Status {
+                tone: StatusTone::Info,
+                text: "not sent — the message stays here".into(),
+            });
+            return vec![Effect::CancelRequest { id: pending.id }];
+        }
         match self.active {
             Some(id) => {
                 self.transcript.cancel(id, now);

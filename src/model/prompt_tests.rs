@@ -76,11 +76,7 @@ fn activate(m: &mut Model, text: &str) {
 
 fn sent_system(effects: &[Effect]) -> (Option<String>, Option<Provenance>) {
     match effects {
-        [
-            Effect::StartRequest {
-                request, prompt, ..
-            },
-        ] => (request.system.clone(), prompt.clone()),
+        [Effect::StartRequest { spec, .. }] => (spec.request.system.clone(), spec.prompt.clone()),
         other => panic!("expected one request, got {other:?}"),
     }
 }

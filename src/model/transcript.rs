@@ -10,9 +10,14 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::event::RequestId;
+use std::sync::Arc;
+
 use crate::llm::pricing::{CostView, PriceTable};
+use crate::llm::retry::{Next, Progress};
 use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usage};
 use crate::prompts::Provenance;
+use crate::request::{Ledger, Stamped};
+use crate::store::MessageState;
 use crate::text::{self, StyledLine, StyledSpan};
 use crate::ui::theme::Tone;
 
@@ -23,14 +28,7 @@ pub enum Step {
     Later,
 }
 
-/// Whether a number came from the server or is promptdeck's estimate (shown with `~`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measure {
-    /// As the server reported it.
-    Reported,
-    /// Estimated (4 bytes per token), shown with a `~`.
-    Estimated,
-}
+pub use crate::request::Measure;
 
 /// One row of laid-out text with semantic tones.
 pub type Row = StyledLine<Tone>;
@@ -54,41 +52,27 @@ pub enum ReplyState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub id: RequestId,
-    /// The model that was asked.
+    /// The model that was asked first (a fallback's is the current attempt's).
     pub requested_model: String,
-    /// The model that answered, when the server said.
-    pub answered_model: Option<String>,
     /// A provider label such as "demo — not a model".
     pub label: Option<String>,
-    /// The raw reply text as streamed.
-    pub text: String,
     /// Non-text blocks (thinking, tool calls), shown collapsed.
     pub notes: Vec<(NoteKind, String)>,
     /// How many of `notes` arrived before any text (thinking, usually): they are shown above
     /// the text, the others below, so the reply reads in the order it happened.
     pub notes_before_text: usize,
-    /// Token counts; `None` fields were not reported.
-    pub usage: Usage,
     pub state: ReplyState,
+    /// When the user sent it.
     pub sent_at: Instant,
-    pub first_token_at: Option<Instant>,
-    pub ended_at: Option<Instant>,
-    /// The provider's response id (`msg_...`).
-    pub response_id: Option<String>,
-    /// The provider's request id header.
-    pub request_id: Option<String>,
-    /// The current attempt (1 = the first try).
-    pub attempt: u32,
-    /// When the current attempt started (TTFT is measured from here).
-    pub attempt_started_at: Instant,
+    /// Text, attempts, usage, time to first token and cost, folded from the same stamped
+    /// progress the request log records (see [`crate::request::ledger`]).
+    pub ledger: Ledger,
     /// Failed attempts so far: model and why.
     pub failed_attempts: Vec<FailedAttempt>,
     /// A retry waiting to start, for the countdown.
     pub retry: Option<RetryWait>,
     /// The prompt version that produced this reply, if a prompt was active.
     pub prompt: Option<Provenance>,
-    /// The provider's rate-limit headers on the answering response.
-    pub rate_limits: Vec<(String, String)>,
     /// Retried with Ctrl-R: kept on screen, left out of the history sent to the model.
     pub superseded: bool,
 }
@@ -114,90 +98,173 @@ pub struct RetryWait {
 
 impl Reply {
     /// A reply that was just requested.
-    pub fn new(id: RequestId, model: String, label: Option<String>, sent_at: Instant) -> Reply {
+    pub fn new(
+        id: RequestId,
+        model: String,
+        label: Option<String>,
+        sent_at: Instant,
+        prices: Arc<PriceTable>,
+    ) -> Reply {
         Reply {
             id,
             requested_model: model,
-            answered_model: None,
             label,
-            text: String::new(),
             notes: Vec::new(),
             notes_before_text: 0,
-            usage: Usage::default(),
             state: ReplyState::Waiting,
             sent_at,
-            first_token_at: None,
-            ended_at: None,
-            response_id: None,
-            request_id: None,
-            attempt: 1,
-            attempt_started_at: sent_at,
+            ledger: Ledger::new(prices),
             failed_attempts: Vec::new(),
             retry: None,
             prompt: None,
-            rate_limits: Vec::new(),
             superseded: false,
         }
     }
 
+    /// The raw reply text as streamed.
+    pub fn text(&self) -> &str {
+        self.ledger.text()
+    }
+
+    /// The model of the current attempt (a fallback's), else the one asked.
+    pub fn model(&self) -> &str {
+        self.ledger
+            .current()
+            .map_or(&self.requested_model, |a| a.model.as_str())
+    }
+
+    /// The model that answered, when the server said.
+    pub fn answered_model(&self) -> Option<&str> {
+        self.ledger.current()?.response_model.as_deref()
+    }
+
+    /// The current attempt (1 = the first try).
+    pub fn attempt(&self) -> u32 {
+        self.ledger.current().map_or(1, |a| a.number)
+    }
+
+    /// Token counts over its attempts (`None` fields were not reported); the output count
+    /// follows the ledger's rule ([`Reply::output_tokens`] says whether it is an estimate).
+    pub fn usage(&self) -> Usage {
+        self.ledger.totals().usage
+    }
+
+    /// The provider's rate-limit headers on the current attempt's response.
+    pub fn rate_limits(&self) -> &[(String, String)] {
+        self.ledger
+            .current()
+            .map_or(&[], |a| a.rate_limits.as_slice())
+    }
+
+    /// The provider's response id (`msg_...`) and request id header.
+    pub fn server_ids(&self) -> (Option<&str>, Option<&str>) {
+        let current = self.ledger.current();
+        (
+            current.and_then(|a| a.response_id.as_deref()),
+            current.and_then(|a| a.provider_request_id.as_deref()),
+        )
+    }
+
+    /// When the first text of the answering attempt arrived.
+    pub fn first_token_at(&self) -> Option<Instant> {
+        self.ledger
+            .attempts()
+            .iter()
+            .rev()
+            .find_map(|a| a.first_text)
+            .map(|s| s.at)
+    }
+
+    /// When it ended, once it did.
+    pub fn ended_at(&self) -> Option<Instant> {
+        self.ledger.end().map(|(_, at)| at.at)
+    }
+
     /// Time to first token of the attempt that answered.
     pub fn ttft(&self) -> Option<Duration> {
-        self.first_token_at
-            .map(|t| t.saturating_duration_since(self.attempt_started_at))
+        self.ledger.ttft()
     }
 
     /// Time from sending to the end, or to `now` while it runs.
     pub fn elapsed(&self, now: Instant) -> Duration {
-        self.ended_at
+        let start = self
+            .ledger
+            .attempts()
+            .first()
+            .map_or(self.sent_at, |a| a.started.at);
+        self.ended_at()
             .unwrap_or(now)
-            .saturating_duration_since(self.sent_at)
+            .saturating_duration_since(start)
     }
 
     /// Output tokens per second over the streaming time (after the first token). While the
     /// reply streams, or when the server reported no count, the rate uses the marked
     /// estimate and the flag says so.
     pub fn tokens_per_second(&self, now: Instant) -> Option<(f64, Measure)> {
-        let first = self.first_token_at?;
-        let end = self.ended_at.unwrap_or(now);
+        let first = self.first_token_at()?;
+        let end = self.ended_at().unwrap_or(now);
         let seconds = end.saturating_duration_since(first).as_secs_f64();
         if seconds <= 0.0 {
             return None;
         }
-        let (tokens, measure) = self.output_tokens(now);
+        let (tokens, measure) = self.output_tokens();
         Some((tokens as f64 / seconds, measure))
     }
 
-    /// Output tokens: the server's count once the reply is over, otherwise (or when none was
-    /// reported) an estimate from the text.
-    pub fn output_tokens(&self, _now: Instant) -> (u64, Measure) {
-        let estimate = crate::llm::estimate_tokens(&self.text);
-        match self.usage.output_tokens {
-            // Only a finished reply carries the server's final count; a cancelled or failed
-            // one stopped at `message_start`'s placeholder (often 1): estimate, marked `~`.
-            Some(n) if matches!(self.state, ReplyState::Finished(_)) => (n, Measure::Reported),
-            Some(n) => (n.max(estimate), Measure::Estimated),
-            None => (estimate, Measure::Estimated),
-        }
+    /// Output tokens by the ledger's rule: the provider's count once an attempt finished,
+    /// otherwise (or when none was reported) an estimate from the text, marked.
+    pub fn output_tokens(&self) -> (u64, Measure) {
+        let totals = self.ledger.totals();
+        (totals.usage.output_tokens.unwrap_or(0), totals.output)
     }
 
-    /// What this reply cost, priced for the model that answered.
-    pub fn cost(&self, prices: &PriceTable) -> CostView {
-        CostView::of(prices, self.priced_model(prices), &self.usage)
+    /// What this reply cost, by the ledger's one pricing rule.
+    pub fn cost(&self) -> CostView {
+        self.ledger.totals().cost
     }
 
     /// The model name a price is looked up by: the one that answered when it has a price
-    /// (a dated snapshot of the requested name), else the one requested. The request log
-    /// applies the same rule.
-    pub fn priced_model<'a>(&'a self, prices: &PriceTable) -> &'a str {
-        self.answered_model
-            .as_deref()
-            .filter(|m| prices.knows(m))
-            .unwrap_or(&self.requested_model)
+    /// (a dated snapshot of the requested name), else the one requested.
+    pub fn priced_model(&self) -> &str {
+        self.ledger.current().map_or(&self.requested_model, |a| {
+            a.priced_model(self.ledger.prices())
+        })
+    }
+
+    /// Whether the provider reported any token count for it.
+    pub fn usage_reported(&self) -> bool {
+        self.ledger
+            .attempts()
+            .iter()
+            .any(|a| !a.reported.is_unreported())
+    }
+
+    /// Whether the provider reported an output count for it.
+    pub fn output_reported(&self) -> bool {
+        self.ledger
+            .attempts()
+            .iter()
+            .any(|a| a.reported.output_tokens.is_some())
     }
 
     /// True while the reply may still change.
     pub fn is_live(&self) -> bool {
         matches!(self.state, ReplyState::Waiting | ReplyState::Streaming)
+    }
+
+    /// Ends it with `state` at `now` (the ledger closes its open attempt by the same rule as
+    /// the log).
+    pub(crate) fn end(&mut self, state: ReplyState, now: Instant) {
+        let stored = match &state {
+            ReplyState::Finished(_) => MessageState::Complete,
+            ReplyState::Cancelled => MessageState::Cancelled,
+            ReplyState::Failed(_) if self.text().is_empty() => MessageState::Failed,
+            _ => MessageState::Interrupted,
+        };
+        let at = self.ledger.stamp_at(now);
+        self.ledger.finish(stored, at);
+        self.state = state;
+        self.retry = None;
     }
 }
 
@@ -311,92 +378,71 @@ impl Transcript {
         }
     }
 
-    /// Applies a stream event to reply `id`; returns true when the reply is over.
-    pub fn apply(&mut self, id: RequestId, event: StreamEvent, now: Instant) -> bool {
+    /// Folds one stamped progress item of request `id` into its reply; returns true when
+    /// the reply is over.
+    pub fn apply(&mut self, id: RequestId, item: &Stamped) -> bool {
         let Some(reply) = self.reply_mut(id) else {
             return true;
         };
-        match event {
-            StreamEvent::Started {
-                model,
-                response_id,
-                request_id,
-            } => {
-                reply.answered_model = model.or(reply.answered_model.take());
-                reply.response_id = response_id;
-                reply.request_id = request_id;
-                false
-            }
-            StreamEvent::RateLimits(headers) => {
-                reply.rate_limits = headers;
-                false
-            }
-            StreamEvent::TextDelta(delta) => {
-                if reply.first_token_at.is_none() {
-                    reply.first_token_at = Some(now);
-                }
-                reply.state = ReplyState::Streaming;
-                reply.text.push_str(&delta);
-                false
-            }
-            StreamEvent::Note { kind, summary } => {
-                if reply.text.is_empty() {
-                    reply.notes_before_text += 1;
-                }
-                reply.notes.push((kind, summary));
-                false
-            }
-            StreamEvent::Usage(usage) => {
-                reply.usage.merge(usage);
-                false
-            }
-            // For the status line (the model shows it), not part of the reply.
-            StreamEvent::Notice(_) => false,
-            StreamEvent::Finished { stop_reason } => {
-                reply.state = ReplyState::Finished(stop_reason);
-                reply.ended_at = Some(now);
-                true
-            }
+        if !reply.is_live() {
+            return true;
         }
-    }
-
-    /// Attempt `number` starts with `model`.
-    pub fn attempt_started(&mut self, id: RequestId, number: u32, model: String, now: Instant) {
-        if let Some(reply) = self.reply_mut(id) {
-            reply.attempt = number;
-            reply.attempt_started_at = now;
-            reply.retry = None;
-            if number > 1 {
-                // Retries only follow attempts that streamed no text; start clean.
-                reply.requested_model = model;
-                reply.answered_model = None;
-                reply.usage = Usage::default();
-                reply.notes.clear();
-                reply.notes_before_text = 0;
-                reply.state = ReplyState::Waiting;
+        reply.ledger.apply(item);
+        match &item.progress {
+            Progress::AttemptStarted { number, .. } => {
+                reply.retry = None;
+                if *number > 1 {
+                    // Retries only follow attempts that streamed no text; start clean.
+                    reply.notes.clear();
+                    reply.notes_before_text = 0;
+                    reply.state = ReplyState::Waiting;
+                }
+                false
             }
-        }
-    }
-
-    /// Attempt `number` failed; `retry` is the scheduled next attempt, if any.
-    pub fn attempt_failed(
-        &mut self,
-        id: RequestId,
-        number: u32,
-        error: LlmError,
-        retry: Option<RetryWait>,
-    ) {
-        if let Some(reply) = self.reply_mut(id) {
-            let model = reply
-                .answered_model
-                .clone()
-                .unwrap_or_else(|| reply.requested_model.clone());
-            reply.failed_attempts.push(FailedAttempt {
+            Progress::AttemptFailed {
                 number,
-                model,
                 error,
-            });
-            reply.retry = retry;
+                next,
+            } => {
+                let model = reply.answered_model().unwrap_or(reply.model()).to_string();
+                reply.retry = match next {
+                    Next::Retry { delay } => Some((model.clone(), *delay)),
+                    Next::Fallback { model, delay } => Some((model.clone(), *delay)),
+                    Next::GiveUp => None,
+                }
+                .map(|(model, delay)| RetryWait {
+                    at: item.stamp.at + delay,
+                    model,
+                    reason: error.kind().to_string(),
+                });
+                reply.failed_attempts.push(FailedAttempt {
+                    number: *number,
+                    model,
+                    error: error.clone(),
+                });
+                false
+            }
+            Progress::Event(event) => match event {
+                StreamEvent::TextDelta(_) => {
+                    reply.state = ReplyState::Streaming;
+                    false
+                }
+                StreamEvent::Note { kind, summary } => {
+                    if reply.text().is_empty() {
+                        reply.notes_before_text += 1;
+                    }
+                    reply.notes.push((*kind, summary.clone()));
+                    false
+                }
+                StreamEvent::Finished { stop_reason } => {
+                    reply.end(ReplyState::Finished(stop_reason.clone()), item.stamp.at);
+                    true
+                }
+                StreamEvent::Started { .. }
+                | StreamEvent::RateLimits(_)
+                | StreamEvent::Usage(_)
+                | StreamEvent::Notice(_) => false,
+            },
         }
     }
 
@@ -420,29 +466,32 @@ impl Transcript {
         }
     }
 
-    /// Marks reply `id` as failed with `error`, keeping its partial text.
+    /// Marks reply `id` as failed with `error` at `now`, keeping its partial text.
     pub fn fail(&mut self, id: RequestId, error: LlmError, now: Instant) {
-        if let Some(reply) = self.reply_mut(id) {
-            reply.state = ReplyState::Failed(error);
-            reply.ended_at = Some(now);
-            reply.retry = None;
+        if let Some(reply) = self.reply_mut(id)
+            && reply.is_live()
+        {
+            reply.end(ReplyState::Failed(error), now);
         }
     }
 
-    /// Marks reply `id` as cancelled by the user, keeping its partial text.
+    /// Marks reply `id` as cancelled by the user at `now`, keeping its partial text.
     pub fn cancel(&mut self, id: RequestId, now: Instant) {
         if let Some(reply) = self.reply_mut(id)
             && reply.is_live()
         {
-            reply.state = ReplyState::Cancelled;
-            reply.ended_at = Some(now);
-            reply.retry = None;
+            reply.end(ReplyState::Cancelled, now);
         }
     }
 
     /// The conversation to send: user messages and the text of replies (partial ones too,
     /// since the user saw them), normalized so roles alternate.
     pub fn history(&self) -> Vec<Message> {
+        self.history_without(None)
+    }
+
+    /// [`Transcript::history`] as if reply `left_out` were superseded too (a retry's).
+    pub fn history_without(&self, left_out: Option<RequestId>) -> Vec<Message> {
         let messages = self
             .items
             .iter()
@@ -451,10 +500,10 @@ impl Transcript {
                     role: Role::User,
                     content: text.clone(),
                 }),
-                Entry::Reply(r) if r.superseded => None,
+                Entry::Reply(r) if r.superseded || Some(r.id) == left_out => None,
                 Entry::Reply(r) => Some(Message {
                     role: Role::Assistant,
-                    content: r.text.clone(),
+                    content: r.text().to_string(),
                 }),
                 Entry::Welcome { .. } => None,
             })
@@ -561,8 +610,8 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
             };
             let split = reply.notes_before_text.min(reply.notes.len());
             note_rows(&mut rows, &reply.notes[..split]);
-            if !reply.text.is_empty() {
-                rows.extend(crate::ui::markdown::layout(&reply.text, inner));
+            if !reply.text().is_empty() {
+                rows.extend(crate::ui::markdown::layout(reply.text(), inner));
             }
             note_rows(&mut rows, &reply.notes[split..]);
             let footer: Option<(Tone, String)> = match &reply.state {
@@ -579,7 +628,7 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
                 ReplyState::Finished(_) => None,
                 ReplyState::Cancelled => Some((Tone::Muted, "⏹ cancelled".into())),
                 ReplyState::Failed(error) => {
-                    let prefix = if reply.text.is_empty() {
+                    let prefix = if reply.text().is_empty() {
                         "✗ "
                     } else {
                         "✗ interrupted — "

@@ -60,8 +60,7 @@ pub fn export_markdown(conversation: &ConversationWithMessages) -> String {
                     " · {} in / {} out",
                     r.gen_ai_usage_input_tokens
                         .map_or("-".to_string(), |n| n.to_string()),
-                    r.gen_ai_usage_output_tokens
-                        .map_or("-".to_string(), |n| n.to_string())
+                    super::report::format_output(r)
                 ));
             }
             // A request that never finished (a crash) was never priced: say nothing rather

@@ -538,8 +538,10 @@ pub struct RequestOutcome {
     pub response_id: Option<String>,
     /// The provider's request id header.
     pub provider_request_id: Option<String>,
-    /// Token counts as reported.
+    /// Token counts as recorded (the output count may be an estimate).
     pub usage: Usage,
+    /// The output count is promptdeck's estimate from the text, not the provider's.
+    pub output_estimated: bool,
     /// `gen_ai.response.finish_reasons` ([`crate::llm::StopReason::as_str`]).
     pub finish_reasons: Vec<String>,
     /// Time to the first chunk, in ms.
@@ -588,6 +590,9 @@ pub struct RequestRow {
     pub gen_ai_usage_input_tokens: Option<u64>,
     /// `gen_ai.usage.output_tokens`.
     pub gen_ai_usage_output_tokens: Option<u64>,
+    /// The output count is promptdeck's estimate from the text (shown `~N`).
+    #[serde(default)]
+    pub output_estimated: bool,
     /// `gen_ai.usage.cache_read.input_tokens`.
     pub gen_ai_usage_cache_read_input_tokens: Option<u64>,
     /// `gen_ai.usage.cache_creation.input_tokens`.
@@ -744,7 +749,7 @@ macro_rules! request_columns {
          usage_cache_creation_1h_input_tokens, gen_ai_response_finish_reasons, \
          time_to_first_chunk_ms, duration_ms, provider_request_id, prompt_name, prompt_hash, \
          prompt_commit, request_params_json, cost_usd, cost_kind, cost_source, error_type, \
-         error_message, retry_count, ratelimit_headers_json"
+         error_message, retry_count, ratelimit_headers_json, output_tokens_estimated"
     };
 }
 
@@ -1076,7 +1081,7 @@ impl Store {
                  duration_ms = ?13, cost_usd = ?14, cost_kind = ?15, error_type = ?16, \
                  error_message = ?17, \
                  ratelimit_headers_json = COALESCE(?18, ratelimit_headers_json), \
-                 cost_source = ?19 \
+                 cost_source = ?19, output_tokens_estimated = ?20 \
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -1099,6 +1104,7 @@ impl Store {
                 outcome.error.as_ref().map(|e| e.message.as_str()),
                 headers,
                 outcome.cost_source,
+                outcome.output_estimated,
             ])?;
         not_found_if_zero(n, "request", id.0)
     }
@@ -1437,6 +1443,7 @@ fn read_request_raw(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
             cost_usd: r.get("cost_usd")?,
             cost_kind: r.get("cost_kind")?,
             cost_source: r.get("cost_source")?,
+            output_estimated: r.get("output_tokens_estimated")?,
             error_type: r.get("error_type")?,
             error_message: r.get("error_message")?,
             retry_count: u32_col("retry_count")?.unwrap_or(0),

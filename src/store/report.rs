@@ -73,7 +73,7 @@ pub fn format_tokens(row: &RequestRow) -> String {
     let mut s = format!(
         "{}/{}",
         opt(row.gen_ai_usage_input_tokens),
-        opt(row.gen_ai_usage_output_tokens)
+        format_output(row)
     );
     let read = row.gen_ai_usage_cache_read_input_tokens.unwrap_or(0);
     let write = row.gen_ai_usage_cache_creation_input_tokens.unwrap_or(0);
@@ -81,6 +81,15 @@ pub fn format_tokens(row: &RequestRow) -> String {
         s.push_str(&format!(" ({read}/{write})"));
     }
     s
+}
+
+/// The output count of a row: `-` when not reported, `~N` when it is promptdeck's estimate
+/// (a reply cut before the provider sent its count).
+pub fn format_output(row: &RequestRow) -> String {
+    match row.gen_ai_usage_output_tokens {
+        Some(n) if row.output_estimated => format!("~{n}"),
+        n => opt(n),
+    }
 }
 
 /// `0.84s`, or `-` when unknown.

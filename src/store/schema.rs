@@ -103,6 +103,11 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE requests ADD COLUMN cost_source TEXT;
     ",
+    // v5: whether the output count is promptdeck's estimate from the text (a reply cut before
+    // the provider sent its count), shown as `~N`.
+    "
+    ALTER TABLE requests ADD COLUMN output_tokens_estimated INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

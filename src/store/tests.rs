@@ -71,6 +71,7 @@ fn ok_outcome() -> RequestOutcome {
         duration_ms: Some(3_200),
         cost: CostView::of(&PriceTable::builtin(), "claude-sonnet-4-5-20250929", &usage),
         cost_source: Some(crate::llm::pricing::DATASET_LABEL.to_string()),
+        output_estimated: false,
         error: None,
         ratelimit_headers: RateLimitHeaders::from_headers([
             ("anthropic-ratelimit-requests-remaining", "49"),
@@ -290,6 +291,7 @@ fn response_start_is_kept_when_the_outcome_lacks_it() {
             duration_ms: Some(2_000),
             cost: CostView::NotReported,
             cost_source: None,
+            output_estimated: false,
             error: Some(ErrorInfo::from(&error)),
             ratelimit_headers: RateLimitHeaders::default(),
         },

@@ -12,6 +12,8 @@
 //! the database before anything of that request, and [`StoreHandle::flush`] resolves only when
 //! every earlier command has been carried out.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -25,6 +27,52 @@ use super::{
 
 /// Where a command's result goes.
 pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A row named by the client before it exists: the database thread maps it to the row's id
+/// when the insert that carries it runs. A later command can then name the row without
+/// waiting for the insert's answer (commands run in order). Unique within the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowKey(pub u64);
+
+impl RowKey {
+    /// A key no other row of this process has.
+    pub fn fresh() -> RowKey {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        RowKey(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Writes that name rows by client-side [`RowKey`]s: the request path sends them without
+/// waiting for ids.
+#[derive(Debug)]
+pub enum KeyedWrite {
+    /// Log a request attempt as it is sent, under `key`.
+    InsertRequest { key: RowKey, record: RequestRecord },
+    /// Store a reply under `key`, produced by the attempt `request` names.
+    InsertReply {
+        key: RowKey,
+        new: NewMessage,
+        request: RowKey,
+    },
+    /// Link the reply `message` to the attempt `request` producing it now.
+    AttachRequest { message: RowKey, request: RowKey },
+    /// Overwrite the reply's text and state.
+    CheckpointMessage {
+        message: RowKey,
+        content: String,
+        state: MessageState,
+    },
+    /// Record the server's ids, headers or the time to first chunk.
+    RecordResponseStart {
+        request: RowKey,
+        start: ResponseStart,
+    },
+    /// Record how the attempt ended.
+    FinishRequest {
+        request: RowKey,
+        outcome: RequestOutcome,
+    },
+}
 
 /// One thing for the database thread to do.
 #[derive(Debug)]
@@ -120,6 +168,8 @@ pub enum StoreCommand {
         /// Receives it.
         reply: Reply<ConversationWithMessages>,
     },
+    /// A write naming rows by client-side keys (failures go to the error sink).
+    Keyed(KeyedWrite),
     /// Reply once every earlier command has been carried out.
     Flush {
         /// Signalled when done.
@@ -251,6 +301,11 @@ impl StoreHandle {
         self.ask(|reply| StoreCommand::LoadConversation { id, reply })
     }
 
+    /// Sends a write naming rows by client-side keys; never waits.
+    pub fn keyed(&self, write: KeyedWrite) -> Result<(), StoreError> {
+        self.send(StoreCommand::Keyed(write))
+    }
+
     /// Resolves once every command sent before it has been carried out.
     pub fn flush(&self) -> Pending<()> {
         self.ask(|reply| StoreCommand::Flush { reply })
@@ -307,9 +362,60 @@ impl Drop for StoreWriter {
     }
 }
 
+/// Carries out one keyed write, mapping keys to ids in `rows`.
+fn keyed(
+    store: &mut Store,
+    rows: &mut HashMap<RowKey, i64>,
+    write: KeyedWrite,
+) -> Result<(), StoreError> {
+    let row = |rows: &HashMap<RowKey, i64>, key: RowKey| {
+        rows.get(&key).copied().ok_or(StoreError::NotFound {
+            what: "row stored earlier in this request",
+            id: i64::try_from(key.0).unwrap_or(i64::MAX),
+        })
+    };
+    match write {
+        KeyedWrite::InsertRequest { key, record } => {
+            let id = store.insert_request(&record)?;
+            rows.insert(key, id.0);
+        }
+        KeyedWrite::InsertReply {
+            key,
+            mut new,
+            request,
+        } => {
+            new.request_id = Some(LogId(row(rows, request)?));
+            let id = store.insert_message(&new)?;
+            rows.insert(key, id.0);
+        }
+        KeyedWrite::AttachRequest { message, request } => {
+            let (message, request) = (row(rows, message)?, row(rows, request)?);
+            store.attach_request(MessageId(message), LogId(request))?;
+        }
+        KeyedWrite::CheckpointMessage {
+            message,
+            content,
+            state,
+        } => store.checkpoint_message(MessageId(row(rows, message)?), &content, state)?,
+        KeyedWrite::RecordResponseStart { request, start } => {
+            store.record_response_start(LogId(row(rows, request)?), &start)?;
+        }
+        KeyedWrite::FinishRequest { request, outcome } => {
+            store.finish_request(LogId(row(rows, request)?), &outcome)?;
+        }
+    }
+    Ok(())
+}
+
 fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) {
+    let mut rows: HashMap<RowKey, i64> = HashMap::new();
     for command in rx {
         match command {
+            StoreCommand::Keyed(write) => {
+                if let Err(e) = keyed(&mut store, &mut rows, write) {
+                    on_error(e);
+                }
+            }
             StoreCommand::CreateConversation { new, reply } => {
                 let _ = reply.send(store.create_conversation(&new));
             }

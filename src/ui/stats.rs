@@ -45,10 +45,7 @@ fn reply_rows(
     width: usize,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let model = reply
-        .answered_model
-        .as_deref()
-        .unwrap_or(&reply.requested_model);
+    let model = reply.answered_model().unwrap_or(reply.model());
     lines.push(row(
         "model",
         (Tone::Normal, text::sanitize(model)),
@@ -61,13 +58,13 @@ fn reply_rows(
     };
     lines.push(row("prompt", prompt, theme, width));
     let live = reply.is_live();
-    let u = &reply.usage;
+    let u = reply.usage();
     lines.push(row("input", tokens(u.input_tokens, live), theme, width));
-    let output = match reply.output_tokens(now) {
+    let output = match reply.output_tokens() {
         (n, Measure::Reported) => (Tone::Normal, thousands(n)),
-        (_, Measure::Estimated) if !live && u.output_tokens.is_none() => (
+        (_, Measure::Estimated) if !live && !reply.output_reported() => (
             Tone::Muted,
-            format!("not reported (~{})", thousands(reply.output_tokens(now).0)),
+            format!("not reported (~{})", thousands(reply.output_tokens().0)),
         ),
         (n, Measure::Estimated) => (Tone::Normal, format!("~{}", thousands(n))),
     };
@@ -103,7 +100,7 @@ fn reply_rows(
         None => (Tone::Muted, "-".into()),
     };
     lines.push(row("speed", speed, theme, width));
-    let cost = reply.cost(prices);
+    let cost = reply.cost();
     let cost_tone = match cost {
         CostView::Known(_) => Tone::Normal,
         CostView::Estimate(_) => Tone::Warning,
@@ -119,7 +116,7 @@ fn reply_rows(
         cost.to_string()
     };
     lines.push(row("cost", (cost_tone, cost_text), theme, width));
-    let source = match prices.source(reply.priced_model(prices)) {
+    let source = match prices.source(reply.priced_model()) {
         Some(source) => (Tone::Muted, source.label().to_string()),
         None => (Tone::Muted, "nobody: add [prices]".to_string()),
     };
@@ -247,7 +244,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         ));
     }
     if let Some(reply) = model.panel_reply() {
-        let server: Vec<(String, String)> = server_limits(&reply.rate_limits);
+        let server: Vec<(String, String)> = server_limits(reply.rate_limits());
         if !server.is_empty() {
             lines.push(Line::default());
             lines.push(Line::styled(" Server limits", theme.heading));
@@ -265,28 +262,24 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             theme,
             width,
         ));
-        if let Some((quota, seen_at, _)) = &model.admission.quota {
+        if let Some((quota, now_ms)) = model.admission.quota_at(now) {
             lines.push(row(
                 "quota",
                 (Tone::Normal, quota.to_string()),
                 theme,
                 width,
             ));
-            if let Some(next_ms) = quota.next_free_at_ms {
-                let seen_ms = model.admission.quota.as_ref().map_or(0, |q| q.2);
-                let left = std::time::Duration::from_millis(next_ms.saturating_sub(seen_ms))
-                    .saturating_sub(now.saturating_duration_since(*seen_at));
-                if !left.is_zero() {
-                    lines.push(row(
-                        "next slot",
-                        (
-                            Tone::Normal,
-                            format!("in {}", format_countdown(left.as_millis() as u64)),
-                        ),
-                        theme,
-                        width,
-                    ));
-                }
+            // Only a full window has a slot to wait for.
+            let left = quota
+                .next_free_at_ms
+                .map_or(0, |next| next.saturating_sub(now_ms));
+            if quota.remaining == 0 && left > 0 {
+                lines.push(row(
+                    "next slot",
+                    (Tone::Normal, format!("in {}", format_countdown(left))),
+                    theme,
+                    width,
+                ));
             }
         }
     }

@@ -135,10 +135,7 @@ pub fn seconds(d: std::time::Duration) -> String {
 }
 
 fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
-    let model = reply
-        .answered_model
-        .as_deref()
-        .unwrap_or(&reply.requested_model);
+    let model = reply.answered_model().unwrap_or(reply.model());
     let mut parts = vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))];
     if let Some(label) = &reply.label {
         parts.push((Tone::Warning, format!(" · {label}")));
@@ -150,9 +147,9 @@ fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
         ));
     }
     let elapsed = seconds(reply.elapsed(now));
-    let tokens = match reply.output_tokens(now) {
+    let tokens = match reply.output_tokens() {
         (n, Measure::Reported) => format!("{n} tok"),
-        (_, Measure::Estimated) if !reply.is_live() && reply.usage.output_tokens.is_none() => {
+        (_, Measure::Estimated) if !reply.is_live() && !reply.output_reported() => {
             "usage not reported".to_string()
         }
         (n, Measure::Estimated) => format!("~{n} tok"),

@@ -1,5 +1,5 @@
-//! `promptdeck::record` against the mock server over real HTTP: what the chat relies on when
-//! it cancels a request by aborting its task.
+//! The request pump against the mock server over real HTTP: what the chat relies on when it
+//! cancels a request by aborting its task.
 
 mod common;
 
@@ -16,7 +16,7 @@ use promptdeck::llm::http::{ApiKey, Endpoint};
 use promptdeck::llm::pricing::PriceTable;
 use promptdeck::llm::retry::{Progress, RetryPolicy};
 use promptdeck::llm::{ChatRequest, Message, Role, StreamEvent, Timeouts};
-use promptdeck::record::{RecordContext, Recorded, RequestRecorder, run_recorded};
+use promptdeck::request::{Pump, PumpEvent, RequestSpec};
 use promptdeck::store::{MessageState, RequestFilter, RequestStatus, Store, StoreWriter};
 
 fn provider(server: &MockServer) -> AnthropicProvider {
@@ -56,36 +56,34 @@ async fn aborting_the_task_mid_stream_stores_the_partial_reply_as_cancelled() {
     ]));
     let writer = StoreWriter::spawn(Store::open_in_memory().unwrap(), Box::new(|_| {})).unwrap();
     let store = writer.handle();
-    let ctx = RecordContext {
+    let pump = Pump {
+        provider: Arc::new(provider(&server)),
+        policy: Arc::new(RetryPolicy::default()),
         store: Some(writer.handle()),
         limiter: Some(Limiter::memory(LimitConfig::default())),
         prices: Arc::new(PriceTable::builtin()),
-        provider: "anthropic".into(),
-        max_tokens: 100,
-        temperature: None,
+        shutting_down: Arc::default(),
+    };
+    let spec = RequestSpec {
+        request: request(),
         prompt: None,
+        prompt_text: None,
         variables: Default::default(),
+        conversation: None,
+        user_text: Some("tell me".into()),
     };
     let (text_tx, mut text_rx) = tokio::sync::mpsc::unbounded_channel();
-    // The chat's request task: it owns the provider and the recorder.
+    // The chat's request task: it owns the pump's run.
     let task = tokio::spawn(async move {
-        let provider = provider(&server);
-        let mut recorder = RequestRecorder::begin(ctx, None, "claude-test", "tell me").await;
-        let forward = |item: Recorded| {
-            if let Recorded::Progress(Progress::Event(StreamEvent::TextDelta(t))) = item {
+        let sink = |event: PumpEvent| {
+            if let PumpEvent::Progress(stamped) = event
+                && let Progress::Event(StreamEvent::TextDelta(t)) = stamped.progress
+            {
                 let _ = text_tx.send(t);
             }
         };
-        let end = run_recorded(
-            &provider,
-            request(),
-            &RetryPolicy::default(),
-            &mut recorder,
-            false,
-            forward,
-        )
-        .await;
-        panic!("the stream hangs, yet the run ended: {end:?}");
+        let outcome = pump.run(spec, sink, std::future::pending()).await;
+        panic!("the stream hangs, yet the run ended: {:?}", outcome.end);
     });
     let mut text = String::new();
     while text != "partial text" {
@@ -129,5 +127,8 @@ async fn aborting_the_task_mid_stream_stores_the_partial_reply_as_cancelled() {
     assert_eq!(row.gen_ai_response_id.as_deref(), Some("msg_partial"));
     assert_eq!(row.gen_ai_usage_input_tokens, Some(3));
     assert!(row.duration_ms.is_some() && row.time_to_first_chunk_ms.is_some());
+    // Cut before the provider's count: the log holds the marked estimate, not a placeholder.
+    assert_eq!(row.gen_ai_usage_output_tokens, Some(3));
+    assert!(row.output_estimated);
     assert_eq!(c.messages[1].message.request_id, Some(row.id));
 }
