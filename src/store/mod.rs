@@ -70,7 +70,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::llm::pricing::CostView;
-use crate::llm::{ChatRequest, LlmError, Role, Usage};
+use crate::llm::{LlmError, Role, Usage};
 
 pub use checkpoint::{Checkpoint, Checkpointer};
 pub use export::{export_jsonl, export_markdown};
@@ -429,19 +429,6 @@ pub struct RequestParams {
     /// they rebuild the exact system prompt that was sent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, String>,
-}
-
-impl RequestParams {
-    /// The loggable parameters of a request (the messages and the system prompt are not
-    /// copied: the conversation and the prompt version already record them).
-    pub fn of(request: &ChatRequest) -> RequestParams {
-        RequestParams {
-            model: request.model.clone(),
-            max_tokens: request.max_tokens,
-            temperature: request.temperature,
-            variables: Default::default(),
-        }
-    }
 }
 
 /// Rate-limit headers a server sent, filtered by name so nothing else (authorization, cookies)
