@@ -15,6 +15,7 @@ pub mod llm;
 pub mod model;
 pub mod prompts;
 pub mod record;
+pub mod records;
 pub mod store;
 pub mod text;
 pub mod tui;

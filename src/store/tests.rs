@@ -4,6 +4,7 @@ use pretty_assertions::assert_eq;
 use rusqlite::{Connection, params};
 
 use super::*;
+use crate::llm::Usage;
 use crate::llm::pricing::{CostView, PriceTable};
 
 fn fixed_clock() -> i64 {
