@@ -3,9 +3,10 @@ use std::collections::BTreeMap;
 use pretty_assertions::assert_eq;
 use rusqlite::{Connection, params};
 
+use super::liveness::is_abandoned;
 use super::*;
-use crate::llm::Usage;
 use crate::llm::pricing::{CostView, PriceTable};
+use crate::llm::{Role, Usage};
 
 fn fixed_clock() -> i64 {
     1_796_341_452_000
