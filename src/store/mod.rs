@@ -278,4 +278,16 @@ impl Store {
 }
 
 #[cfg(test)]
+mod export_tests;
+#[cfg(test)]
+mod liveness_tests;
+#[cfg(test)]
+mod queries_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod writer_tests;
+#[cfg(test)]
+mod writes_tests;
