@@ -10,7 +10,7 @@ use crate::llm::retry::Next;
 use crate::llm::{LlmError, StreamEvent};
 use crate::model::admission::Decision;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
-use crate::store::{ConversationId, ConversationRow, ConversationWithMessages, RequestRow};
+use crate::records::{ConversationId, ConversationRow, ConversationWithMessages, RequestRow};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.

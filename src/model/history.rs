@@ -16,7 +16,7 @@ use crate::event::{RequestId, ResolvePurpose};
 use crate::llm::{LlmError, Role, StopReason};
 use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
-use crate::store::{
+use crate::records::{
     ConversationId, ConversationRow, ConversationWithMessages, MessageState, PromptCommit,
     PromptVersion,
 };

@@ -24,7 +24,7 @@ use crate::llm::pricing::PriceTable;
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, Message, Role, StreamEvent};
 use crate::prompts::{Provenance, Reference, SessionVersions};
-use crate::store::ConversationId;
+use crate::records::ConversationId;
 use crate::text;
 use admission::{AdmissionState, PendingSend};
 use history::ResumeTarget;
