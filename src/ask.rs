@@ -12,7 +12,7 @@
 //! - **History.** The conversation and the user message are stored *before* anything is sent;
 //!   each attempt gets one `requests` row (created when it starts, finished when it ends, with
 //!   usage, time to first token, duration, cost, error and the prompt version); the reply is
-//!   checkpointed while it streams (through a [`Checkpointer`](crate::store::Checkpointer), at most every 500 ms) and
+//!   checkpointed while it streams (through a [`Checkpointer`](crate::request::checkpoint::Checkpointer), at most every 500 ms) and
 //!   finalised as `complete`, `interrupted`, `failed` or `cancelled`. A `kill -9` mid-reply
 //!   therefore loses at most about the last second of text; the next process that opens the
 //!   database marks the orphaned reply `interrupted`.

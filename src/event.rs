@@ -10,8 +10,8 @@ use crate::llm::LlmError;
 use crate::llm::StreamEvent;
 use crate::llm::retry::Progress;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
+use crate::records::{ConversationRow, ConversationWithMessages, RequestRow};
 use crate::request::{End, PumpEvent, Stamp, Stamped};
-use crate::store::{ConversationRow, ConversationWithMessages, RequestRow};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
 /// active (cancelled, superseded) are ignored.

@@ -14,6 +14,7 @@ pub mod limit;
 pub mod llm;
 pub mod model;
 pub mod prompts;
+pub mod records;
 pub mod request;
 pub mod store;
 pub mod text;

@@ -17,11 +17,11 @@ use crate::llm::retry::Progress;
 use crate::llm::{LlmError, Role, StopReason, StreamEvent};
 use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
-use crate::request::{Stamp, Stamped};
-use crate::store::{
+use crate::records::{
     ConversationId, ConversationRow, ConversationWithMessages, MessageState, PromptCommit,
     PromptVersion, RequestRow,
 };
+use crate::request::{Stamp, Stamped};
 use std::sync::Arc;
 
 /// How many conversations the list shows.

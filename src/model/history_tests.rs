@@ -11,10 +11,11 @@ use crate::event::ResolvePurpose;
 use crate::llm::pricing::CostView;
 use crate::llm::{LlmError, Role, StopReason, Usage};
 use crate::prompts::{GitState, Provenance, Reference, content_hash};
-use crate::store::{
-    ConversationId, MessageState, NewConversation, NewMessage, RateLimitHeaders, RequestOutcome,
-    RequestParams, RequestRecord, RequestStatus, Store,
+use crate::records::{
+    ConversationId, MessageState, NewConversation, NewMessage, PromptVersion, RateLimitHeaders,
+    RequestOutcome, RequestParams, RequestRecord, RequestStatus,
 };
+use crate::store::Store;
 
 const PROMPT: &str = "Answer in French.";
 
@@ -39,7 +40,7 @@ fn stored() -> (Store, ConversationId) {
         content_hash: content_hash(PROMPT),
         git: GitState::Commit("abcdef0123456789abcdef0123456789abcdef01".into()),
     };
-    let prompt = Some(crate::store::PromptVersion::from(&provenance));
+    let prompt = Some(PromptVersion::from(&provenance));
     let conversation = store
         .create_conversation(&NewConversation {
             title: Some("greetings".into()),

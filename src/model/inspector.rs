@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::prompt::Loadable;
 use super::{Effect, Mode, Model};
-use crate::store::RequestRow;
+use crate::records::RequestRow;
 
 /// How many log rows the inspector reads.
 pub const INSPECTOR_ROWS: usize = 500;

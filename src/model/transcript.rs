@@ -16,8 +16,8 @@ use crate::llm::pricing::{CostView, PriceTable};
 use crate::llm::retry::{Next, Progress};
 use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usage};
 use crate::prompts::Provenance;
+use crate::records::MessageState;
 use crate::request::{Ledger, Stamped};
-use crate::store::MessageState;
 use crate::text::{self, StyledLine, StyledSpan};
 use crate::ui::theme::Tone;
 

@@ -23,13 +23,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::checkpoint::{Checkpoint, Checkpointer};
 use crate::limit::system_now_ms;
 use crate::llm::pricing::{CostView, PriceTable};
 use crate::llm::retry::Progress;
 use crate::llm::{LlmError, StreamEvent, Usage, estimate_tokens};
-use crate::store::{
-    Checkpoint, Checkpointer, ErrorInfo, MessageState, RateLimitHeaders, RequestOutcome,
-    RequestStatus, ResponseStart,
+use crate::records::{
+    ErrorInfo, MessageState, RateLimitHeaders, RequestOutcome, RequestStatus, ResponseStart,
 };
 use crate::text;
 

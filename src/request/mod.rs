@@ -13,6 +13,7 @@
 //!    tokens, cost, status) and the writes. The chat's reply folds the same stamped items
 //!    into its own ledger, so every place shows the same numbers for a request.
 
+pub mod checkpoint;
 pub mod ledger;
 pub mod pump;
 #[cfg(test)]
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use crate::llm::ChatRequest;
 use crate::prompts::Provenance;
-use crate::store::ConversationId;
+use crate::records::ConversationId;
 
 pub use ledger::{Ledger, Measure, Stamp, Stamped, Totals};
 pub use pump::{End, Pump, PumpEvent};

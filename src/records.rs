@@ -1,0 +1,582 @@
+//! The history database's records: ids, states, and the rows written and read back.
+//!
+//! Plain data with no IO and no SQLite, so that the pure model ([`crate::model`]), the events
+//! and the exporters can use them without depending on [`crate::store`], which owns reading
+//! and writing them (and documents the `requests` columns and their OpenTelemetry names).
+//! [`crate::store`] re-exports every type here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::llm::pricing::CostView;
+use crate::llm::{LlmError, Role, Usage};
+
+/// A stored name this build does not know (a message state, a request status).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{what} {value:?}")]
+pub struct UnknownValue {
+    /// What was parsed: `message state` or `request status`.
+    pub what: &'static str,
+    /// The stored text.
+    pub value: String,
+}
+
+/// A conversation's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConversationId(pub i64);
+
+/// A message's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MessageId(pub i64);
+
+/// A request-log row id (one attempt). Distinct from the in-memory [`crate::event::RequestId`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LogId(pub i64);
+
+/// Where a stored message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// Final: a user message, or a reply the model finished.
+    Complete,
+    /// A reply still arriving; checkpointed as it streams.
+    Streaming,
+    /// Cut short by something outside the user's control (crash, kill, SSH drop, a dropped
+    /// stream); the partial text is kept.
+    Interrupted,
+    /// The user cancelled the reply; the partial text is kept.
+    Cancelled,
+    /// The request failed with an error (see the request's `error_type`).
+    Failed,
+}
+
+impl MessageState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Complete => "complete",
+            MessageState::Streaming => "streaming",
+            MessageState::Interrupted => "interrupted",
+            MessageState::Cancelled => "cancelled",
+            MessageState::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Result<MessageState, UnknownValue> {
+        Ok(match s {
+            "complete" => MessageState::Complete,
+            "streaming" => MessageState::Streaming,
+            "interrupted" => MessageState::Interrupted,
+            "cancelled" => MessageState::Cancelled,
+            "failed" => MessageState::Failed,
+            other => {
+                return Err(UnknownValue {
+                    what: "message state",
+                    value: other.to_string(),
+                });
+            }
+        })
+    }
+}
+
+/// How a request attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Sent and not finished yet (or its process died: see crash recovery).
+    Pending,
+    /// The model finished.
+    Ok,
+    /// The provider or the network failed.
+    Error,
+    /// The user cancelled it.
+    Cancelled,
+    /// The process ended before the reply did (crash, kill, SSH drop).
+    Interrupted,
+}
+
+impl RequestStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Ok => "ok",
+            RequestStatus::Error => "error",
+            RequestStatus::Cancelled => "cancelled",
+            RequestStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Result<RequestStatus, UnknownValue> {
+        Ok(match s {
+            "pending" => RequestStatus::Pending,
+            "ok" => RequestStatus::Ok,
+            "error" => RequestStatus::Error,
+            "cancelled" => RequestStatus::Cancelled,
+            "interrupted" => RequestStatus::Interrupted,
+            other => {
+                return Err(UnknownValue {
+                    what: "request status",
+                    value: other.to_string(),
+                });
+            }
+        })
+    }
+}
+
+/// Which git state of a prompt file was used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptCommit {
+    /// The file as committed at this commit id.
+    Commit(String),
+    /// An unsaved or uncommitted edit (stored as the text `uncommitted`).
+    Uncommitted,
+}
+
+impl PromptCommit {
+    /// The stored text: the commit id, or `uncommitted`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            PromptCommit::Commit(id) => id,
+            PromptCommit::Uncommitted => "uncommitted",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(s: &str) -> PromptCommit {
+        if s == "uncommitted" {
+            PromptCommit::Uncommitted
+        } else {
+            PromptCommit::Commit(s.to_string())
+        }
+    }
+}
+
+/// The exact prompt version that drove a conversation or a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromptVersion {
+    /// The prompt's name in the library (its path relative to the prompts directory).
+    pub name: String,
+    /// Hash of the prompt text as sent.
+    pub content_hash: String,
+    /// The git commit, or uncommitted.
+    pub commit: PromptCommit,
+}
+
+impl From<&crate::prompts::Provenance> for PromptVersion {
+    /// The stored form of a prompt's provenance: the full content hash, and the commit when
+    /// the text is exactly a commit's file (any other git state is stored as `uncommitted`).
+    fn from(p: &crate::prompts::Provenance) -> PromptVersion {
+        PromptVersion {
+            name: p.name.clone(),
+            content_hash: p.content_hash.full().to_string(),
+            commit: match &p.git {
+                crate::prompts::GitState::Commit(id) => PromptCommit::Commit(id.clone()),
+                _ => PromptCommit::Uncommitted,
+            },
+        }
+    }
+}
+
+impl PromptVersion {
+    /// A prompt version from its three nullable columns: none without a name; a missing
+    /// commit reads as uncommitted.
+    pub(crate) fn from_columns(
+        name: Option<String>,
+        hash: Option<String>,
+        commit: Option<String>,
+    ) -> Option<PromptVersion> {
+        Some(PromptVersion {
+            name: name?,
+            content_hash: hash.unwrap_or_default(),
+            commit: commit
+                .as_deref()
+                .map_or(PromptCommit::Uncommitted, PromptCommit::parse),
+        })
+    }
+
+    /// The first 8 characters of the hash, after any `algorithm:` prefix.
+    pub fn short_hash(&self) -> String {
+        let hash = self
+            .content_hash
+            .rsplit_once(':')
+            .map_or(self.content_hash.as_str(), |(_, h)| h);
+        hash.chars().take(8).collect()
+    }
+
+    /// The canonical reference, as everywhere else in promptdeck: `NAME@<12-digit commit>` for
+    /// committed text, `NAME@#<12-digit content hash>` otherwise. Pastes back into `--prompt`.
+    pub fn reference(&self) -> String {
+        let hash = self
+            .content_hash
+            .rsplit_once(':')
+            .map_or(self.content_hash.as_str(), |(_, h)| h);
+        match &self.commit {
+            PromptCommit::Commit(id) => {
+                format!("{}@{}", self.name, id.chars().take(12).collect::<String>())
+            }
+            PromptCommit::Uncommitted => {
+                format!(
+                    "{}@#{}",
+                    self.name,
+                    hash.chars().take(12).collect::<String>()
+                )
+            }
+        }
+    }
+
+    /// The commit id shortened to 7 characters, or `uncommitted`.
+    pub fn short_commit(&self) -> String {
+        match &self.commit {
+            PromptCommit::Commit(id) => id.chars().take(7).collect(),
+            PromptCommit::Uncommitted => "uncommitted".to_string(),
+        }
+    }
+
+    /// `name@hash8 (commit7)` or `name@hash8 (uncommitted)`, for tables and titles.
+    pub fn short(&self) -> String {
+        let hash = self.short_hash();
+        format!("{}@{hash} ({})", self.name, self.short_commit())
+    }
+}
+
+/// A conversation to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversation {
+    /// A title for the resume list (e.g. the start of the first message).
+    pub title: Option<String>,
+    /// Provider name (`anthropic`, ...).
+    pub provider: String,
+    /// Model requested.
+    pub model: String,
+    /// The prompt version in use, if a prompt drives the chat.
+    pub prompt: Option<PromptVersion>,
+}
+
+/// A stored conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationRow {
+    /// Row id.
+    pub id: ConversationId,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Time of the last message write, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// Title, if one was given.
+    pub title: Option<String>,
+    /// Provider name.
+    pub provider: String,
+    /// Model requested.
+    pub model: String,
+    /// The prompt version the conversation last used (updated with every request).
+    pub prompt: Option<PromptVersion>,
+}
+
+/// A message to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    /// The conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// Who wrote it.
+    pub role: Role,
+    /// Text so far.
+    pub content: String,
+    /// `Complete` for a user message; `Streaming` for a reply that has just started.
+    pub state: MessageState,
+    /// For a reply: the request attempt producing it.
+    pub request_id: Option<LogId>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRow {
+    /// Row id.
+    pub id: MessageId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Position in the conversation, from 1.
+    pub seq: i64,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text (partial for interrupted, cancelled and failed replies).
+    pub content: String,
+    /// Where it stands.
+    pub state: MessageState,
+    /// First stored, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Last checkpoint, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// For a reply: the request attempt that produced it.
+    pub request_id: Option<LogId>,
+}
+
+/// The request parameters that are logged: never headers, never keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestParams {
+    /// Model requested.
+    pub model: String,
+    /// `max_tokens`.
+    pub max_tokens: u32,
+    /// Sampling temperature, when set.
+    pub temperature: Option<f32>,
+    /// The values the prompt's `{{variables}}` were filled with: with the prompt version,
+    /// they rebuild the exact system prompt that was sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Rate-limit headers a server sent, filtered by name so nothing else (authorization, cookies)
+/// can be stored: `anthropic-ratelimit-*`, `x-ratelimit-*`, `ratelimit-*`, `retry-after`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RateLimitHeaders(pub BTreeMap<String, String>);
+
+impl RateLimitHeaders {
+    /// Keeps the rate-limit headers among `headers` (names compared case-insensitively and
+    /// stored lower-case).
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let kept = headers
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .filter(|(name, _)| {
+                name.starts_with("anthropic-ratelimit-")
+                    || name.starts_with("x-ratelimit-")
+                    || name.starts_with("ratelimit-")
+                    || name == "retry-after"
+            })
+            .map(|(name, value)| (name, value.to_string()))
+            .collect();
+        RateLimitHeaders(kept)
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A request attempt as it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRecord {
+    /// The conversation, if the request belongs to one (headless `ask` may not).
+    pub conversation_id: Option<ConversationId>,
+    /// The user message this request answers.
+    pub message_id: Option<MessageId>,
+    /// Attempt number, from 1 (retries of the same message count up).
+    pub attempt: u32,
+    /// When it was sent, ms since the Unix epoch.
+    pub started_at_ms: i64,
+    /// `gen_ai.provider.name`.
+    pub provider: String,
+    /// Model, max_tokens, temperature (`gen_ai.request.*`).
+    pub params: RequestParams,
+    /// The exact prompt version, if a prompt drove it.
+    pub prompt: Option<PromptVersion>,
+}
+
+/// What the server said when the reply began (recorded at once, so an interrupted request
+/// still has its ids).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponseStart {
+    /// `gen_ai.response.model`.
+    pub response_model: Option<String>,
+    /// `gen_ai.response.id`.
+    pub response_id: Option<String>,
+    /// The provider's request id header.
+    pub provider_request_id: Option<String>,
+    /// Time from sending to the first chunk, in ms.
+    pub time_to_first_chunk_ms: Option<i64>,
+    /// The rate-limit headers of the response.
+    pub ratelimit_headers: RateLimitHeaders,
+}
+
+/// An error as logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// `error.type`: [`LlmError::kind`] (`rate_limited`, `connection`, ...).
+    pub error_type: String,
+    /// The message shown to the user.
+    pub message: String,
+}
+
+impl From<&LlmError> for ErrorInfo {
+    fn from(e: &LlmError) -> ErrorInfo {
+        ErrorInfo {
+            error_type: e.kind().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// How a request attempt ended. Fields left `None` keep what [`ResponseStart`] recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestOutcome {
+    /// Ok, error, cancelled or interrupted.
+    pub status: RequestStatus,
+    /// `gen_ai.response.model`.
+    pub response_model: Option<String>,
+    /// `gen_ai.response.id`.
+    pub response_id: Option<String>,
+    /// The provider's request id header.
+    pub provider_request_id: Option<String>,
+    /// Token counts as recorded (the output count may be an estimate).
+    pub usage: Usage,
+    /// The output count is promptdeck's estimate from the text, not the provider's.
+    pub output_estimated: bool,
+    /// `gen_ai.response.finish_reasons` ([`crate::llm::StopReason::as_str`]).
+    pub finish_reasons: Vec<String>,
+    /// Time to the first chunk, in ms.
+    pub time_to_first_chunk_ms: Option<i64>,
+    /// Time from sending to the end, in ms.
+    pub duration_ms: Option<i64>,
+    /// The cost; `Unknown` and `NotReported` store `cost_usd` as NULL.
+    pub cost: CostView,
+    /// Who priced it: `config` or the dataset's label (`genai-prices 0.2.1`); `None` when
+    /// nobody could.
+    pub cost_source: Option<String>,
+    /// The failure, for `Error` (and for `Interrupted` when a cause is known).
+    pub error: Option<ErrorInfo>,
+    /// Rate-limit headers (empty keeps what [`ResponseStart`] recorded).
+    pub ratelimit_headers: RateLimitHeaders,
+}
+
+/// One row of the request log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRow {
+    /// Row id.
+    pub id: LogId,
+    /// The conversation, if any.
+    pub conversation_id: Option<ConversationId>,
+    /// The user message answered.
+    pub message_id: Option<MessageId>,
+    /// Attempt number, from 1.
+    pub attempt: u32,
+    /// Sent at, ms since the Unix epoch.
+    pub started_at_ms: i64,
+    /// How it ended.
+    pub status: RequestStatus,
+    /// `gen_ai.provider.name`.
+    pub gen_ai_provider_name: String,
+    /// `gen_ai.request.model`.
+    pub gen_ai_request_model: String,
+    /// `gen_ai.request.max_tokens`.
+    pub gen_ai_request_max_tokens: Option<u32>,
+    /// `gen_ai.request.temperature`.
+    pub gen_ai_request_temperature: Option<f64>,
+    /// `gen_ai.response.model`.
+    pub gen_ai_response_model: Option<String>,
+    /// `gen_ai.response.id`.
+    pub gen_ai_response_id: Option<String>,
+    /// `gen_ai.usage.input_tokens` (uncached).
+    pub gen_ai_usage_input_tokens: Option<u64>,
+    /// `gen_ai.usage.output_tokens`.
+    pub gen_ai_usage_output_tokens: Option<u64>,
+    /// The output count is promptdeck's estimate from the text (shown `~N`).
+    #[serde(default)]
+    pub output_estimated: bool,
+    /// `gen_ai.usage.cache_read.input_tokens`.
+    pub gen_ai_usage_cache_read_input_tokens: Option<u64>,
+    /// `gen_ai.usage.cache_creation.input_tokens`.
+    pub gen_ai_usage_cache_creation_input_tokens: Option<u64>,
+    /// The 1-hour-TTL part of the cache writes.
+    pub usage_cache_creation_1h_input_tokens: Option<u64>,
+    /// `gen_ai.response.finish_reasons`.
+    pub gen_ai_response_finish_reasons: Vec<String>,
+    /// Time to the first chunk, in ms.
+    pub time_to_first_chunk_ms: Option<i64>,
+    /// Total duration, in ms.
+    pub duration_ms: Option<i64>,
+    /// The provider's request id header.
+    pub provider_request_id: Option<String>,
+    /// The prompt version.
+    pub prompt: Option<PromptVersion>,
+    /// Model, max_tokens, temperature as sent.
+    pub request_params: Option<RequestParams>,
+    /// Cost in USD; `None` when unknown.
+    pub cost_usd: Option<f64>,
+    /// How to read the cost (see [`CostView::kind`]).
+    pub cost_kind: Option<String>,
+    /// Who priced it (`config`, `genai-prices 0.2.1`), when known.
+    #[serde(default)]
+    pub cost_source: Option<String>,
+    /// `error.type`.
+    pub error_type: Option<String>,
+    /// The error message.
+    pub error_message: Option<String>,
+    /// Attempts before this one.
+    pub retry_count: u32,
+    /// Rate-limit headers the server sent.
+    pub ratelimit_headers: RateLimitHeaders,
+}
+
+impl RequestRow {
+    /// The token counts as a [`Usage`].
+    pub fn usage(&self) -> Usage {
+        Usage {
+            input_tokens: self.gen_ai_usage_input_tokens,
+            output_tokens: self.gen_ai_usage_output_tokens,
+            cache_creation_input_tokens: self.gen_ai_usage_cache_creation_input_tokens,
+            cache_read_input_tokens: self.gen_ai_usage_cache_read_input_tokens,
+            cache_creation_1h_input_tokens: self.usage_cache_creation_1h_input_tokens,
+        }
+    }
+
+    /// The cost as the user should read it.
+    pub fn cost(&self) -> CostView {
+        CostView::from_parts(self.cost_kind.as_deref(), self.cost_usd)
+    }
+
+    /// The model that answered, else the one requested.
+    pub fn model(&self) -> &str {
+        self.gen_ai_response_model
+            .as_deref()
+            .unwrap_or(&self.gen_ai_request_model)
+    }
+}
+
+/// Which log rows to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFilter {
+    /// At most this many, newest first.
+    pub limit: usize,
+    /// Only requests made with this prompt.
+    pub prompt_name: Option<String>,
+}
+
+impl Default for RequestFilter {
+    fn default() -> Self {
+        RequestFilter {
+            limit: 50,
+            prompt_name: None,
+        }
+    }
+}
+
+/// A message with the request that produced it (for replies).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationMessage {
+    /// The message.
+    pub message: MessageRow,
+    /// For a reply: its request attempt.
+    pub request: Option<RequestRow>,
+}
+
+/// A conversation with all its messages, oldest first: what `--resume` and `export` read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationWithMessages {
+    /// Prompt texts by content hash, for the versions this conversation used (when known).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompt_texts: BTreeMap<String, String>,
+    /// The conversation.
+    pub conversation: ConversationRow,
+    /// Its messages by `seq`.
+    pub messages: Vec<ConversationMessage>,
+}

@@ -1,0 +1,155 @@
+//! Reads: the request log, conversations and their messages, and stored prompt texts.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::decode::{
+    RawMessage, RawRequest, conversation_columns, message_columns, read_conversation,
+    read_message_raw, read_request_raw, request_columns,
+};
+use super::{Store, StoreError};
+use crate::records::{
+    ConversationId, ConversationMessage, ConversationRow, ConversationWithMessages, LogId,
+    RequestFilter, RequestRow,
+};
+
+impl Store {
+    /// The newest log rows matching `filter`, newest first.
+    pub fn recent_requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, StoreError> {
+        let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            request_columns!(),
+            " FROM requests WHERE (?1 IS NULL OR prompt_name = ?1) \
+             ORDER BY started_at_ms DESC, id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![filter.prompt_name, limit], read_request_raw)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(RawRequest::into_row).collect()
+    }
+
+    /// One log row.
+    pub fn request(&self, id: LogId) -> Result<RequestRow, StoreError> {
+        let raw = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM requests WHERE id = ?1"
+            ))?
+            .query_row(params![id.0], read_request_raw)
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "request",
+                id: id.0,
+            })?;
+        raw.into_row()
+    }
+
+    /// The most recently active conversations, newest first.
+    pub fn list_conversations(&self, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            conversation_columns!(),
+            " FROM conversations ORDER BY COALESCE(updated_at_ms, created_at_ms) DESC, id DESC \
+             LIMIT ?1"
+        ))?;
+        let rows = stmt
+            .query_map(params![limit], read_conversation)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// A conversation with its messages (oldest first) and each reply's request row.
+    pub fn load_conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<ConversationWithMessages, StoreError> {
+        let conversation = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations WHERE id = ?1"
+            ))?
+            .query_row(params![id.0], read_conversation)
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "conversation",
+                id: id.0,
+            })?;
+        let raw: Vec<RawMessage> = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = ?1 ORDER BY seq"
+            ))?
+            .query_map(params![id.0], read_message_raw)?
+            .collect::<Result<_, _>>()?;
+        let mut messages = Vec::with_capacity(raw.len());
+        for m in raw {
+            let message = m.into_row()?;
+            let request = match message.request_id {
+                Some(r) => Some(self.request(r)?),
+                None => None,
+            };
+            messages.push(ConversationMessage { message, request });
+        }
+        // The texts of the prompt versions the conversation used, for `--resume`.
+        let mut prompt_texts = BTreeMap::new();
+        let hashes = conversation
+            .prompt
+            .iter()
+            .chain(
+                messages
+                    .iter()
+                    .filter_map(|m| m.request.as_ref()?.prompt.as_ref()),
+            )
+            .map(|p| p.content_hash.clone())
+            .collect::<Vec<_>>();
+        for hash in hashes {
+            if let Some(text) = self.prompt_text(&hash)? {
+                prompt_texts.insert(hash, text);
+            }
+        }
+        Ok(ConversationWithMessages {
+            conversation,
+            messages,
+            prompt_texts,
+        })
+    }
+
+    /// The text of the prompt version with this content hash, if it was ever used.
+    pub fn prompt_text(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT text FROM prompt_texts WHERE content_hash = ?1")?
+            .query_row(params![content_hash], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Stored texts of prompt `name` whose content hash starts with `prefix` (lowercase hex),
+    /// as (full hash, text): what `NAME@#HASH` finds once the file no longer has that text.
+    pub fn find_prompt_texts(
+        &self,
+        name: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT content_hash, text FROM prompt_texts \
+                 WHERE name = ?1 AND substr(content_hash, 1, length(?2)) = ?2",
+            )?
+            .query_map(params![name, prefix], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}

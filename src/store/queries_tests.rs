@@ -1,0 +1,132 @@
+//! Reads: the request log's filter and order, hostile strings kept as data, and the
+//! conversation list by last activity.
+
+use pretty_assertions::assert_eq;
+
+use super::test_support::*;
+use super::*;
+use crate::llm::Role;
+
+#[test]
+fn recent_requests_filters_by_prompt_newest_first() {
+    let mut s = store();
+    for (i, name) in ["a", "b", "a", "c", "a"].iter().enumerate() {
+        let mut r = record(None, None);
+        r.started_at_ms = 1000 + i as i64;
+        r.prompt = Some(PromptVersion {
+            name: name.to_string(),
+            content_hash: format!("h{i}"),
+            commit: PromptCommit::Uncommitted,
+        });
+        s.insert_request(&r).expect("insert");
+    }
+    let a = s
+        .recent_requests(&RequestFilter {
+            limit: 10,
+            prompt_name: Some("a".into()),
+        })
+        .expect("query");
+    let hashes: Vec<String> = a
+        .iter()
+        .map(|r| r.prompt.as_ref().expect("prompt").content_hash.clone())
+        .collect();
+    assert_eq!(hashes, vec!["h4", "h2", "h0"]);
+    assert_eq!(
+        a[0].prompt.as_ref().expect("prompt").commit,
+        PromptCommit::Uncommitted
+    );
+    let two = s
+        .recent_requests(&RequestFilter {
+            limit: 2,
+            prompt_name: None,
+        })
+        .expect("query");
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[0].started_at_ms, 1004);
+}
+
+#[test]
+fn hostile_strings_are_data_not_sql() {
+    let mut s = store();
+    let evil = "'); DROP TABLE requests;--";
+    let c = s
+        .create_conversation(&NewConversation {
+            title: Some(evil.into()),
+            provider: evil.into(),
+            model: evil.into(),
+            prompt: Some(PromptVersion {
+                name: evil.into(),
+                content_hash: evil.into(),
+                commit: PromptCommit::Commit(evil.into()),
+            }),
+        })
+        .expect("conversation");
+    let m = s
+        .insert_message(&NewMessage {
+            conversation_id: c,
+            role: Role::User,
+            content: evil.into(),
+            state: MessageState::Complete,
+            request_id: None,
+        })
+        .expect("message");
+    let mut r = record(Some(c), Some(m));
+    r.provider = evil.into();
+    r.params.model = evil.into();
+    r.prompt = Some(PromptVersion {
+        name: evil.into(),
+        content_hash: "x".into(),
+        commit: PromptCommit::Uncommitted,
+    });
+    let id = s.insert_request(&r).expect("request");
+    let rows = s
+        .recent_requests(&RequestFilter {
+            limit: 5,
+            prompt_name: Some(evil.into()),
+        })
+        .expect("filter by a hostile name");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, id);
+    assert_eq!(rows[0].gen_ai_provider_name, evil);
+    let loaded = s.load_conversation(c).expect("load");
+    assert_eq!(loaded.messages[0].message.content, evil);
+    assert_eq!(loaded.conversation.title.as_deref(), Some(evil));
+    // Every table is still there.
+    let tables: i64 = s
+        .connection()
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('requests', 'messages', 'conversations')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(tables, 3);
+}
+
+#[test]
+fn conversations_list_by_last_activity() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NOW: AtomicI64 = AtomicI64::new(1_000);
+    fn tick() -> i64 {
+        NOW.fetch_add(10, Ordering::SeqCst)
+    }
+    let mut s = Store::open_in_memory().expect("store").with_clock(tick);
+    let first = conversation(&mut s);
+    let second = conversation(&mut s);
+    s.insert_message(&NewMessage {
+        conversation_id: first,
+        role: Role::User,
+        content: "again".into(),
+        state: MessageState::Complete,
+        request_id: None,
+    })
+    .expect("message");
+    let ids: Vec<ConversationId> = s
+        .list_conversations(10)
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![first, second]);
+}
