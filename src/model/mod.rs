@@ -200,7 +200,7 @@ pub enum Mode {
 /// Whether the usage panel beside the transcript is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanelVisibility {
-    /// Shown when the terminal is wide enough ([`crate::ui::PANEL_MIN_SCREEN_COLUMNS`]).
+    /// Shown when the terminal is wide enough (the UI decides: `PANEL_MIN_SCREEN_COLUMNS`).
     Auto,
     /// Shown whenever it fits at all.
     Shown,
