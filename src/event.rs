@@ -90,8 +90,9 @@ pub enum AppEvent {
     Warning(String),
     /// Request `id` failed; no more events follow for it.
     StreamFailed { id: RequestId, error: LlmError },
-    /// A periodic tick, sent only while something animates (a reply is streaming), so that
-    /// elapsed times update; never while idle.
+    /// A wake-up the model asked for with `Effect::ScheduleTick` (a countdown's next second,
+    /// a streaming reply's next frame), so that what changes with time alone is redrawn;
+    /// never while idle.
     Tick,
     /// The process was asked to stop (SIGTERM, SIGHUP from a dropped SSH session, SIGINT).
     Terminate,

@@ -187,6 +187,7 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
             conversation,
             ..
         },
+        Effect::ScheduleTick { .. },
     ] = effects.as_slice()
     else {
         panic!("{effects:?}")
@@ -216,10 +217,13 @@ fn a_new_chat_learns_its_conversation_id_after_the_first_message() {
     );
     assert!(matches!(
         effects.as_slice(),
-        [Effect::StartRequest {
-            conversation: None,
-            ..
-        }]
+        [
+            Effect::StartRequest {
+                conversation: None,
+                ..
+            },
+            Effect::ScheduleTick { .. }
+        ]
     ));
     m.update(
         AppEvent::ConversationStarted(ConversationId(7)),
@@ -313,7 +317,7 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
         );
     }
     let now = Instant::now();
-    let mut effects = m.update(
+    let effects = m.update(
         AppEvent::Key(crossterm::event::KeyEvent::new(
             crossterm::event::KeyCode::Enter,
             crossterm::event::KeyModifiers::NONE,
@@ -326,7 +330,7 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
         prompt,
         conversation,
         ..
-    }) = effects.pop()
+    }) = effects.into_iter().next()
     else {
         panic!("expected a request");
     };

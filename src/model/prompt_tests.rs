@@ -80,6 +80,7 @@ fn sent_system(effects: &[Effect]) -> (Option<String>, Option<Provenance>) {
             Effect::StartRequest {
                 request, prompt, ..
             },
+            Effect::ScheduleTick { .. },
         ] => (request.system.clone(), prompt.clone()),
         other => panic!("expected one request, got {other:?}"),
     }
@@ -406,6 +407,6 @@ fn a_prompt_that_could_not_be_loaded_blocks_sending_until_one_is_chosen() {
     key(&mut m, KeyCode::Enter);
     assert!(matches!(
         key(&mut m, KeyCode::Enter).as_slice(),
-        [Effect::StartRequest { .. }]
+        [Effect::StartRequest { .. }, Effect::ScheduleTick { .. }]
     ));
 }

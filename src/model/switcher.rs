@@ -328,7 +328,11 @@ mod tests {
         );
         typed(&mut m, "hi");
         let effects = press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
-        let [Effect::StartRequest { request, .. }] = effects.as_slice() else {
+        let [
+            Effect::StartRequest { request, .. },
+            Effect::ScheduleTick { .. },
+        ] = effects.as_slice()
+        else {
             panic!("expected a request, got {effects:?}");
         };
         assert_eq!(request.model, "claude-opus-5");

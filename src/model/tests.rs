@@ -48,7 +48,9 @@ impl Harness {
     fn send(&mut self, text: &str, ms: u64) -> RequestId {
         self.type_text(text);
         match self.key(KeyCode::Enter, KeyModifiers::NONE, ms).as_slice() {
-            [Effect::StartRequest { id, .. }] => *id,
+            // A tick for the elapsed counters, unless one is pending already.
+            [Effect::StartRequest { id, .. }]
+            | [Effect::StartRequest { id, .. }, Effect::ScheduleTick { .. }] => *id,
             other => panic!("expected one StartRequest, got {other:?}"),
         }
     }
@@ -74,7 +76,14 @@ fn text(s: &str) -> StreamEvent {
 fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
     let mut h = Harness::new();
     h.type_text("hello");
-    let effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 5);
+    let mut effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 5);
+    assert_eq!(
+        effects.pop(),
+        Some(Effect::ScheduleTick {
+            at: h.at(5) + crate::frames::MIN_FRAME_INTERVAL
+        }),
+        "a reply's elapsed time moves: wake me at the next frame"
+    );
     assert_eq!(
         effects,
         vec![Effect::StartRequest {
@@ -511,7 +520,10 @@ mod admission {
             },
             5,
         );
-        assert!(matches!(effects.as_slice(), [Effect::StartRequest { .. }]));
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::StartRequest { .. }, Effect::ScheduleTick { .. }]
+        ));
         assert_eq!(h.model.composer_text(), "");
     }
 
@@ -528,21 +540,30 @@ mod admission {
             },
             0,
         );
-        assert_eq!(effects, vec![]);
+        assert_eq!(
+            effects,
+            vec![Effect::ScheduleTick { at: h.at(1_000) }],
+            "the countdown wakes when it shows 44s"
+        );
         assert_eq!(h.model.composer_text(), "too many");
         assert_eq!(
             h.model.refusal_text(h.at(0)).as_deref(),
             Some("rate limit 3/1m reached — next slot in 45s")
         );
-        assert!(h.model.is_animating(), "the countdown ticks");
-        h.model.update(AppEvent::Tick, h.at(30_000));
+        assert_eq!(
+            h.model.update(AppEvent::Tick, h.at(30_000)),
+            vec![Effect::ScheduleTick { at: h.at(31_000) }]
+        );
         assert_eq!(
             h.model.refusal_text(h.at(30_000)).as_deref(),
             Some("rate limit 3/1m reached — next slot in 15s")
         );
-        h.model.update(AppEvent::Tick, h.at(45_000));
+        assert_eq!(
+            h.model.update(AppEvent::Tick, h.at(45_000)),
+            vec![],
+            "no ticks once the slot is free"
+        );
         assert_eq!(h.model.refusal_text(h.at(45_000)), None);
-        assert!(!h.model.is_animating(), "no ticks once idle");
         assert!(
             h.model
                 .status
@@ -668,7 +689,7 @@ fn ctrl_r_passes_the_rate_limiter_too() {
         )
     };
     let id = match admitted(&mut h, 1).as_slice() {
-        [Effect::StartRequest { id, .. }] => *id,
+        [Effect::StartRequest { id, .. }, Effect::ScheduleTick { .. }] => *id,
         other => panic!("{other:?}"),
     };
     h.key(KeyCode::Esc, KeyModifiers::NONE, 2);
@@ -679,7 +700,7 @@ fn ctrl_r_passes_the_rate_limiter_too() {
     assert!(!h.reply(id).superseded, "nothing changes before admission");
     assert!(matches!(
         admitted(&mut h, 4).as_slice(),
-        [Effect::StartRequest { .. }]
+        [Effect::StartRequest { .. }, ..]
     ));
     assert!(h.reply(id).superseded);
 }
