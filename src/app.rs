@@ -2,39 +2,39 @@
 //!
 //! Every producer sends into one channel of [`AppEvent`]s. The loop takes events off it,
 //! passes each to the pure `Model::update`, carries out the effects, and asks for a frame.
-//! Frames are coalesced: however many events arrive (a burst of tokens, a huge paste), at
-//! most one frame is drawn per [`MIN_FRAME_INTERVAL`], and nothing is drawn while nothing
-//! happens — there is no idle tick. A periodic tick runs only while a reply streams, so that
-//! elapsed-time counters move.
+//! Frames are coalesced and paced by a [`FramePacer`]: however many events arrive (a burst of
+//! tokens, a huge paste), at most one frame is drawn per
+//! [`MIN_FRAME_INTERVAL`](crate::frames::MIN_FRAME_INTERVAL), and nothing is drawn while
+//! nothing happens. There is no periodic tick either: the model asks for a wake-up
+//! ([`Effect::ScheduleTick`]) when something on screen changes by itself (a countdown, a
+//! streaming reply's elapsed time); the loop keeps the earliest one and sends
+//! [`AppEvent::Tick`] then. An idle app sleeps until the next key or message.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::sleep_until;
 
 use crate::event::{AppEvent, RequestId};
+use crate::frames::{FramePacer, sleep_until_some};
 use crate::limit::Limiter;
 use crate::llm::pricing::PriceTable;
 use crate::llm::retry::RetryPolicy;
 use crate::llm::{LlmError, Provider};
 use crate::model::history::ResumeTarget;
-use crate::model::{Effect, Model, STREAMING_TICK};
+use crate::model::{Effect, Model};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
 use crate::request::{End, Pump};
 use crate::store::resolve::resolve_with_history;
 use crate::store::{ConversationWithMessages, RequestFilter, StoreHandle};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
-
-/// At most 60 frames per second.
-pub const MIN_FRAME_INTERVAL: Duration = Duration::from_micros(16_667);
 
 /// Most events handled before a frame is considered (bounds latency under a flood).
 const EVENTS_PER_BATCH: usize = 1024;
@@ -79,6 +79,38 @@ struct Services {
     cancelled: Vec<JoinHandle<()>>,
     /// The newest prompt read per prompt name.
     resolving: HashMap<String, JoinHandle<()>>,
+    /// When to send the model its next `AppEvent::Tick` (the earliest it asked for).
+    wake: Alarm,
+}
+
+/// The one pending wake-up: of the ticks the model asks for, only the earliest is kept (the
+/// model asks again after each tick while it needs more).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Alarm {
+    at: Option<tokio::time::Instant>,
+}
+
+impl Alarm {
+    /// Asks to be woken at `at`, unless an earlier wake-up is set already.
+    fn set(&mut self, at: Instant) {
+        let at = tokio::time::Instant::from_std(at);
+        self.at = Some(self.at.map_or(at, |pending| pending.min(at)));
+    }
+
+    /// When the alarm rings, if it is set.
+    fn at(&self) -> Option<tokio::time::Instant> {
+        self.at
+    }
+
+    /// The alarm rang: it is unset until asked again.
+    fn rang(&mut self) {
+        self.at = None;
+    }
+}
+
+/// The time handed to the model: tokio's clock, so that a paused test clock drives it too.
+fn clock_now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// Runs the interactive app until the user quits or a signal ends it.
@@ -130,6 +162,7 @@ async fn event_loop(
         store: config.store,
         cancelled: Vec::new(),
         resolving: HashMap::new(),
+        wake: Alarm::default(),
     };
     // The watcher lists the directory once: start it off the event loop.
     let watcher = {
@@ -163,9 +196,8 @@ async fn event_loop(
         .err()
         .map(Into::into);
     quit |= failure.is_some();
-    let mut last_frame = Instant::now();
-    let mut frame_due: Option<tokio::time::Instant> = None;
-    let mut next_tick = tokio::time::Instant::now() + STREAMING_TICK;
+    let mut frames = FramePacer::default();
+    frames.drawn(tokio::time::Instant::now());
 
     while !quit {
         tokio::select! {
@@ -178,32 +210,23 @@ async fn event_loop(
                         Err(_) => break,
                     }
                 }
-                let was_animating = model.is_animating();
                 for event in batch {
-                    let now = Instant::now();
-                    for effect in model.update(event, now) {
+                    for effect in model.update(event, clock_now()) {
                         quit |= services.run(effect);
                     }
                 }
-                if !was_animating && model.is_animating() {
-                    next_tick = tokio::time::Instant::now() + STREAMING_TICK;
-                }
                 services.reap_finished_tasks();
-                if frame_due.is_none() {
-                    let earliest = last_frame + MIN_FRAME_INTERVAL;
-                    frame_due = Some(tokio::time::Instant::from_std(earliest.max(Instant::now())));
-                }
+                frames.request(tokio::time::Instant::now());
             }
-            () = sleep_until(frame_due.unwrap_or_else(tokio::time::Instant::now)), if frame_due.is_some() => {
-                frame_due = None;
+            () = sleep_until_some(frames.due()) => {
+                frames.drawn(tokio::time::Instant::now());
                 if let Err(e) = terminal.draw(|f| ui::render(model, &theme, f)) {
                     failure = Some(e.into());
                     break;
                 }
-                last_frame = Instant::now();
             }
-            () = sleep_until(next_tick), if model.is_animating() => {
-                next_tick += STREAMING_TICK;
+            () = sleep_until_some(services.wake.at()) => {
+                services.wake.rang();
                 let _ = tx.send(AppEvent::Tick);
             }
         }
@@ -385,6 +408,7 @@ impl Services {
                     let _ = tx.send(AppEvent::ModelsListed(listing.await));
                 });
             }
+            Effect::ScheduleTick { at } => self.wake.set(at),
             Effect::Quit => return true,
         }
         false
@@ -462,5 +486,141 @@ async fn watch_signals(tx: mpsc::UnboundedSender<AppEvent>) {
 async fn watch_signals(tx: mpsc::UnboundedSender<AppEvent>) {
     if tokio::signal::ctrl_c().await.is_ok() {
         let _ = tx.send(AppEvent::Terminate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::event::RequestId;
+    use crate::frames::MIN_FRAME_INTERVAL;
+    use crate::limit::{Admission, Decision};
+    use crate::limit::{LimitConfig, RefusalReason};
+    use crate::llm::{StopReason, StreamEvent};
+    use crate::model::{Session, StartKind};
+    use crate::request::PumpEvent;
+
+    fn model() -> Model {
+        Model::new(Session {
+            provider: "demo".into(),
+            provider_label: None,
+            model: "m".into(),
+            max_tokens: 100,
+            temperature: None,
+            system: None,
+            start: StartKind::Configured,
+        })
+    }
+
+    fn enter() -> AppEvent {
+        AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+    }
+
+    /// The loop's timer on tokio's clock: sends `events` at their offsets, sets the alarm
+    /// from the effects and sends the model a tick when it rings, until `until`. Returns the
+    /// offsets of the ticks.
+    async fn run_timers(
+        model: &mut Model,
+        mut events: Vec<(Duration, AppEvent)>,
+        until: Duration,
+    ) -> Vec<Duration> {
+        let start = tokio::time::Instant::now();
+        let mut alarm = Alarm::default();
+        let mut ticks = Vec::new();
+        events.reverse();
+        loop {
+            let next_event = events.last().map(|(offset, _)| start + *offset);
+            let event = tokio::select! {
+                biased;
+                () = sleep_until_some(next_event) => events.pop().expect("due").1,
+                () = sleep_until_some(alarm.at()) => {
+                    alarm.rang();
+                    ticks.push(start.elapsed());
+                    AppEvent::Tick
+                }
+                () = tokio::time::sleep_until(start + until) => return ticks,
+            };
+            for effect in model.update(event, clock_now()) {
+                if let Effect::ScheduleTick { at } = effect {
+                    alarm.set(at);
+                }
+            }
+        }
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_ticks_once_a_second_then_the_app_sleeps() {
+        let mut m = model().with_limits(LimitConfig::default(), "memory".into());
+        let decision = Decision {
+            admission: Admission::Refused {
+                retry_at_ms: 45_000,
+                reason: RefusalReason::Requests,
+            },
+            now_ms: 0,
+            quota: None,
+        };
+        let refused = AppEvent::Request {
+            id: RequestId(1),
+            event: PumpEvent::Admitted {
+                attempt: 1,
+                decision,
+            },
+        };
+        let events = vec![
+            (Duration::ZERO, AppEvent::Paste("hi".into())),
+            (Duration::ZERO, enter()),
+            (Duration::ZERO, refused),
+        ];
+        let ticks = run_timers(&mut m, events, HOUR).await;
+        let seconds: Vec<Duration> = (1..=45).map(Duration::from_secs).collect();
+        assert_eq!(ticks, seconds, "no tick after the slot freed");
+        assert_eq!(m.refusal_text(clock_now()), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_streaming_reply_ticks_at_the_frame_rate_then_the_app_sleeps() {
+        let mut m = model();
+        let finished = StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        };
+        let done = AppEvent::stream(RequestId(1), finished, std::time::Instant::now());
+        let events = vec![
+            (Duration::ZERO, AppEvent::Paste("hi".into())),
+            (Duration::ZERO, enter()),
+            (Duration::from_secs(1), done),
+        ];
+        let ticks = run_timers(&mut m, events, HOUR).await;
+        // About 60 a second while it streams (tokio fires on whole milliseconds: every 17 ms),
+        // the one already asked for when it ends, then none for the rest of the hour.
+        assert!((58..=61).contains(&ticks.len()), "{ticks:?}");
+        assert!(ticks.windows(2).all(|w| w[1] - w[0] >= MIN_FRAME_INTERVAL));
+        assert!(*ticks.last().expect("ticks") < Duration::from_millis(1020));
+        assert_eq!(m.active, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_app_never_ticks() {
+        let mut m = model();
+        let events = vec![
+            (Duration::ZERO, AppEvent::Paste("draft".into())),
+            (
+                Duration::from_secs(5),
+                AppEvent::Resize {
+                    width: 90,
+                    height: 30,
+                },
+            ),
+        ];
+        assert_eq!(
+            run_timers(&mut m, events, HOUR).await,
+            Vec::<Duration>::new()
+        );
     }
 }

@@ -74,8 +74,9 @@ pub enum AppEvent {
     /// Something the user should read on the status line (the history database stopped
     /// recording…).
     Warning(String),
-    /// A periodic tick, sent only while something animates (a reply is streaming), so that
-    /// elapsed times update; never while idle.
+    /// A wake-up the model asked for with `Effect::ScheduleTick` (a countdown's next second,
+    /// a streaming reply's next frame), so that what changes with time alone is redrawn;
+    /// never while idle.
     Tick,
     /// The process was asked to stop (SIGTERM, SIGHUP from a dropped SSH session, SIGINT).
     Terminate,

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod event;
+pub mod frames;
 pub mod limit;
 pub mod llm;
 pub mod model;

@@ -53,7 +53,8 @@ impl Screen {
             .update(AppEvent::Key(enter), self.at(ms))
             .as_slice()
         {
-            [Effect::StartRequest { id, .. }] => *id,
+            // Then the tick for its elapsed time, unless one is pending already.
+            [Effect::StartRequest { id, .. }, ..] => *id,
             other => panic!("{other:?}"),
         };
         self.attempt(id, 1, "claude-sonnet-4-5", ms);
@@ -434,7 +435,7 @@ fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {
         s.at(0),
     );
     let id = match effects.as_slice() {
-        [Effect::StartRequest { id, .. }] => *id,
+        [Effect::StartRequest { id, .. }, ..] => *id,
         other => panic!("{other:?}"),
     };
     let decision = Decision {

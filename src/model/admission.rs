@@ -126,13 +126,6 @@ impl Model {
         }
     }
 
-    /// True while a refusal countdown runs (the app then sends ticks).
-    pub(super) fn counting_down(&self) -> bool {
-        self.admission
-            .refusal
-            .is_some_and(|r| self.now.is_none_or(|now| r.until > now))
-    }
-
     /// Clears a refusal whose slot has freed, saying so.
     pub(super) fn expire_refusal(&mut self, now: Instant) {
         if let Some(r) = self.admission.refusal

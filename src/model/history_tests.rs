@@ -183,7 +183,7 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         )),
         now,
     );
-    let [Effect::StartRequest { spec, .. }] = effects.as_slice() else {
+    let [Effect::StartRequest { spec, .. }, ..] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(spec.conversation, Some(id));
@@ -209,7 +209,7 @@ fn a_new_chat_learns_its_conversation_id_after_the_first_message() {
         )),
         Instant::now(),
     );
-    let [Effect::StartRequest { id, spec }] = effects.as_slice() else {
+    let [Effect::StartRequest { id, spec }, ..] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(spec.conversation, None);
@@ -309,7 +309,7 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
         );
     }
     let now = Instant::now();
-    let mut effects = m.update(
+    let effects = m.update(
         AppEvent::Key(crossterm::event::KeyEvent::new(
             crossterm::event::KeyCode::Enter,
             crossterm::event::KeyModifiers::NONE,
@@ -317,7 +317,7 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
         now,
     );
     // Without a limiter the request starts at once.
-    let Some(Effect::StartRequest { spec, .. }) = effects.pop() else {
+    let Some(Effect::StartRequest { spec, .. }) = effects.into_iter().next() else {
         panic!("expected a request");
     };
     assert_eq!(

@@ -10,10 +10,11 @@ pub mod history;
 pub mod inspector;
 pub mod prompt;
 pub mod switcher;
+pub mod timers;
 pub mod transcript;
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::{TextArea, WrapMode};
@@ -66,6 +67,10 @@ pub enum Effect {
     ListModels,
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
     CancelRequest { id: RequestId },
+    /// Send `AppEvent::Tick` at `at`: something on screen changes by then (a countdown, a
+    /// streaming reply's elapsed time). The app keeps only the earliest pending tick; the
+    /// model asks again after each tick while it needs more ([`timers`]).
+    ScheduleTick { at: Instant },
     /// Restore the terminal and exit.
     Quit,
 }
@@ -163,6 +168,8 @@ pub struct Model {
     pub recent_models: Vec<String>,
     /// The configured fallback chain (listed in the switcher after the recent models).
     pub fallback_models: Vec<String>,
+    /// The tick asked for and not received yet.
+    timers: timers::Timers,
 }
 
 /// Which screen has the keyboard.
@@ -185,7 +192,7 @@ pub enum Mode {
 /// Whether the usage panel beside the transcript is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanelVisibility {
-    /// Shown when the terminal is wide enough ([`crate::ui::PANEL_MIN_SCREEN_COLUMNS`]).
+    /// Shown when the terminal is wide enough (the UI decides: `PANEL_MIN_SCREEN_COLUMNS`).
     Auto,
     /// Shown whenever it fits at all.
     Shown,
@@ -237,9 +244,6 @@ impl SessionTotals {
     }
 }
 
-/// How often the view refreshes while a reply streams (elapsed-time counters).
-pub const STREAMING_TICK: Duration = Duration::from_millis(250);
-
 impl Model {
     /// A fresh chat.
     pub fn new(session: Session) -> Model {
@@ -275,6 +279,7 @@ impl Model {
             catalog: switcher::Catalog::NotLoaded,
             recent_models: Vec::new(),
             fallback_models: Vec::new(),
+            timers: timers::Timers::default(),
         }
     }
 
@@ -349,18 +354,24 @@ impl Model {
         effects
     }
 
-    /// True while something on screen changes by itself (the app then sends ticks).
-    pub fn is_animating(&self) -> bool {
-        self.active.is_some() || self.counting_down()
-    }
-
     /// The composer's text as it would be sent.
     pub fn composer_text(&self) -> String {
         self.composer.lines().join("\n")
     }
 
-    /// Applies one event. Pure: no IO, `now` is the only time source.
+    /// Applies one event. Pure: no IO, `now` is the only time source. Ends with an
+    /// `Effect::ScheduleTick` when something on screen will change by itself sooner than the
+    /// tick already asked for ([`timers`]).
     pub fn update(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
+        if matches!(event, AppEvent::Tick) {
+            self.note_tick();
+        }
+        let mut effects = self.apply(event, now);
+        effects.extend(self.schedule_wake(now));
+        effects
+    }
+
+    fn apply(&mut self, event: AppEvent, now: Instant) -> Vec<Effect> {
         self.now = Some(now);
         match event {
             AppEvent::Key(key) => self.on_key(key, now),

@@ -76,7 +76,10 @@ fn activate(m: &mut Model, text: &str) {
 
 fn sent_system(effects: &[Effect]) -> (Option<String>, Option<Provenance>) {
     match effects {
-        [Effect::StartRequest { spec, .. }] => (spec.request.system.clone(), spec.prompt.clone()),
+        [
+            Effect::StartRequest { spec, .. },
+            Effect::ScheduleTick { .. },
+        ] => (spec.request.system.clone(), spec.prompt.clone()),
         other => panic!("expected one request, got {other:?}"),
     }
 }
@@ -402,6 +405,6 @@ fn a_prompt_that_could_not_be_loaded_blocks_sending_until_one_is_chosen() {
     key(&mut m, KeyCode::Enter);
     assert!(matches!(
         key(&mut m, KeyCode::Enter).as_slice(),
-        [Effect::StartRequest { .. }]
+        [Effect::StartRequest { .. }, Effect::ScheduleTick { .. }]
     ));
 }

@@ -328,7 +328,11 @@ mod tests {
         );
         typed(&mut m, "hi");
         let effects = press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
-        let [Effect::StartRequest { spec, .. }] = effects.as_slice() else {
+        let [
+            Effect::StartRequest { spec, .. },
+            Effect::ScheduleTick { .. },
+        ] = effects.as_slice()
+        else {
             panic!("expected a request, got {effects:?}");
         };
         assert_eq!(spec.request.model, "claude-opus-5");

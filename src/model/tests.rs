@@ -52,7 +52,9 @@ impl Harness {
     fn send(&mut self, text: &str, ms: u64) -> RequestId {
         self.type_text(text);
         let id = match self.key(KeyCode::Enter, KeyModifiers::NONE, ms).as_slice() {
-            [Effect::StartRequest { id, .. }] => *id,
+            // A tick for the elapsed counters, unless one is pending already.
+            [Effect::StartRequest { id, .. }]
+            | [Effect::StartRequest { id, .. }, Effect::ScheduleTick { .. }] => *id,
             other => panic!("expected one StartRequest, got {other:?}"),
         };
         self.attempt(id, 1, "claude-test", ms);
@@ -88,7 +90,14 @@ fn text(s: &str) -> StreamEvent {
 fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
     let mut h = Harness::new();
     h.type_text("hello");
-    let effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 5);
+    let mut effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 5);
+    assert_eq!(
+        effects.pop(),
+        Some(Effect::ScheduleTick {
+            at: h.at(5) + crate::frames::MIN_FRAME_INTERVAL
+        }),
+        "a reply's elapsed time moves: wake me at the next frame"
+    );
     assert_eq!(
         effects,
         vec![Effect::StartRequest {
@@ -556,7 +565,10 @@ mod admission {
             vec![],
             "one request at a time"
         );
-        assert_eq!(decide(&mut h, id, 1, admitted(), None, 5), vec![]);
+        assert!(matches!(
+            decide(&mut h, id, 1, admitted(), None, 5).as_slice(),
+            [Effect::ScheduleTick { .. }]
+        ));
         assert_eq!(h.model.composer_text(), "");
         assert_eq!(h.model.active, Some(id));
         assert_eq!(h.model.transcript.len(), 2, "the message and its reply");
@@ -570,7 +582,11 @@ mod admission {
             retry_at_ms: T0_MS + 45_000,
             reason: RefusalReason::Requests,
         };
-        assert_eq!(decide(&mut h, id, 1, refused, None, 0), vec![]);
+        assert_eq!(
+            decide(&mut h, id, 1, refused, None, 0),
+            vec![Effect::ScheduleTick { at: h.at(1_000) }],
+            "the countdown wakes when it shows 44s"
+        );
         let ended = End::Refused {
             attempt: 1,
             message: "rate limit 3/1m reached".into(),
@@ -584,15 +600,20 @@ mod admission {
             h.model.refusal_text(h.at(0)).as_deref(),
             Some("rate limit 3/1m reached — next slot in 45s")
         );
-        assert!(h.model.is_animating(), "the countdown ticks");
-        h.model.update(AppEvent::Tick, h.at(30_000));
+        assert_eq!(
+            h.model.update(AppEvent::Tick, h.at(30_000)),
+            vec![Effect::ScheduleTick { at: h.at(31_000) }]
+        );
         assert_eq!(
             h.model.refusal_text(h.at(30_000)).as_deref(),
             Some("rate limit 3/1m reached — next slot in 15s")
         );
-        h.model.update(AppEvent::Tick, h.at(45_000));
+        assert_eq!(
+            h.model.update(AppEvent::Tick, h.at(45_000)),
+            vec![],
+            "no ticks once the slot is free"
+        );
         assert_eq!(h.model.refusal_text(h.at(45_000)), None);
-        assert!(!h.model.is_animating(), "no ticks once idle");
         assert!(
             h.model
                 .status
@@ -746,7 +767,7 @@ fn ctrl_r_passes_the_rate_limiter_too() {
     h.model = Model::new(session()).with_limits(LimitConfig::default(), "sqlite 20/1h".into());
     h.type_text("q");
     let start = |effects: Vec<Effect>| match effects.as_slice() {
-        [Effect::StartRequest { id, .. }] => *id,
+        [Effect::StartRequest { id, .. }, ..] => *id,
         other => panic!("{other:?}"),
     };
     let admit = |h: &mut Harness, id: RequestId, ms: u64| {

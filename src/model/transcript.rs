@@ -18,8 +18,7 @@ use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent, Usa
 use crate::prompts::Provenance;
 use crate::records::MessageState;
 use crate::request::{Ledger, Stamped};
-use crate::text::{self, StyledLine, StyledSpan};
-use crate::ui::theme::Tone;
+use crate::text::{self, StyledLine, StyledSpan, Tone};
 
 /// A direction through the replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -611,7 +610,7 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
             let split = reply.notes_before_text.min(reply.notes.len());
             note_rows(&mut rows, &reply.notes[..split]);
             if !reply.text().is_empty() {
-                rows.extend(crate::ui::markdown::layout(reply.text(), inner));
+                rows.extend(text::markdown::layout(reply.text(), inner));
             }
             note_rows(&mut rows, &reply.notes[split..]);
             let footer: Option<(Tone, String)> = match &reply.state {

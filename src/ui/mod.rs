@@ -7,7 +7,6 @@
 pub mod composer;
 pub mod conversations;
 pub mod inspector;
-pub mod markdown;
 pub mod models;
 pub mod picker;
 pub mod stats;

@@ -6,32 +6,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-/// What a piece of text means, independent of colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tone {
-    /// Body text.
-    Normal,
-    /// Secondary information: hints, timings, collapsed notes.
-    Muted,
-    /// The thing to notice: the assistant marker, the active mode.
-    Accent,
-    /// The user's own messages' header.
-    User,
-    /// Failures.
-    Error,
-    /// Things that went partly wrong (cut short, rate limited).
-    Warning,
-    /// Success markers.
-    Success,
-    /// Code and commands.
-    Code,
-    /// Headings.
-    Heading,
-    /// Strong emphasis (bold).
-    Strong,
-    /// Emphasis (italic).
-    Emphasis,
-}
+/// Re-exported from the layout side ([`crate::text`]), where the model uses it too.
+pub use crate::text::Tone;
 
 /// The style for every tone, plus chrome.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
-//! Text hygiene and layout shared by every pane.
+//! Text hygiene and layout shared by every pane and by the pure model.
 //!
 //! Two jobs live here because every string on screen needs both:
 //! - [`sanitize`]: nothing a model, a prompt file or a server error says may reach the terminal
@@ -8,6 +8,16 @@
 //! - [`wrap`]: word wrapping of styled spans by display width (wide CJK characters and emoji
 //!   take two columns; grapheme clusters are never split), so a cell can cache its wrapped
 //!   lines per width and the transcript can count rows without rendering.
+//!
+//! Laid-out text is marked with semantic [`Tone`]s, not colours, and [`markdown`] lays out
+//! replies. None of this draws anything: the model lays out its transcript with it, and
+//! `ui` turns the rows into terminal lines with a theme. Keeping it out of `ui` keeps the
+//! model free of any dependency on rendering.
+
+pub mod markdown;
+mod tone;
+
+pub use tone::Tone;
 
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;

@@ -8,8 +8,7 @@
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::theme::Tone;
-use crate::text::{self, StyledLine, StyledSpan};
+use crate::text::{self, StyledLine, StyledSpan, Tone};
 
 /// A logical line before wrapping: its prefix for the first row, for the following rows, and
 /// its spans.
