@@ -602,7 +602,7 @@ mod tests {
         assert!((58..=61).contains(&ticks.len()), "{ticks:?}");
         assert!(ticks.windows(2).all(|w| w[1] - w[0] >= MIN_FRAME_INTERVAL));
         assert!(*ticks.last().expect("ticks") < Duration::from_millis(1020));
-        assert_eq!(m.active, None);
+        assert_eq!(m.lane.active, None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -184,7 +184,7 @@ fn first_run_welcome_80x24() {
         config_path: "/home/dev/.config/promptdeck/config.toml".into(),
     });
     s.model.session.provider = "demo".into();
-    s.model.session.model = "demo".into();
+    s.model.lane.model = "demo".into();
     s.model.session.provider_label = Some("demo — not a model".into());
     insta::assert_snapshot!(s.render(80, 24));
 }

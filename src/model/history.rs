@@ -116,7 +116,7 @@ impl Model {
 
     /// Asks for a conversation to reopen, unless a reply is streaming.
     pub(super) fn request_resume(&mut self, target: ResumeTarget) -> Vec<Effect> {
-        if self.active.is_some() {
+        if self.lane.active.is_some() {
             self.status = Some(Status {
                 tone: StatusTone::Warning,
                 text: "a reply is streaming — cancel it (Esc) before opening another conversation"
@@ -146,14 +146,19 @@ impl Model {
                 return Vec::new();
             }
         };
-        if self.active.is_some() {
+        if self.lane.active.is_some() {
             return Vec::new();
         }
-        self.transcript = super::Transcript::default();
+        // The lane shows this conversation now: its transcript, its totals, and (below) its
+        // prompt version and variable values, exactly, or none.
+        self.lane.transcript = super::Transcript::default();
+        self.lane.totals = super::SessionTotals::default();
+        self.lane.selected_reply = None;
+        self.lane.vars.clear();
         for item in &loaded.messages {
             let m = &item.message;
             match m.role {
-                Role::User => self.transcript.push(Entry::User {
+                Role::User => self.lane.transcript.push(Entry::User {
                     text: m.content.clone(),
                 }),
                 Role::Assistant => {
@@ -200,11 +205,11 @@ impl Model {
                         .unwrap_or_default();
                     reply.end(state, now + took);
                     // Two replies in a row: the first was retried (Ctrl-R) by the second.
-                    if let Some(Entry::Reply(previous)) = self.transcript.entries().last() {
+                    if let Some(Entry::Reply(previous)) = self.lane.transcript.entries().last() {
                         let previous = previous.id;
-                        self.transcript.supersede(previous);
+                        self.lane.transcript.supersede(previous);
                     }
-                    self.transcript.push(Entry::Reply(Box::new(reply)));
+                    self.lane.transcript.push(Entry::Reply(Box::new(reply)));
                 }
             }
         }
@@ -232,7 +237,7 @@ impl Model {
             .find_map(|m| m.request.as_ref()?.request_params.as_ref())
         {
             for (name, value) in &params.variables {
-                self.prompts.vars.insert(name.clone(), value.clone());
+                self.lane.vars.insert(name.clone(), value.clone());
             }
         }
         // The prompt version of the last reply (else the conversation's first) becomes
@@ -247,30 +252,37 @@ impl Model {
         let Some(version) = version else {
             // Reopened without a prompt: the prompt of the conversation shown before must not
             // drive this one (it would be sent silently as its system prompt).
-            self.prompts.active = None;
+            self.lane.prompt = None;
             self.prompts.unresolved = None;
             return Vec::new();
         };
         let stored = loaded.prompt_texts.get(&version.content_hash);
         match (provenance_of(&version), stored) {
             (Some(provenance), Some(text)) if provenance.name != INLINE_PROMPT_NAME => {
-                self.prompts
-                    .activate(provenance, Arc::from(text.as_str()), Tracking::Pinned);
+                let prompt =
+                    self.prompts
+                        .activate(provenance, Arc::from(text.as_str()), Tracking::Pinned);
+                self.lane.prompt = Some(prompt);
                 Vec::new()
             }
             (Some(provenance), _) if provenance.name == INLINE_PROMPT_NAME => {
                 // Made with an inline system text: no library prompt either.
-                self.prompts.active = None;
+                self.lane.prompt = None;
                 self.prompts.unresolved = None;
                 Vec::new()
             }
-            _ => match Reference::parse(&version.reference()) {
-                Ok(reference) => vec![Effect::ResolvePrompt {
-                    reference,
-                    purpose: ResolvePurpose::Activate,
-                }],
-                Err(_) => Vec::new(),
-            },
+            _ => {
+                // Until it is resolved nothing is sent, rather than the prompt shown before.
+                self.lane.prompt = None;
+                self.prompts.unresolved = Some(version.reference());
+                match Reference::parse(&version.reference()) {
+                    Ok(reference) => vec![Effect::ResolvePrompt {
+                        reference,
+                        purpose: ResolvePurpose::Activate,
+                    }],
+                    Err(_) => Vec::new(),
+                }
+            }
         }
     }
 }

@@ -145,7 +145,7 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         "its prompt version comes back"
     );
     assert_eq!(m.conversation, Some(id));
-    let history = m.transcript.history();
+    let history = m.lane.transcript.history();
     assert_eq!(
         history
             .iter()
@@ -158,7 +158,7 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
             (Role::Assistant, "Et puis"),
         ]
     );
-    let first = m.transcript.get(1).cloned();
+    let first = m.lane.transcript.get(1).cloned();
     let Some(Entry::Reply(first)) = first else {
         panic!("a reply")
     };
@@ -170,22 +170,44 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         first.prompt.as_ref().map(|p| p.as_reference()),
         Some("greeter@abcdef012345".to_string())
     );
-    let Some(Entry::Reply(second)) = m.transcript.get(3).cloned() else {
+    let Some(Entry::Reply(second)) = m.lane.transcript.get(3).cloned() else {
         panic!("a reply")
     };
     assert_eq!(second.state, ReplyState::Failed(LlmError::Interrupted));
-    // The next message is appended to the same stored conversation, with the history.
+    // Until its prompt is back, nothing is sent (never the prompt shown before, nor none).
     m.update(AppEvent::Paste("go on".into()), now);
-    let effects = m.update(
+    let enter = || {
         AppEvent::Key(crossterm::event::KeyEvent::new(
             crossterm::event::KeyCode::Enter,
             crossterm::event::KeyModifiers::NONE,
-        )),
+        ))
+    };
+    assert_eq!(m.update(enter(), now), vec![]);
+    let status = m.status.clone().map(|s| s.text).unwrap_or_default();
+    assert!(status.contains("greeter@abcdef012345"), "{status}");
+    let text = "Be kind.";
+    let resolved = crate::prompts::LoadedPrompt {
+        text: text.into(),
+        provenance: Provenance {
+            name: "greeter".into(),
+            content_hash: crate::prompts::content_hash(text),
+            git: GitState::Uncommitted,
+        },
+    };
+    m.update(
+        AppEvent::PromptResolved {
+            reference: Reference::parse("greeter@abcdef012345").unwrap(),
+            purpose: ResolvePurpose::Activate,
+            result: Ok(resolved),
+        },
         now,
     );
+    // The next message is appended to the same stored conversation, with the history.
+    let effects = m.update(enter(), now);
     let [Effect::StartRequest { spec, .. }, ..] = effects.as_slice() else {
         panic!("{effects:?}")
     };
+    assert_eq!(spec.request.system.as_deref(), Some(text));
     assert_eq!(spec.conversation, Some(id));
     assert_eq!(spec.request.messages.len(), 5);
 }
@@ -241,7 +263,7 @@ fn a_missing_conversation_is_a_clear_error_and_changes_nothing() {
     );
     assert_eq!(effects, vec![]);
     assert!(m.status.unwrap().text.contains("no earlier conversation"));
-    assert_eq!(m.transcript.len(), 0);
+    assert_eq!(m.lane.transcript.len(), 0);
 }
 
 #[test]
@@ -255,12 +277,12 @@ fn a_stored_prompt_text_is_restored_exactly_without_git() {
     let mut m = chat();
     let effects = m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
     assert_eq!(effects, vec![], "no git needed");
-    let active = m.prompts.active.clone().expect("the prompt is back");
+    let active = m.lane.prompt.clone().expect("the prompt is back");
     assert_eq!(&*active.text, PROMPT);
     assert_eq!(active.provenance.content_hash, content_hash(PROMPT));
     assert_eq!(active.tracking, super::prompt::Tracking::Pinned);
     assert_eq!(
-        m.prompts.vars.get("lang").map(String::as_str),
+        m.lane.vars.get("lang").map(String::as_str),
         Some("French"),
         "the variable values come back too"
     );
@@ -294,10 +316,10 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
     let mut m = chat();
     let loaded = store.load_conversation(with_prompt).unwrap();
     m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
-    assert!(m.prompts.active.is_some(), "greeter is active");
+    assert!(m.lane.prompt.is_some(), "greeter is active");
     let loaded = store.load_conversation(without_prompt).unwrap();
     m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
-    assert_eq!(m.prompts.active, None);
+    assert_eq!(m.lane.prompt, None);
     assert_eq!(m.conversation, Some(without_prompt));
     for c in "next".chars() {
         m.update(

@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod history;
 pub mod inspector;
+pub mod lane;
 pub mod prompt;
 pub mod switcher;
 pub mod timers;
@@ -31,6 +32,7 @@ use crate::request::{End, PumpEvent, RequestSpec};
 use crate::text;
 use admission::{AdmissionState, PendingSend};
 use history::ResumeTarget;
+use lane::Lane;
 use prompt::{Picker, PromptState, VariablesForm};
 use std::sync::Arc;
 pub use transcript::{Entry, Reply, ReplyState, RetryWait, Step, Transcript};
@@ -132,12 +134,11 @@ pub enum StatusTone {
 #[derive(Debug)]
 pub struct Model {
     pub session: Session,
-    pub transcript: Transcript,
+    /// The lane the composer sends to (a plain chat has just this one).
+    pub lane: Lane,
     pub composer: TextArea<'static>,
     pub scroll: Scroll,
     pub status: Option<Status>,
-    /// The request currently streaming, if any.
-    pub active: Option<RequestId>,
     next_request: u64,
     /// Size of the transcript viewport at the last frame (columns, rows), written by the
     /// renderer so that paging moves by what the user actually sees.
@@ -148,8 +149,6 @@ pub struct Model {
     pub panel: PanelVisibility,
     /// Whether the last frame had room for the panel and drew it (written by the renderer).
     pub panel_drawn: Cell<bool>,
-    /// Totals over every finished request of this session.
-    pub totals: SessionTotals,
     /// The prompt library: active prompt, variables, session versions.
     pub prompts: PromptState,
     /// Which screen has the keyboard.
@@ -160,8 +159,6 @@ pub struct Model {
     pub prices: Arc<PriceTable>,
     /// The stored conversation this chat appends to (after its first message, or resumed).
     pub conversation: Option<ConversationId>,
-    /// The reply the usage panel shows (Alt-↑/↓); `None` follows the latest.
-    pub selected_reply: Option<RequestId>,
     /// The endpoint's model list for the switcher (Alt-M), loaded once per session.
     pub catalog: switcher::Catalog,
     /// Models used earlier in this session, most recent first (the switcher lists them first).
@@ -251,31 +248,28 @@ impl Model {
         composer.set_wrap_mode(WrapMode::WordOrGlyph);
         composer.set_placeholder_text("Type a message — Enter sends, Ctrl-J adds a newline");
         composer.set_cursor_line_style(ratatui::style::Style::default());
-        let mut transcript = Transcript::default();
+        let mut lane = Lane::new(&session);
         if let StartKind::FirstRun { config_path } = &session.start {
-            transcript.push(Entry::Welcome {
+            lane.transcript.push(Entry::Welcome {
                 config_path: config_path.clone(),
             });
         }
         Model {
             session,
-            transcript,
+            lane,
             composer,
             scroll: Scroll::Follow,
             status: None,
-            active: None,
             next_request: 1,
             transcript_view: Cell::new((80, 20)),
             now: None,
             panel: PanelVisibility::Auto,
             panel_drawn: Cell::new(false),
-            totals: SessionTotals::default(),
             prompts: PromptState::new("prompts".into(), Default::default()),
             mode: Mode::Chat,
             admission: AdmissionState::default(),
             prices: Arc::new(PriceTable::builtin()),
             conversation: None,
-            selected_reply: None,
             catalog: switcher::Catalog::NotLoaded,
             recent_models: Vec::new(),
             fallback_models: Vec::new(),
@@ -286,31 +280,18 @@ impl Model {
     /// The exact text behind the current system prompt: the active prompt's, else the
     /// configured inline `system` text.
     fn prompt_text(&self) -> Option<Arc<str>> {
-        match &self.prompts.active {
+        match &self.lane.prompt {
             Some(active) => Some(active.text.clone()),
             None => self.session.system.as_deref().map(Arc::from),
         }
     }
 
-    /// The values of the active prompt's variables (only those its text uses).
-    fn prompt_variables(&self) -> std::collections::BTreeMap<String, String> {
-        let Some(active) = &self.prompts.active else {
-            return Default::default();
-        };
-        crate::prompts::variables(&active.text)
-            .into_iter()
-            .filter_map(|name| {
-                let value = self.prompts.vars.get(&name)?.clone();
-                Some((name, value))
-            })
-            .collect()
-    }
-
     /// The reply the usage panel shows: the selected one, else the latest.
     pub fn panel_reply(&self) -> Option<&Reply> {
-        self.selected_reply
-            .and_then(|id| self.transcript.reply(id))
-            .or_else(|| self.transcript.last_reply())
+        self.lane
+            .selected_reply
+            .and_then(|id| self.lane.transcript.reply(id))
+            .or_else(|| self.lane.transcript.last_reply())
     }
 
     /// The same model with a rate limiter in front of every send.
@@ -333,7 +314,8 @@ impl Model {
     }
 
     /// The same model with this prompt library state.
-    pub fn with_prompts(mut self, prompts: PromptState) -> Model {
+    pub fn with_prompts(mut self, mut prompts: PromptState) -> Model {
+        self.lane.vars = std::mem::take(&mut prompts.start_vars);
         self.prompts = prompts;
         self
     }
@@ -421,8 +403,9 @@ impl Model {
             AppEvent::Terminate => {
                 // Not the user's choice: a streaming reply is interrupted, not cancelled (the
                 // app records it so as it shuts down).
-                if let Some(id) = self.active {
-                    self.transcript
+                if let Some(id) = self.lane.active {
+                    self.lane
+                        .transcript
                         .fail(id, crate::llm::LlmError::Interrupted, now);
                     self.end_request(id);
                 }
@@ -439,19 +422,19 @@ impl Model {
             }
             PumpEvent::Stored { conversation } => {
                 // Only the chat on screen: after Ctrl-O another conversation may be shown.
-                if self.active == Some(id) {
+                if self.lane.active == Some(id) {
                     self.conversation = Some(conversation);
                 }
             }
             PumpEvent::Progress(stamped) => {
-                if self.active == Some(id) {
+                if self.lane.active == Some(id) {
                     if let Progress::Event(StreamEvent::Notice(notice)) = &stamped.progress {
                         self.status = Some(Status {
                             tone: StatusTone::Warning,
                             text: crate::text::sanitize(notice),
                         });
                     }
-                    if self.transcript.apply(id, &stamped) {
+                    if self.lane.transcript.apply(id, &stamped) {
                         self.end_request(id);
                     }
                 }
@@ -477,20 +460,20 @@ impl Model {
                 Some(LlmError::LocalLimit { message })
             }
         };
-        if self.active == Some(id) {
+        if self.lane.active == Some(id) {
             let error = error.unwrap_or(LlmError::Interrupted);
-            self.transcript.fail(id, error, now);
+            self.lane.transcript.fail(id, error, now);
             self.end_request(id);
         }
     }
 
     /// Bookkeeping when request `id` is over, however it ended.
     fn end_request(&mut self, id: RequestId) {
-        if self.active == Some(id) {
-            self.active = None;
+        if self.lane.active == Some(id) {
+            self.lane.active = None;
         }
-        if let Some(reply) = self.transcript.reply(id) {
-            self.totals.add(reply);
+        if let Some(reply) = self.lane.transcript.reply(id) {
+            self.lane.totals.add(reply);
         }
     }
 
@@ -546,28 +529,33 @@ impl Model {
                 Vec::new()
             }
             KeyCode::Up if alt => {
-                let from = self.selected_reply;
+                let from = self.lane.selected_reply;
                 let earlier = match from {
                     None => self
+                        .lane
                         .transcript
                         .neighbour_reply(None, Step::Later)
                         .and_then(|last| {
-                            self.transcript.neighbour_reply(Some(last), Step::Earlier)
+                            self.lane
+                                .transcript
+                                .neighbour_reply(Some(last), Step::Earlier)
                         }),
-                    Some(_) => self.transcript.neighbour_reply(from, Step::Earlier),
+                    Some(_) => self.lane.transcript.neighbour_reply(from, Step::Earlier),
                 };
                 if let Some(id) = earlier {
-                    self.selected_reply = Some(id);
+                    self.lane.selected_reply = Some(id);
                 }
                 Vec::new()
             }
             KeyCode::Down if alt => {
                 let later = self
+                    .lane
                     .transcript
-                    .neighbour_reply(self.selected_reply, Step::Later);
+                    .neighbour_reply(self.lane.selected_reply, Step::Later);
                 // Past the newest: follow the latest again.
-                self.selected_reply = later.filter(|id| {
-                    self.transcript
+                self.lane.selected_reply = later.filter(|id| {
+                    self.lane
+                        .transcript
                         .neighbour_reply(Some(*id), Step::Later)
                         .is_some()
                 });
@@ -610,7 +598,7 @@ impl Model {
     /// Moves the view by `delta` rows (negative is up), switching to follow at the bottom.
     fn scroll_by(&mut self, delta: isize) {
         let (width, rows) = self.transcript_view.get();
-        let total = self.transcript.total_rows(width);
+        let total = self.lane.transcript.total_rows(width);
         let max_top = total.saturating_sub(rows as usize);
         let top = match self.scroll {
             Scroll::Follow => max_top,
@@ -629,7 +617,7 @@ impl Model {
         if message.trim().is_empty() {
             return Vec::new();
         }
-        if self.active.is_some() {
+        if self.lane.active.is_some() {
             self.status = Some(Status {
                 tone: StatusTone::Warning,
                 text: "a reply is still streaming — wait, or press Esc to cancel it".into(),
@@ -644,10 +632,10 @@ impl Model {
 
     /// Ctrl-R: sends the last user message again after a failed or cancelled reply.
     fn retry(&mut self, now: Instant) -> Vec<Effect> {
-        if self.active.is_some() || self.admission.pending.is_some() {
+        if self.lane.active.is_some() || self.admission.pending.is_some() {
             return Vec::new();
         }
-        let Some(failed) = self.transcript.retryable() else {
+        let Some(failed) = self.lane.transcript.retryable() else {
             self.status = Some(Status {
                 tone: StatusTone::Info,
                 text: "nothing to retry: the last reply did not fail".into(),
@@ -657,7 +645,7 @@ impl Model {
         let Ok((system, prompt)) = self.checked_system_prompt() else {
             return Vec::new();
         };
-        let messages = self.transcript.history_without(Some(failed));
+        let messages = self.lane.transcript.history_without(Some(failed));
         self.start_request(messages, system, prompt, None, Some(failed), now)
     }
 
@@ -666,7 +654,7 @@ impl Model {
         let Ok((system, prompt)) = self.checked_system_prompt() else {
             return Vec::new();
         };
-        let mut messages = self.transcript.history();
+        let mut messages = self.lane.transcript.history();
         messages.push(Message {
             role: Role::User,
             content: message.clone(),
@@ -700,15 +688,15 @@ impl Model {
         self.next_request += 1;
         let spec = RequestSpec {
             request: ChatRequest {
-                model: self.session.model.clone(),
+                model: self.lane.model.clone(),
                 system,
                 messages,
-                max_tokens: self.session.max_tokens,
-                temperature: self.session.temperature,
+                max_tokens: self.lane.max_tokens,
+                temperature: self.lane.temperature,
             },
             prompt: prompt.clone(),
             prompt_text: self.prompt_text(),
-            variables: self.prompt_variables(),
+            variables: self.lane.used_variables(),
             conversation: self.conversation,
             user_text: user_text.clone(),
         };
@@ -729,24 +717,26 @@ impl Model {
     /// The request was admitted: its message leaves the composer and its reply appears.
     fn commit(&mut self, pending: PendingSend, now: Instant) {
         if let Some(text) = &pending.user_text {
-            self.transcript.push(Entry::User { text: text.clone() });
+            self.lane
+                .transcript
+                .push(Entry::User { text: text.clone() });
             if self.composer_text() == *text {
                 self.composer = fresh_composer(&self.composer);
             }
         }
         if let Some(failed) = pending.retry_of {
-            self.transcript.supersede(failed);
+            self.lane.transcript.supersede(failed);
         }
         let mut reply = Reply::new(
             pending.id,
-            self.session.model.clone(),
+            self.lane.model.clone(),
             self.session.provider_label.clone(),
             now,
             Arc::clone(&self.prices),
         );
         reply.prompt = pending.prompt;
-        self.transcript.push(Entry::Reply(Box::new(reply)));
-        self.active = Some(pending.id);
+        self.lane.transcript.push(Entry::Reply(Box::new(reply)));
+        self.lane.active = Some(pending.id);
         self.status = None;
         self.scroll = Scroll::Follow;
     }
@@ -759,9 +749,9 @@ impl Model {
             });
             return vec![Effect::CancelRequest { id: pending.id }];
         }
-        match self.active {
+        match self.lane.active {
             Some(id) => {
-                self.transcript.cancel(id, now);
+                self.lane.transcript.cancel(id, now);
                 self.end_request(id);
                 self.status = Some(Status {
                     tone: StatusTone::Info,

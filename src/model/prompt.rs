@@ -88,9 +88,8 @@ pub struct PromptState {
     pub dir: String,
     /// Prompt names in the library, sorted (from the last scan).
     pub library: Loadable<Vec<String>>,
-    pub active: Option<ActivePrompt>,
-    /// Values for `{{name}}` variables (from `--var` and the form).
-    pub vars: BTreeMap<String, String>,
+    /// Variable values given at start (`--var`): the first lane's.
+    pub start_vars: BTreeMap<String, String>,
     /// Every text of every prompt seen this session.
     pub session: SessionVersions,
     /// A prompt that was asked for (`--prompt`, a resumed conversation) but could not be
@@ -104,8 +103,7 @@ impl PromptState {
         PromptState {
             dir,
             library: Loadable::Loading,
-            active: None,
-            vars,
+            start_vars: vars,
             session: SessionVersions::new(),
             unresolved: None,
         }
@@ -119,15 +117,20 @@ impl PromptState {
         }
     }
 
-    /// Makes `text` with `provenance` the active prompt and records it as a session version.
-    pub fn activate(&mut self, provenance: Provenance, text: Arc<str>, tracking: Tracking) {
+    /// `text` with `provenance` as a lane's prompt, recorded as a session version.
+    pub fn activate(
+        &mut self,
+        provenance: Provenance,
+        text: Arc<str>,
+        tracking: Tracking,
+    ) -> ActivePrompt {
         self.unresolved = None;
         self.session.record(&provenance.name, &text);
-        self.active = Some(ActivePrompt {
+        ActivePrompt {
             provenance,
             text,
             tracking,
-        });
+        }
     }
 }
 
@@ -192,17 +195,17 @@ impl Model {
     /// else the configured `system` text. Refused (with a message naming them) while a
     /// variable has no value: a raw `{{name}}` is never sent.
     pub(super) fn system_prompt(&self) -> Result<(Option<String>, Option<Provenance>), String> {
-        if let (None, Some(wanted)) = (&self.prompts.active, &self.prompts.unresolved) {
+        if let (None, Some(wanted)) = (&self.lane.prompt, &self.prompts.unresolved) {
             return Err(format!(
-                "not sent: the prompt {wanted} could not be loaded — Ctrl-P picks one (or no prompt)"
+                "not sent: the prompt {wanted} is not loaded — Ctrl-P picks one (or no prompt)"
             ));
         }
-        let Some(active) = &self.prompts.active else {
+        let Some(active) = &self.lane.prompt else {
             let system = self.session.system.clone();
             let provenance = system.as_deref().map(Provenance::inline);
             return Ok((system, provenance));
         };
-        match crate::prompts::render(&active.text, &self.prompts.vars) {
+        match crate::prompts::render(&active.text, &self.lane.vars) {
             Ok(text) => Ok((Some(text), Some(active.provenance.clone()))),
             Err(missing) => {
                 let names: Vec<String> = missing.0.iter().map(|n| format!("{{{{{n}}}}}")).collect();
@@ -217,7 +220,7 @@ impl Model {
     }
 
     pub(super) fn open_picker(&mut self) -> Vec<Effect> {
-        let selected = match &self.prompts.active {
+        let selected = match &self.lane.prompt {
             Some(active) => self
                 .prompts
                 .names()
@@ -260,12 +263,12 @@ impl Model {
     }
 
     pub(super) fn open_variables(&mut self) {
-        let names = match &self.prompts.active {
+        let names = match &self.lane.prompt {
             Some(active) => crate::prompts::variables(&active.text),
             None => Vec::new(),
         };
         if names.is_empty() {
-            let what = match &self.prompts.active {
+            let what = match &self.lane.prompt {
                 Some(a) => format!("{} has no {{{{variables}}}}", a.provenance.name),
                 None => "no prompt is active (Ctrl-P picks one)".to_string(),
             };
@@ -273,7 +276,7 @@ impl Model {
             return;
         }
         for name in &names {
-            self.prompts.vars.entry(name.clone()).or_default();
+            self.lane.vars.entry(name.clone()).or_default();
         }
         self.mode = Mode::Variables(VariablesForm { names, selected: 0 });
     }
@@ -295,15 +298,15 @@ impl Model {
             }
             KeyCode::Down | KeyCode::Tab => form.selected = (form.selected + 1) % form.names.len(),
             KeyCode::Backspace => {
-                if let Some(v) = self.prompts.vars.get_mut(&name) {
+                if let Some(v) = self.lane.vars.get_mut(&name) {
                     v.pop();
                 }
             }
             KeyCode::Char('u') if ctrl => {
-                self.prompts.vars.insert(name, String::new());
+                self.lane.vars.insert(name, String::new());
             }
             KeyCode::Char(c) if !ctrl => {
-                self.prompts.vars.entry(name).or_default().push(c);
+                self.lane.vars.entry(name).or_default().push(c);
             }
             _ => {}
         }
@@ -316,7 +319,7 @@ impl Model {
             return false;
         };
         if let Some(name) = form.names.get(form.selected) {
-            self.prompts
+            self.lane
                 .vars
                 .entry(name.clone())
                 .or_default()
@@ -400,7 +403,7 @@ impl Model {
             return Vec::new();
         };
         if picker.selected == 0 {
-            self.prompts.active = None;
+            self.lane.prompt = None;
             self.prompts.unresolved = None;
             self.mode = Mode::Chat;
             self.set_status(
@@ -456,7 +459,7 @@ impl Model {
             StatusTone::Info,
             format!("prompt {} ({how})", provenance.describe()),
         );
-        self.prompts.activate(provenance, text, tracking);
+        self.lane.prompt = Some(self.prompts.activate(provenance, text, tracking));
         self.mode = Mode::Chat;
         Vec::new()
     }
@@ -496,11 +499,7 @@ impl Model {
         let mut effects = Vec::new();
         // A save of the active prompt's file is picked up even when an older version was
         // pinned: the user is editing that prompt and wants to try the edit.
-        let active_name = self
-            .prompts
-            .active
-            .as_ref()
-            .map(|a| a.provenance.name.clone());
+        let active_name = self.lane.prompt.as_ref().map(|a| a.provenance.name.clone());
         let picker_name = match &self.mode {
             Mode::Picker(p) => p
                 .selected
@@ -525,7 +524,7 @@ impl Model {
                 effects.push(Effect::ScanPrompts);
             }
             WatchEvent::Removed(names) => {
-                if let Some(active) = &self.prompts.active
+                if let Some(active) = &self.lane.prompt
                     && names.contains(&active.provenance.name)
                 {
                     let text = format!(
@@ -564,8 +563,10 @@ impl Model {
                     StatusTone::Info,
                     format!("prompt {}", loaded.provenance.describe()),
                 );
-                self.prompts
-                    .activate(loaded.provenance, Arc::from(loaded.text), tracking);
+                let prompt =
+                    self.prompts
+                        .activate(loaded.provenance, Arc::from(loaded.text), tracking);
+                self.lane.prompt = Some(prompt);
             }
             (ResolvePurpose::Activate, Err(e)) => {
                 self.prompts.unresolved = Some(reference.to_string());
@@ -573,11 +574,11 @@ impl Model {
             }
             (ResolvePurpose::Reload, Ok(loaded)) => {
                 let still_active = self
-                    .prompts
-                    .active
+                    .lane
+                    .prompt
                     .as_ref()
                     .is_some_and(|a| a.provenance.name == reference.name);
-                let changed = self.prompts.active.as_ref().is_some_and(|a| {
+                let changed = self.lane.prompt.as_ref().is_some_and(|a| {
                     a.provenance != loaded.provenance || a.tracking == Tracking::Pinned
                 });
                 if still_active && changed {
@@ -585,15 +586,16 @@ impl Model {
                         StatusTone::Info,
                         format!("reloaded {}", loaded.provenance.describe()),
                     );
-                    self.prompts.activate(
+                    let prompt = self.prompts.activate(
                         loaded.provenance,
                         Arc::from(loaded.text),
                         Tracking::WorkingTree,
                     );
+                    self.lane.prompt = Some(prompt);
                 }
             }
             (ResolvePurpose::Reload, Err(e)) => {
-                if let Some(active) = &self.prompts.active {
+                if let Some(active) = &self.lane.prompt {
                     let text = format!(
                         "{} — keeping #{}",
                         describe_error(&e),

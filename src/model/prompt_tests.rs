@@ -108,7 +108,7 @@ fn the_starting_prompt_is_resolved_then_drives_every_request_with_variables_fill
         Instant::now(),
     );
     assert_eq!(
-        m.prompts.active.as_ref().map(|a| a.tracking),
+        m.lane.prompt.as_ref().map(|a| a.tracking),
         Some(Tracking::Pinned),
         "a revision is pinned"
     );
@@ -118,7 +118,10 @@ fn the_starting_prompt_is_resolved_then_drives_every_request_with_variables_fill
     assert_eq!(prompt.git, commit);
     assert_eq!(prompt.content_hash, content_hash(TRIAGE_V1));
     assert_eq!(
-        m.transcript.last_reply().and_then(|r| r.prompt.clone()),
+        m.lane
+            .transcript
+            .last_reply()
+            .and_then(|r| r.prompt.clone()),
         Some(prompt),
         "the reply header names the version"
     );
@@ -127,7 +130,7 @@ fn the_starting_prompt_is_resolved_then_drives_every_request_with_variables_fill
 #[test]
 fn an_unfilled_variable_refuses_to_send_and_names_it() {
     let mut m = model();
-    m.prompts.vars.clear();
+    m.lane.vars.clear();
     activate(&mut m, TRIAGE_V1);
     assert_eq!(send(&mut m, "hello"), vec![]);
     let status = m.status.clone().expect("a status");
@@ -216,14 +219,14 @@ fn a_broken_save_keeps_the_last_good_version() {
         Instant::now(),
     );
     assert!(m.status.clone().unwrap().text.contains("was deleted"));
-    assert!(m.prompts.active.is_some());
+    assert!(m.lane.prompt.is_some());
 }
 
 #[test]
 fn saving_a_pinned_prompts_file_switches_to_the_saved_text() {
     let mut m = model();
     activate(&mut m, TRIAGE_V1);
-    m.prompts.active.as_mut().unwrap().tracking = Tracking::Pinned;
+    m.lane.prompt.as_mut().unwrap().tracking = Tracking::Pinned;
     let effects = m.update(
         AppEvent::PromptsChanged(WatchEvent::Changed(vec!["support/triage".into()])),
         Instant::now(),
@@ -240,7 +243,7 @@ fn saving_a_pinned_prompts_file_switches_to_the_saved_text() {
         },
         Instant::now(),
     );
-    let active = m.prompts.active.clone().unwrap();
+    let active = m.lane.prompt.clone().unwrap();
     assert_eq!(active.tracking, Tracking::WorkingTree);
     assert_eq!(active.provenance.content_hash, content_hash(TRIAGE_V2));
     // Saves of other prompts change nothing about the active one.
@@ -315,7 +318,7 @@ fn the_picker_lists_versions_and_enter_pins_the_chosen_commit() {
     key(&mut m, KeyCode::Down);
     key(&mut m, KeyCode::Enter);
     assert_eq!(m.mode, Mode::Chat);
-    let active = m.prompts.active.clone().expect("active");
+    let active = m.lane.prompt.clone().expect("active");
     assert_eq!(active.tracking, Tracking::Pinned);
     assert_eq!(
         active.provenance.git,
@@ -356,7 +359,7 @@ fn choosing_no_prompt_falls_back_to_the_configured_system_text() {
     ctrl(&mut m, 'p');
     key(&mut m, KeyCode::Up);
     key(&mut m, KeyCode::Enter);
-    assert_eq!(m.prompts.active, None);
+    assert_eq!(m.lane.prompt, None);
     let (system, prompt) = sent_system(&send(&mut m, "plain"));
     assert_eq!(system.as_deref(), Some("configured system"));
     assert_eq!(

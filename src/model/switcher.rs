@@ -97,7 +97,7 @@ impl Model {
                 });
             }
         };
-        push(&self.session.model, Origin::Current);
+        push(&self.lane.model, Origin::Current);
         for m in &self.recent_models {
             push(m, Origin::Recent);
         }
@@ -202,10 +202,10 @@ impl Model {
 
     /// Makes `model` the one the next message goes to.
     fn choose_model(&mut self, model: String) {
-        if model == self.session.model {
+        if model == self.lane.model {
             return;
         }
-        let previous = std::mem::replace(&mut self.session.model, model.clone());
+        let previous = std::mem::replace(&mut self.lane.model, model.clone());
         self.recent_models.retain(|m| m != &previous && m != &model);
         self.recent_models.insert(0, previous);
         self.recent_models.truncate(8);
@@ -319,7 +319,7 @@ mod tests {
         typed(&mut m, "opus");
         press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
         assert_eq!(m.mode, Mode::Chat);
-        assert_eq!(m.session.model, "claude-opus-5");
+        assert_eq!(m.lane.model, "claude-opus-5");
         assert_eq!(m.recent_models, vec!["claude-sonnet-5-5".to_string()]);
         assert!(
             m.status
@@ -353,7 +353,7 @@ mod tests {
         // The typed name is the only choice that matches; Down cannot move past it.
         press(&mut m, KeyCode::Down, KeyModifiers::NONE);
         press(&mut m, KeyCode::Enter, KeyModifiers::NONE);
-        assert_eq!(m.session.model, "my-local-model");
+        assert_eq!(m.lane.model, "my-local-model");
     }
 
     #[test]

@@ -75,6 +75,7 @@ impl Harness {
     }
     fn reply(&self, id: RequestId) -> Reply {
         self.model
+            .lane
             .transcript
             .reply(id)
             .expect("reply exists")
@@ -122,7 +123,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");
-    assert_eq!(h.model.active, Some(RequestId(1)));
+    assert_eq!(h.model.lane.active, Some(RequestId(1)));
     assert_eq!(h.reply(RequestId(1)).state, ReplyState::Waiting);
 }
 
@@ -131,7 +132,7 @@ fn blank_messages_are_not_sent() {
     let mut h = Harness::new();
     h.type_text("   ");
     assert_eq!(h.key(KeyCode::Enter, KeyModifiers::NONE, 0), vec![]);
-    assert_eq!(h.model.transcript.len(), 0);
+    assert_eq!(h.model.lane.transcript.len(), 0);
 }
 
 #[test]
@@ -195,7 +196,7 @@ fn a_streamed_reply_accumulates_text_usage_and_timings() {
     assert_eq!(reply.ttft(), Some(Duration::from_millis(250)));
     assert_eq!(reply.elapsed(h.at(9999)), Duration::from_millis(400));
     assert_eq!(reply.state, ReplyState::Finished(StopReason::EndTurn));
-    assert_eq!(h.model.active, None, "the chat is idle again");
+    assert_eq!(h.model.lane.active, None, "the chat is idle again");
 }
 
 #[test]
@@ -209,7 +210,7 @@ fn esc_cancels_keeping_partial_text_and_later_events_are_ignored() {
     let reply = h.reply(id);
     assert_eq!(reply.text(), "Once upon");
     assert_eq!(reply.state, ReplyState::Cancelled);
-    assert_eq!(h.model.active, None);
+    assert_eq!(h.model.lane.active, None);
     // The partial reply is part of the history of the next request.
     h.type_text("go on");
     let effects = h.key(KeyCode::Enter, KeyModifiers::NONE, 200);
@@ -252,7 +253,7 @@ fn a_failure_mid_stream_keeps_the_partial_text_and_the_error() {
         (reply.text(), reply.state.clone()),
         ("partial", ReplyState::Failed(error))
     );
-    assert_eq!(h.model.active, None);
+    assert_eq!(h.model.lane.active, None);
 }
 
 #[test]
@@ -337,7 +338,7 @@ fn paging_scrolls_up_and_back_down_to_follow() {
         );
     }
     // Each exchange: user (header + 1 + blank) + reply (header + 3 + blank) = 8 rows.
-    assert_eq!(h.model.transcript.total_rows(40), 80);
+    assert_eq!(h.model.lane.transcript.total_rows(40), 80);
     h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
     assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 62 });
     h.key(KeyCode::Home, KeyModifiers::NONE, 200);
@@ -390,10 +391,10 @@ fn the_first_run_shows_the_welcome_screen() {
         ..session()
     });
     assert!(matches!(
-        model.transcript.get(0),
+        model.lane.transcript.get(0),
         Some(Entry::Welcome { .. })
     ));
-    assert_eq!(model.transcript.history(), vec![]);
+    assert_eq!(model.lane.transcript.history(), vec![]);
 }
 
 #[test]
@@ -402,23 +403,23 @@ fn row_index_tracks_growing_replies_and_width_changes() {
     let id = h.send("q", 0);
     let width = 30;
     let sum = |t: &Transcript, w: u16| (0..t.len()).map(|i| t.entry_rows(i, w)).sum::<usize>();
-    assert_eq!(h.model.transcript.total_rows(width), 3 + 3);
+    assert_eq!(h.model.lane.transcript.total_rows(width), 3 + 3);
     for n in 0..20 {
         h.stream(id, text("some more words to wrap "), n);
         assert_eq!(
-            h.model.transcript.total_rows(width),
-            sum(&h.model.transcript, width)
+            h.model.lane.transcript.total_rows(width),
+            sum(&h.model.lane.transcript, width)
         );
     }
     assert_eq!(
-        h.model.transcript.total_rows(80),
-        sum(&h.model.transcript, 80)
+        h.model.lane.transcript.total_rows(80),
+        sum(&h.model.lane.transcript, 80)
     );
     // Row 0..3 is the user message, row 3 starts the reply.
-    assert_eq!(h.model.transcript.entry_at_row(2, width), Some((0, 0)));
-    assert_eq!(h.model.transcript.entry_at_row(3, width), Some((1, 3)));
-    let total = h.model.transcript.total_rows(width);
-    assert_eq!(h.model.transcript.entry_at_row(total, width), None);
+    assert_eq!(h.model.lane.transcript.entry_at_row(2, width), Some((0, 0)));
+    assert_eq!(h.model.lane.transcript.entry_at_row(3, width), Some((1, 3)));
+    let total = h.model.lane.transcript.total_rows(width);
+    assert_eq!(h.model.lane.transcript.entry_at_row(total, width), None);
 }
 
 #[test]
@@ -462,7 +463,7 @@ fn session_totals_add_each_ended_request_once() {
     h.key(KeyCode::Esc, KeyModifiers::NONE, 301);
     h.stream(id, text("late"), 302);
     assert_eq!(
-        h.model.totals,
+        h.model.lane.totals,
         SessionTotals {
             requests: 3,
             input_tokens: 20,
@@ -470,7 +471,7 @@ fn session_totals_add_each_ended_request_once() {
             cache_creation_input_tokens: 4,
             cache_read_input_tokens: 6,
             unreported: 1,
-            estimated_output: 0,
+            estimated_output: 1,
             // "m" has no price: every request's cost is unknown, never $0.
             cost_usd: 0.0,
             cost_unknown: 3,
@@ -559,7 +560,7 @@ mod admission {
             "hello",
             "not moved before admission"
         );
-        assert_eq!(h.model.transcript.len(), 0);
+        assert_eq!(h.model.lane.transcript.len(), 0);
         assert_eq!(
             h.key(KeyCode::Enter, KeyModifiers::NONE, 1),
             vec![],
@@ -570,8 +571,12 @@ mod admission {
             [Effect::ScheduleTick { .. }]
         ));
         assert_eq!(h.model.composer_text(), "");
-        assert_eq!(h.model.active, Some(id));
-        assert_eq!(h.model.transcript.len(), 2, "the message and its reply");
+        assert_eq!(h.model.lane.active, Some(id));
+        assert_eq!(
+            h.model.lane.transcript.len(),
+            2,
+            "the message and its reply"
+        );
     }
 
     #[test]
@@ -595,7 +600,7 @@ mod admission {
         h.model
             .update(AppEvent::RequestEnded { id, end: ended }, h.at(1));
         assert_eq!(h.model.composer_text(), "too many");
-        assert_eq!(h.model.transcript.len(), 0);
+        assert_eq!(h.model.lane.transcript.len(), 0);
         assert_eq!(
             h.model.refusal_text(h.at(0)).as_deref(),
             Some("rate limit 3/1m reached — next slot in 45s")
@@ -639,7 +644,7 @@ mod admission {
         let effects = h.model.update(AppEvent::RequestEnded { id, end }, h.at(1));
         assert_eq!(effects, vec![]);
         assert_eq!(h.model.composer_text(), "hello");
-        assert_eq!(h.model.transcript.len(), 0);
+        assert_eq!(h.model.lane.transcript.len(), 0);
         let status = h.model.status.clone().unwrap();
         assert_eq!(status.tone, StatusTone::Error);
         assert!(
@@ -743,7 +748,7 @@ fn ctrl_r_retries_a_failed_reply_without_its_partial_text_in_the_history() {
         50,
     );
     assert_eq!(
-        h.model.transcript.history(),
+        h.model.lane.transcript.history(),
         vec![
             Message {
                 role: Role::User,
@@ -790,10 +795,10 @@ fn ctrl_r_passes_the_rate_limiter_too() {
     h.key(KeyCode::Esc, KeyModifiers::NONE, 2);
     let retry = start(h.key(KeyCode::Char('r'), KeyModifiers::CONTROL, 3));
     assert!(!h.reply(id).superseded, "nothing changes before admission");
-    assert!(h.model.transcript.reply(retry).is_none());
+    assert!(h.model.lane.transcript.reply(retry).is_none());
     admit(&mut h, retry, 4);
     assert!(h.reply(id).superseded);
-    assert_eq!(h.model.active, Some(retry));
+    assert_eq!(h.model.lane.active, Some(retry));
 }
 
 #[test]
@@ -826,9 +831,12 @@ fn alt_up_and_down_choose_the_reply_the_panel_shows() {
         "stops at the first"
     );
     h.key(KeyCode::Down, KeyModifiers::ALT, 100);
-    assert_eq!(h.model.selected_reply, Some(ids[1]));
+    assert_eq!(h.model.lane.selected_reply, Some(ids[1]));
     h.key(KeyCode::Down, KeyModifiers::ALT, 100);
-    assert_eq!(h.model.selected_reply, None, "back to following the latest");
+    assert_eq!(
+        h.model.lane.selected_reply, None,
+        "back to following the latest"
+    );
     assert_eq!(h.model.panel_reply().map(|r| r.id), Some(ids[2]));
 }
 
@@ -850,8 +858,8 @@ fn a_cancelled_reply_counts_its_output_as_a_marked_estimate_not_the_placeholder(
     h.key(KeyCode::Esc, KeyModifiers::NONE, 60);
     let reply = h.reply(id);
     assert_eq!(reply.output_tokens(), (50, transcript::Measure::Estimated));
-    assert_eq!(h.model.totals.output_tokens, 50);
-    assert_eq!(h.model.totals.estimated_output, 1);
+    assert_eq!(h.model.lane.totals.output_tokens, 50);
+    assert_eq!(h.model.lane.totals.estimated_output, 1);
 }
 
 #[test]
@@ -889,6 +897,7 @@ fn thinking_that_came_first_is_shown_above_the_text() {
     );
     let rows: Vec<String> = h
         .model
+        .lane
         .transcript
         .body(1, 80)
         .iter()
@@ -924,5 +933,5 @@ fn a_provider_notice_goes_to_the_status_line_not_into_the_reply() {
         })
     );
     assert_eq!(h.reply(id), before, "the transcript ignores it");
-    assert_eq!(h.model.active, Some(id), "the reply goes on");
+    assert_eq!(h.model.lane.active, Some(id), "the reply goes on");
 }

@@ -53,7 +53,7 @@ const HOUR: Duration = Duration::from_secs(60 * 60);
 impl Model {
     /// When something on screen next changes by itself, seen at `now`; `None` while idle.
     pub fn next_wake(&self, now: Instant) -> Option<Instant> {
-        let streaming = self.active.map(|_| now + MIN_FRAME_INTERVAL);
+        let streaming = self.lane.active.map(|_| now + MIN_FRAME_INTERVAL);
         let countdown = self
             .admission
             .refusal
@@ -181,7 +181,7 @@ mod tests {
         let mut m = model();
         m.update(AppEvent::Paste("hi".into()), t0);
         let effects = key(&mut m, KeyCode::Enter, t0);
-        let id = m.active.expect("sent");
+        let id = m.lane.active.expect("sent");
         assert_eq!(ticks_asked(&effects), vec![t0 + MIN_FRAME_INTERVAL]);
         // Tokens arriving before that tick ask for nothing more.
         let token = StreamEvent::TextDelta("Hel".into());

@@ -214,7 +214,11 @@ impl Reply {
     /// otherwise (or when none was reported) an estimate from the text, marked.
     pub fn output_tokens(&self) -> (u64, Measure) {
         let totals = self.ledger.totals();
-        (totals.usage.output_tokens.unwrap_or(0), totals.output)
+        match totals.usage.output_tokens {
+            Some(n) => (n, totals.output),
+            // Finished without a count (a local server): the view's own estimate, marked.
+            None => (crate::llm::estimate_tokens(self.text()), Measure::Estimated),
+        }
     }
 
     /// What this reply cost, by the ledger's one pricing rule.

@@ -10,10 +10,12 @@
 //!
 //! The rules, in one place:
 //! - **Time to first token** is from the attempt's start to its first text, both stamped.
-//! - **Output tokens.** A finished attempt counts what the provider reported. An attempt that
-//!   did not finish (cancelled, interrupted, failed mid-text, still streaming) counts the
-//!   provider's number when it is at least the estimate from the text, else the estimate,
-//!   marked as one — never the 1-token placeholder some APIs send at the start.
+//! - **Output tokens.** A finished attempt counts what the provider reported (nothing when it
+//!   reported nothing: a local server without usage is "not reported", never a number made
+//!   up). An attempt that did not finish (cancelled, interrupted, failed mid-text, still
+//!   streaming) counts the provider's number when it is at least the estimate from the text,
+//!   else the estimate, marked as one — never the 1-token placeholder some APIs send at the
+//!   start.
 //! - **Cost** is priced for the model that answered when the table knows it (a dated
 //!   snapshot of the requested name), else for the model asked; an estimated count makes it
 //!   an estimate.
@@ -128,8 +130,12 @@ impl AttemptLog {
             .unwrap_or("");
         let estimate = estimate_tokens(own);
         let reported = self.reported.output_tokens;
+        let finished = self.status == Some(RequestStatus::Ok);
         match reported {
-            Some(n) if self.status == Some(RequestStatus::Ok) => (Some(n), Measure::Reported),
+            // A finished reply's count is the provider's; none reported stays none (a local
+            // server without usage), never invented.
+            Some(n) if finished => (Some(n), Measure::Reported),
+            None if finished => (None, Measure::Reported),
             Some(n) if n >= estimate => (Some(n), Measure::Reported),
             None if own.is_empty() => (None, Measure::Reported),
             _ => (Some(estimate), Measure::Estimated),

@@ -20,9 +20,9 @@ pub fn height(model: &Model, screen_rows: u16) -> u16 {
 
 /// Draws the composer.
 pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    let hint = if model.active.is_some() {
+    let hint = if model.lane.active.is_some() {
         " Esc cancel "
-    } else if model.transcript.retryable().is_some() {
+    } else if model.lane.transcript.retryable().is_some() {
         " Ctrl-R retry · Enter send · Ctrl-J newline "
     } else {
         " Enter send · Ctrl-J newline "

@@ -29,7 +29,7 @@ pub fn render(
     let height = (list_rows + 5).min(area.height);
     let width = area.width.saturating_sub(4).clamp(20, 72).min(area.width);
     let popup = super::centered(area, width, height);
-    let title = format!(" model for the next message — now {} ", model.session.model);
+    let title = format!(" model for the next message — now {} ", model.lane.model);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.accent)

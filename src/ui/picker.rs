@@ -71,8 +71,8 @@ fn render_prompts(
 ) {
     let focused = picker.focus == PickerFocus::Prompts;
     let active = model
-        .prompts
-        .active
+        .lane
+        .prompt
         .as_ref()
         .map(|a| a.provenance.name.as_str());
     let mut items = vec![ListItem::new(Line::from(vec![
@@ -114,8 +114,8 @@ fn render_versions(
 ) {
     let focused = picker.focus == PickerFocus::Versions;
     let active_hash = model
-        .prompts
-        .active
+        .lane
+        .prompt
         .as_ref()
         .map(|a| &a.provenance.content_hash);
     let mut items = Vec::new();

@@ -176,7 +176,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let mut lines = Vec::new();
     match model.panel_reply() {
         Some(reply) => {
-            let which = if model.selected_reply.is_some() {
+            let which = if model.lane.selected_reply.is_some() {
                 "selected, Alt-↑↓"
             } else {
                 "latest"
@@ -193,7 +193,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         }
     }
     lines.push(Line::default());
-    let t = &model.totals;
+    let t = &model.lane.totals;
     lines.push(Line::styled(" Session", theme.heading));
     lines.push(row(
         "requests",

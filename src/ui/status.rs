@@ -24,7 +24,7 @@ fn left_part(model: &Model) -> String {
     if let Some(label) = &session.provider_label {
         left.push_str(&format!(" ({label})"));
     }
-    if let Some(active) = &model.prompts.active {
+    if let Some(active) = &model.lane.prompt {
         left.push_str(" · ");
         left.push_str(&text::sanitize(&active.provenance.as_reference()));
     }
@@ -48,7 +48,7 @@ fn message(model: &Model, theme: &Theme) -> (String, Style) {
                 StatusTone::Error => theme.status_bar.patch(theme.error),
             },
         ),
-        None if model.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
+        None if model.lane.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
         None => (String::new(), theme.status_bar),
     }
 }

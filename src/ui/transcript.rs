@@ -26,7 +26,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     // One column for the scrollbar.
     let text_width = area.width.saturating_sub(1).max(1);
     model.transcript_view.set((text_width, area.height));
-    let transcript = &model.transcript;
+    let transcript = &model.lane.transcript;
     let rows_visible = area.height as usize;
     let now = model.now.unwrap_or_else(Instant::now);
 

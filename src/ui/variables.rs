@@ -22,7 +22,7 @@ pub fn render(
     let height = (form.names.len() as u16 + 4).min(area.height);
     let width = area.width.saturating_sub(4).clamp(20, 90);
     let popup = super::centered(area, width, height);
-    let title = match &model.prompts.active {
+    let title = match &model.lane.prompt {
         Some(a) => format!(" variables of {} ", a.provenance.name),
         None => " variables ".to_string(),
     };
@@ -36,12 +36,7 @@ pub fn render(
     let label_width = form.names.iter().map(|n| text::width(n)).max().unwrap_or(0) + 4;
     let mut lines = Vec::new();
     for (i, name) in form.names.iter().enumerate() {
-        let value = model
-            .prompts
-            .vars
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or("");
+        let value = model.lane.vars.get(name).map(String::as_str).unwrap_or("");
         let selected = i == form.selected;
         let label = format!("{:<label_width$}", format!("{{{{{name}}}}}"));
         let shown = text::sanitize(value);
