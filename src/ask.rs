@@ -360,18 +360,13 @@ pub async fn run(
             _ => exit::INTERNAL,
         };
         let _ = writeln!(err, "promptdeck: {}", gate_stop_message(stop));
-        let _ = match (outcome.conversation_id, outcome.attempts) {
-            (_, 0) => writeln!(
-                err,
-                "promptdeck: the request was not sent and nothing was stored; run the same \
-                 command again later"
-            ),
-            (Some(id), _) => writeln!(
+        let _ = match outcome.conversation_id {
+            Some(id) => writeln!(
                 err,
                 "promptdeck: the request was not sent; your message is saved in conversation \
                  {id} (`promptdeck export {id}`)"
             ),
-            (None, _) => writeln!(
+            None => writeln!(
                 err,
                 "promptdeck: the request was not sent, and the history database is unavailable: \
                  your message was not saved"

@@ -312,6 +312,7 @@ async fn ask(
         variables: used_variables,
         conversation: None,
         user_text: Some(message),
+        store_even_if_refused: true,
     };
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();

@@ -126,3 +126,80 @@ async fn an_ssh_drop_mid_reply_restores_the_terminal_and_keeps_the_reply_as_inte
         "an SSH drop is not the user's cancel"
     );
 }
+
+/// Issue 9's bug: after `--resume 1` (prompt greeter, name=Alice), Ctrl-O reopens a
+/// conversation made without a prompt; the next message must carry that conversation's own
+/// system prompt (none), not greeter's, and be logged in it without a prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_o_to_a_conversation_without_a_prompt_sends_without_the_one_shown_before() {
+    use common::cli::{anthropic_cmd, run, stderr, stdout};
+    let server = MockServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let prompts = home.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::write(prompts.join("greeter.txt"), "You greet {{name}} warmly.\n").unwrap();
+    let prompts = prompts.to_str().unwrap();
+    let ask = |args: &[&str]| {
+        let mut all = vec!["--prompts", prompts];
+        all.extend_from_slice(args);
+        all.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    // Conversation 1 with greeter and name=Alice; conversation 2 without a prompt.
+    for (args, answer) in [
+        (
+            ask(&["--prompt", "greeter", "--var", "name=Alice", "ask", "hello"]),
+            "Hi Alice",
+        ),
+        (ask(&["ask", "a plain question"]), "Plain answer"),
+    ] {
+        server.push(MockResponse::sse(anthropic::reply(&[answer], 10, 3)));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(anthropic_cmd(home.path(), &server, "sk-test"), &args).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(
+        server.requests()[0].body["system"],
+        "You greet Alice warmly.\n"
+    );
+
+    let env = anthropic_env(home.path(), &server.base_url());
+    let mut app = Running::start_with(&env, None, &["--prompts", prompts, "--resume", "1"]);
+    app.screen.wait_for("conversation 1 with greeter", |s| {
+        s.contains("resumed conversation 1") && s.contains("greeter")
+    });
+    app.type_bytes(b"\x0f"); // Ctrl-O: the most recent conversation (2) is selected first.
+    app.screen
+        .wait_for("the conversation list", |s| s.contains("a plain question"));
+    app.type_bytes(b"\r");
+    app.screen
+        .wait_for("conversation 2", |s| s.contains("resumed conversation 2"));
+    server.push(MockResponse::sse(anthropic::reply(
+        &["Fine, thanks"],
+        10,
+        3,
+    )));
+    app.type_bytes(b"and now?\r");
+    app.screen
+        .wait_for("the reply", |s| s.contains("Fine, thanks"));
+    let sent = server.requests().last().cloned().expect("a request");
+    assert_eq!(sent.body.get("system"), None, "{}", sent.body);
+    let asked: Vec<&str> = sent.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(asked, vec!["a plain question", "Plain answer", "and now?"]);
+    app.type_bytes(b"\x03");
+    app.wait_exit_restored();
+
+    // The log files it under conversation 2, without a prompt.
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-test"),
+        &["log", "--json"],
+    )
+    .await;
+    let rows: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rows[0]["conversation_id"], 2, "{rows}");
+    assert_eq!(rows[0]["prompt"], Value::Null, "{rows}");
+}

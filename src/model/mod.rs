@@ -699,6 +699,7 @@ impl Model {
             variables: self.lane.used_variables(),
             conversation: self.conversation,
             user_text: user_text.clone(),
+            store_even_if_refused: false,
         };
         let pending = PendingSend {
             id,

@@ -117,6 +117,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
                 prompt: Some(crate::prompts::Provenance::inline("Be brief.")),
                 conversation: None,
                 user_text: Some("hello".into()),
+                store_even_if_refused: false,
                 prompt_text: Some(Arc::from("Be brief.")),
                 variables: Default::default(),
             },

@@ -110,10 +110,14 @@ pub struct AttemptLog {
 }
 
 impl AttemptLog {
-    /// Time from its start to its first text.
+    /// Time from its start to its first text, in whole milliseconds (as the log keeps it,
+    /// so every place that shows it shows the same number).
     pub fn ttft(&self) -> Option<Duration> {
         let first = self.first_text?;
-        Some(first.at.saturating_duration_since(self.started.at))
+        let exact = first.at.saturating_duration_since(self.started.at);
+        Some(Duration::from_millis(
+            u64::try_from(exact.as_millis()).unwrap_or(u64::MAX),
+        ))
     }
 
     /// Time from its start to its end (or to `now` while it runs).

@@ -51,6 +51,10 @@ pub struct RequestSpec {
     /// The message as the user typed it, to store; `None` for a retry (Ctrl-R) of the message
     /// stored already. (The request's history may merge turns; this never does.)
     pub user_text: Option<String>,
+    /// Store the user message even when the limiter refuses attempt 1 (`ask`: the message
+    /// may have come from stdin and exists nowhere else). The chat keeps a refused message
+    /// in its composer instead, and stores nothing.
+    pub store_even_if_refused: bool,
 }
 
 /// The title of a new conversation: the first non-empty line of its first message, at most

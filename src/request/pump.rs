@@ -3,8 +3,9 @@
 //! In order, for every request (the chat's and `ask`'s alike):
 //!
 //! 1. **The gate.** Attempt 1 passes the limiter ([`Limiter::decide`]) before anything is
-//!    stored or sent; a refusal ends the request there ([`End::Refused`]) and the chat keeps
-//!    the message in the composer. Every later attempt (retry, fallback) passes the same gate
+//!    sent; a refusal ends the request there ([`End::Refused`]). The chat keeps a refused
+//!    message in its composer (nothing is stored); `ask` stores it first
+//!    ([`RequestSpec::store_even_if_refused`]), since it may exist nowhere else. Every later attempt (retry, fallback) passes the same gate
 //!    inside [`retry::drive`]. Each decision, with the quota right after it, goes to the sink.
 //! 2. **Stored before sent.** The conversation (when new) and the user message are stored,
 //!    and the pump waits for them, before attempt 1 leaves.
@@ -89,7 +90,7 @@ pub enum End {
     /// The last attempt failed (stored `failed`, or `interrupted` when text had arrived).
     Failed(LlmError),
     /// The limiter refused attempt `attempt`: it was not sent. Refused at attempt 1, nothing
-    /// was stored either.
+    /// was stored either (unless the spec asked to store it anyway).
     Refused {
         attempt: u32,
         /// `rate limit 3/1m reached — next slot in 45s`.
@@ -132,17 +133,9 @@ impl Pump {
     pub async fn run(
         &self,
         spec: RequestSpec,
-        mut sink: impl FnMut(PumpEvent),
+        sink: impl FnMut(PumpEvent),
         cancel: impl Future<Output = ()>,
     ) -> Outcome {
-        let ledger = Ledger::new(Arc::clone(&self.prices));
-        if let Err(end) = self.gate(1, &mut |item| forward(&mut sink, item)).await {
-            return Outcome {
-                end,
-                ledger,
-                conversation: spec.conversation,
-            };
-        }
         let (tx, rx) = mpsc::unbounded_channel();
         let mut run = Run {
             pump: self,
@@ -158,13 +151,27 @@ impl Pump {
             user_message: None,
             attempts: BTreeMap::new(),
             reply: None,
-            ledger,
+            ledger: Ledger::new(Arc::clone(&self.prices)),
             rx,
             sink,
             warnings: Vec::new(),
             done: false,
         };
-        run.store_user_message(&spec).await;
+        if spec.store_even_if_refused {
+            run.store_user_message(&spec).await;
+        }
+        let sink = &mut run.sink;
+        if let Err(end) = self.gate(1, &mut |item| forward(sink, item)).await {
+            run.done = true; // nothing was sent: no reply to finish
+            return Outcome {
+                end,
+                ledger: run.ledger.clone(),
+                conversation: run.conversation,
+            };
+        }
+        if !spec.store_even_if_refused {
+            run.store_user_message(&spec).await;
+        }
 
         let stop: Arc<Mutex<Option<End>>> = Arc::default();
         let result = {

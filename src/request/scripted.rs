@@ -89,5 +89,6 @@ pub(crate) fn spec(message: &str) -> super::RequestSpec {
         variables: Default::default(),
         conversation: None,
         user_text: Some(message.into()),
+        store_even_if_refused: false,
     }
 }
