@@ -30,6 +30,7 @@ use crate::llm::{LlmError, Provider};
 use crate::model::history::ResumeTarget;
 use crate::model::{Effect, Model};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
+use crate::records::HistoryError;
 use crate::request::{End, Pump};
 use crate::store::resolve::resolve_with_history;
 use crate::store::{ConversationWithMessages, RequestFilter, StoreHandle};
@@ -372,8 +373,8 @@ impl Services {
                             .recent_requests(RequestFilter { limit, prompt_name })
                             .wait()
                             .await
-                            .map_err(|e| e.to_string()),
-                        None => Err(NO_STORE.into()),
+                            .map_err(HistoryError::from),
+                        None => Err(HistoryError::Unavailable),
                     };
                     let _ = tx.send(AppEvent::RequestLogLoaded(result));
                 });
@@ -386,8 +387,8 @@ impl Services {
                             .list_conversations(limit)
                             .wait()
                             .await
-                            .map_err(|e| e.to_string()),
-                        None => Err(NO_STORE.into()),
+                            .map_err(HistoryError::from),
+                        None => Err(HistoryError::Unavailable),
                     };
                     let _ = tx.send(AppEvent::ConversationsListed(result));
                 });
@@ -397,7 +398,7 @@ impl Services {
                 tokio::spawn(async move {
                     let result = match store {
                         Some(store) => load_conversation(&store, target).await,
-                        None => Err(NO_STORE.into()),
+                        None => Err(HistoryError::Unavailable),
                     };
                     let _ = tx.send(AppEvent::ConversationLoaded(result));
                 });
@@ -415,30 +416,22 @@ impl Services {
     }
 }
 
-/// Why history features are unavailable without a database.
-const NO_STORE: &str = "the history database is unavailable (see promptdeck.log)";
-
 /// Reads the conversation `target` names.
 async fn load_conversation(
     store: &StoreHandle,
     target: ResumeTarget,
-) -> Result<ConversationWithMessages, String> {
+) -> Result<ConversationWithMessages, HistoryError> {
     let id = match target {
         ResumeTarget::Id(id) => id,
         ResumeTarget::Latest => store
             .list_conversations(1)
             .wait()
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .first()
             .map(|c| c.id)
-            .ok_or_else(|| "there is no earlier conversation to resume".to_string())?,
+            .ok_or(HistoryError::NoConversation)?,
     };
-    store
-        .load_conversation(id)
-        .wait()
-        .await
-        .map_err(|e| e.to_string())
+    Ok(store.load_conversation(id).wait().await?)
 }
 
 async fn read_terminal(tx: mpsc::UnboundedSender<AppEvent>) {

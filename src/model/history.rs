@@ -18,8 +18,8 @@ use crate::llm::{LlmError, Role, StopReason, StreamEvent};
 use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
 use crate::records::{
-    ConversationId, ConversationRow, ConversationWithMessages, MessageState, PromptCommit,
-    PromptVersion, RequestRow,
+    ConversationId, ConversationRow, ConversationWithMessages, HistoryError, MessageState,
+    PromptCommit, PromptVersion, RequestRow,
 };
 use crate::request::{Stamp, Stamped};
 use std::sync::Arc;
@@ -72,12 +72,12 @@ impl Model {
 
     pub(super) fn on_conversations(
         &mut self,
-        result: Result<Vec<ConversationRow>, String>,
+        result: Result<Vec<ConversationRow>, HistoryError>,
     ) -> Vec<Effect> {
         if let Mode::Conversations(list) = &mut self.mode {
             list.rows = match result {
                 Ok(rows) => Loadable::Ready(rows),
-                Err(e) => Loadable::Failed(crate::text::sanitize(&e)),
+                Err(e) => Loadable::Failed(crate::text::sanitize(&e.to_string())),
             };
         }
         Vec::new()
@@ -130,7 +130,7 @@ impl Model {
     /// A conversation was read: it becomes the transcript, and later messages continue it.
     pub(super) fn on_conversation_loaded(
         &mut self,
-        result: Result<ConversationWithMessages, String>,
+        result: Result<ConversationWithMessages, HistoryError>,
         now: Instant,
     ) -> Vec<Effect> {
         let loaded = match result {
@@ -140,7 +140,7 @@ impl Model {
                     tone: StatusTone::Error,
                     text: format!(
                         "cannot reopen the conversation: {}",
-                        crate::text::sanitize(&e)
+                        crate::text::sanitize(&e.to_string())
                     ),
                 });
                 return Vec::new();

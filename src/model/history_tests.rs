@@ -12,8 +12,8 @@ use crate::llm::pricing::CostView;
 use crate::llm::{LlmError, Role, StopReason, Usage};
 use crate::prompts::{GitState, Provenance, Reference, content_hash};
 use crate::records::{
-    ConversationId, MessageState, NewConversation, NewMessage, PromptVersion, RateLimitHeaders,
-    RequestOutcome, RequestParams, RequestRecord, RequestStatus,
+    ConversationId, HistoryError, MessageState, NewConversation, NewMessage, PromptVersion,
+    RateLimitHeaders, RequestOutcome, RequestParams, RequestRecord, RequestStatus,
 };
 use crate::store::Store;
 
@@ -258,7 +258,7 @@ fn a_missing_conversation_is_a_clear_error_and_changes_nothing() {
         start: StartKind::Configured,
     });
     let effects = m.update(
-        AppEvent::ConversationLoaded(Err("there is no earlier conversation to resume".into())),
+        AppEvent::ConversationLoaded(Err(HistoryError::NoConversation)),
         Instant::now(),
     );
     assert_eq!(effects, vec![]);

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::prompt::Loadable;
 use super::{Effect, Mode, Model};
-use crate::records::RequestRow;
+use crate::records::{HistoryError, RequestRow};
 
 /// How many log rows the inspector reads.
 pub const INSPECTOR_ROWS: usize = 500;
@@ -42,7 +42,7 @@ impl Model {
     /// The log rows arrived.
     pub(super) fn on_request_log(
         &mut self,
-        result: Result<Vec<RequestRow>, String>,
+        result: Result<Vec<RequestRow>, HistoryError>,
     ) -> Vec<Effect> {
         if let Mode::Inspector(inspector) = &mut self.mode {
             inspector.rows = match result {
@@ -50,7 +50,7 @@ impl Model {
                     inspector.selected = inspector.selected.min(rows.len().saturating_sub(1));
                     Loadable::Ready(rows)
                 }
-                Err(e) => Loadable::Failed(crate::text::sanitize(&e)),
+                Err(e) => Loadable::Failed(crate::text::sanitize(&e.to_string())),
             };
         }
         Vec::new()

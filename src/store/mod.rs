@@ -289,3 +289,15 @@ mod tests;
 mod writer_tests;
 #[cfg(test)]
 mod writes_tests;
+
+impl From<StoreError> for crate::records::HistoryError {
+    fn from(e: StoreError) -> crate::records::HistoryError {
+        match e {
+            StoreError::NotFound {
+                what: "conversation",
+                id,
+            } => crate::records::HistoryError::NotFound(id),
+            other => crate::records::HistoryError::Failed(other.to_string()),
+        }
+    }
+}

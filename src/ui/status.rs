@@ -20,7 +20,11 @@ const SHORTEST_HINT: &str = " Ctrl-C quit ";
 
 fn left_part(model: &Model) -> String {
     let session = &model.session;
-    let mut left = format!(" {} · {}", session.provider, text::sanitize(&session.model));
+    let mut left = format!(
+        " {} · {}",
+        session.provider,
+        text::sanitize(&model.lane.model)
+    );
     if let Some(label) = &session.provider_label {
         left.push_str(&format!(" ({label})"));
     }

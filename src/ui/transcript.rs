@@ -169,7 +169,7 @@ fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
     };
     if let Some(wait) = &reply.retry {
         let left = seconds(wait.at.saturating_duration_since(now));
-        let target = if wait.model == reply.requested_model {
+        let target = if wait.model == reply.model() {
             String::new()
         } else {
             format!(" with {}", text::sanitize(&wait.model))
@@ -181,7 +181,7 @@ fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
         return parts;
     }
     if let Some(first) = reply.failed_attempts.first() {
-        let model_now = reply.requested_model.as_str();
+        let model_now = reply.model();
         let note = if first.model != model_now {
             format!(
                 " · fallback after {} {}",
