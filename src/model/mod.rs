@@ -10,9 +10,12 @@ pub mod history;
 pub mod inspector;
 pub mod lane;
 pub mod prompt;
+pub mod reply;
+mod send;
 pub mod switcher;
 pub mod timers;
 pub mod transcript;
+mod variables;
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -22,15 +25,13 @@ use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
 use crate::limit::LimitConfig;
-use crate::llm::LlmError;
 use crate::llm::pricing::PriceTable;
-use crate::llm::retry::Progress;
-use crate::llm::{ChatRequest, Message, Role, StreamEvent};
-use crate::prompts::{Provenance, Reference, SessionVersions};
+use crate::llm::{Message, Role};
+use crate::prompts::{Reference, SessionVersions};
 use crate::records::ConversationId;
-use crate::request::{End, PumpEvent, RequestSpec};
+use crate::request::RequestSpec;
 use crate::text;
-use admission::{AdmissionState, PendingSend};
+use admission::AdmissionState;
 use history::ResumeTarget;
 use lane::Lane;
 use prompt::{Picker, PromptState, VariablesForm};
@@ -414,69 +415,6 @@ impl Model {
         }
     }
 
-    /// What the pump of request `id` reports, in order.
-    fn on_request_event(&mut self, id: RequestId, event: PumpEvent, now: Instant) -> Vec<Effect> {
-        match event {
-            PumpEvent::Admitted { attempt, decision } => {
-                return self.on_admission(id, attempt, decision, now);
-            }
-            PumpEvent::Stored { conversation } => {
-                // Only the chat on screen: after Ctrl-O another conversation may be shown.
-                if self.lane.active == Some(id) {
-                    self.conversation = Some(conversation);
-                }
-            }
-            PumpEvent::Progress(stamped) => {
-                if self.lane.active == Some(id) {
-                    if let Progress::Event(StreamEvent::Notice(notice)) = &stamped.progress {
-                        self.status = Some(Status {
-                            tone: StatusTone::Warning,
-                            text: crate::text::sanitize(notice),
-                        });
-                    }
-                    if self.lane.transcript.apply(id, &stamped) {
-                        self.end_request(id);
-                    }
-                }
-            }
-            PumpEvent::Warning(text) => {
-                self.status = Some(Status {
-                    tone: StatusTone::Warning,
-                    text: crate::text::sanitize(&text),
-                });
-            }
-        }
-        Vec::new()
-    }
-
-    /// Request `id` is over and its log written.
-    fn on_request_ended(&mut self, id: RequestId, end: End, now: Instant) {
-        let error = match end {
-            End::Finished(_) | End::Cancelled => None,
-            End::Failed(error) => Some(error),
-            End::Refused { message, .. } => Some(LlmError::LocalLimit { message }),
-            End::LimiterFailed { message, .. } => {
-                self.on_limiter_failed(id, &message);
-                Some(LlmError::LocalLimit { message })
-            }
-        };
-        if self.lane.active == Some(id) {
-            let error = error.unwrap_or(LlmError::Interrupted);
-            self.lane.transcript.fail(id, error, now);
-            self.end_request(id);
-        }
-    }
-
-    /// Bookkeeping when request `id` is over, however it ended.
-    fn end_request(&mut self, id: RequestId) {
-        if self.lane.active == Some(id) {
-            self.lane.active = None;
-        }
-        if let Some(reply) = self.lane.transcript.reply(id) {
-            self.lane.totals.add(reply);
-        }
-    }
-
     fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
@@ -610,167 +548,6 @@ impl Model {
         } else {
             Scroll::Fixed { top_row: new_top }
         };
-    }
-
-    fn send(&mut self, now: Instant) -> Vec<Effect> {
-        let message = self.composer_text();
-        if message.trim().is_empty() {
-            return Vec::new();
-        }
-        if self.lane.active.is_some() {
-            self.status = Some(Status {
-                tone: StatusTone::Warning,
-                text: "a reply is still streaming — wait, or press Esc to cancel it".into(),
-            });
-            return Vec::new();
-        }
-        if self.admission.pending.is_some() {
-            return Vec::new();
-        }
-        self.dispatch_send(message, now)
-    }
-
-    /// Ctrl-R: sends the last user message again after a failed or cancelled reply.
-    fn retry(&mut self, now: Instant) -> Vec<Effect> {
-        if self.lane.active.is_some() || self.admission.pending.is_some() {
-            return Vec::new();
-        }
-        let Some(failed) = self.lane.transcript.retryable() else {
-            self.status = Some(Status {
-                tone: StatusTone::Info,
-                text: "nothing to retry: the last reply did not fail".into(),
-            });
-            return Vec::new();
-        };
-        let Ok((system, prompt)) = self.checked_system_prompt() else {
-            return Vec::new();
-        };
-        let messages = self.lane.transcript.history_without(Some(failed));
-        self.start_request(messages, system, prompt, None, Some(failed), now)
-    }
-
-    /// Builds the request for the composer's message and starts it.
-    fn dispatch_send(&mut self, message: String, now: Instant) -> Vec<Effect> {
-        let Ok((system, prompt)) = self.checked_system_prompt() else {
-            return Vec::new();
-        };
-        let mut messages = self.lane.transcript.history();
-        messages.push(Message {
-            role: Role::User,
-            content: message.clone(),
-        });
-        let messages = normalize_history(messages);
-        self.start_request(messages, system, prompt, Some(message), None, now)
-    }
-
-    /// The system prompt and its version, or why it cannot be built (said on the status line).
-    fn checked_system_prompt(&mut self) -> Result<(Option<String>, Option<Provenance>), ()> {
-        self.system_prompt().map_err(|problem| {
-            self.status = Some(Status {
-                tone: StatusTone::Error,
-                text: problem,
-            });
-        })
-    }
-
-    /// Builds the [`RequestSpec`] once and starts it. Without a limiter the message moves to
-    /// the transcript at once; with one, when attempt 1 is admitted.
-    fn start_request(
-        &mut self,
-        messages: Vec<Message>,
-        system: Option<String>,
-        prompt: Option<Provenance>,
-        user_text: Option<String>,
-        retry_of: Option<RequestId>,
-        now: Instant,
-    ) -> Vec<Effect> {
-        let id = RequestId(self.next_request);
-        self.next_request += 1;
-        let spec = RequestSpec {
-            request: ChatRequest {
-                model: self.lane.model.clone(),
-                system,
-                messages,
-                max_tokens: self.lane.max_tokens,
-                temperature: self.lane.temperature,
-            },
-            prompt: prompt.clone(),
-            prompt_text: self.prompt_text(),
-            variables: self.lane.used_variables(),
-            conversation: self.conversation,
-            user_text: user_text.clone(),
-            store_even_if_refused: false,
-        };
-        let pending = PendingSend {
-            id,
-            user_text,
-            retry_of,
-            prompt,
-        };
-        if self.admission.limits.is_some() {
-            self.admission.pending = Some(pending);
-        } else {
-            self.commit(pending, now);
-        }
-        vec![Effect::StartRequest { id, spec }]
-    }
-
-    /// The request was admitted: its message leaves the composer and its reply appears.
-    fn commit(&mut self, pending: PendingSend, now: Instant) {
-        if let Some(text) = &pending.user_text {
-            self.lane
-                .transcript
-                .push(Entry::User { text: text.clone() });
-            if self.composer_text() == *text {
-                self.composer = fresh_composer(&self.composer);
-            }
-        }
-        if let Some(failed) = pending.retry_of {
-            self.lane.transcript.supersede(failed);
-        }
-        let mut reply = Reply::new(
-            pending.id,
-            self.lane.model.clone(),
-            self.session.provider_label.clone(),
-            now,
-            Arc::clone(&self.prices),
-        );
-        reply.prompt = pending.prompt;
-        self.lane.transcript.push(Entry::Reply(Box::new(reply)));
-        self.lane.active = Some(pending.id);
-        self.status = None;
-        self.scroll = Scroll::Follow;
-    }
-
-    fn cancel(&mut self, now: Instant) -> Vec<Effect> {
-        if let Some(pending) = self.admission.pending.take() {
-            self.status = Some(Status {
-                tone: StatusTone::Info,
-                text: "not sent — the message stays here".into(),
-            });
-            return vec![Effect::CancelRequest { id: pending.id }];
-        }
-        match self.lane.active {
-            Some(id) => {
-                self.lane.transcript.cancel(id, now);
-                self.end_request(id);
-                self.status = Some(Status {
-                    tone: StatusTone::Info,
-                    text: "reply cancelled — the partial text is kept".into(),
-                });
-                vec![Effect::CancelRequest { id }]
-            }
-            None => {
-                self.status = None;
-                Vec::new()
-            }
-        }
-    }
-
-    fn quit(&mut self, now: Instant) -> Vec<Effect> {
-        let mut effects = self.cancel(now);
-        effects.push(Effect::Quit);
-        effects
     }
 }
 
