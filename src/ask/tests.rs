@@ -9,8 +9,7 @@ use std::sync::Arc;
 use super::*;
 use crate::limit::{LimitConfig, LimitSetting, Limiter, RateLimit};
 use crate::llm::Role;
-use crate::llm::pricing::{CostView, PriceTable};
-use crate::llm::retry::RetryPolicy;
+use crate::llm::pricing::CostView;
 use crate::request::scripted::{self, Scripted, answer};
 use crate::store::{
     ConversationId, MessageState, RequestFilter, RequestStatus, Store, StoreHandle, StoreWriter,
@@ -21,17 +20,7 @@ fn spec() -> RequestSpec {
 }
 
 fn pump(provider: Arc<Scripted>, limiter: Limiter, store: Option<StoreHandle>) -> Pump {
-    Pump {
-        provider,
-        policy: Arc::new(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        }),
-        store,
-        limiter: Some(limiter),
-        prices: Arc::new(PriceTable::builtin()),
-        shutting_down: Arc::default(),
-    }
+    scripted::pump(provider, Some(limiter), store)
 }
 
 fn limiter(requests: LimitSetting) -> Limiter {

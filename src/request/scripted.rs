@@ -92,3 +92,22 @@ pub(crate) fn spec(message: &str) -> super::RequestSpec {
         store_even_if_refused: false,
     }
 }
+
+/// A pump for `provider` with fast retries, the built-in prices, and `limiter` and `store`.
+pub(crate) fn pump(
+    provider: Arc<dyn Provider>,
+    limiter: Option<crate::limit::Limiter>,
+    store: Option<crate::store::StoreHandle>,
+) -> super::Pump {
+    super::Pump {
+        provider,
+        policy: Arc::new(crate::llm::retry::RetryPolicy {
+            base_delay: std::time::Duration::from_millis(1),
+            ..crate::llm::retry::RetryPolicy::default()
+        }),
+        store,
+        limiter,
+        prices: Arc::new(crate::llm::pricing::PriceTable::builtin()),
+        shutting_down: Arc::default(),
+    }
+}

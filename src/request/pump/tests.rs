@@ -10,7 +10,7 @@ use super::*;
 use crate::limit::{LimitConfig, LimitSetting, RateLimit};
 use crate::llm::retry::Next;
 use crate::llm::{ChatRequest, EventStream, StreamEvent, Usage};
-use crate::request::scripted::{Scripted, answer, spec};
+use crate::request::scripted::{Scripted, answer, pump, spec};
 use crate::store::{
     ConversationWithMessages, RequestFilter, RequestRow, RequestStatus, Store, StoreWriter,
 };
@@ -31,20 +31,6 @@ fn per_minute(n: u32) -> Limiter {
         max_requests: n,
         window: Duration::from_secs(60),
     }))
-}
-
-fn pump(provider: Arc<dyn Provider>, limiter: Option<Limiter>, store: Option<StoreHandle>) -> Pump {
-    Pump {
-        provider,
-        policy: Arc::new(RetryPolicy {
-            base_delay: Duration::from_millis(1),
-            ..RetryPolicy::default()
-        }),
-        store,
-        limiter,
-        prices: Arc::new(PriceTable::builtin()),
-        shutting_down: Arc::default(),
-    }
 }
 
 fn overloaded() -> LlmError {
