@@ -23,7 +23,7 @@ use promptdeck::llm::{ChatRequest, Message, Provider, Role};
 use promptdeck::model::history::ResumeTarget;
 use promptdeck::model::prompt::PromptState;
 use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
-use promptdeck::prompts::{Reference, SessionVersions, parse_var, render};
+use promptdeck::prompts::{Reference, SessionVersions, parse_var};
 use promptdeck::request::{Pump, RequestSpec};
 use promptdeck::store::ConversationId;
 use promptdeck::store::resolve::resolve_with_history;
@@ -252,16 +252,15 @@ async fn ask(
                     return exit::USAGE;
                 }
             };
-            used_variables = promptdeck::prompts::variables(&loaded.text)
-                .into_iter()
-                .filter_map(|n| Some((n.clone(), prompt.vars.get(&n)?.clone())))
-                .collect();
-            match render(&loaded.text, &prompt.vars) {
-                Ok(text) => (
-                    Some(text),
-                    Some(loaded.provenance),
-                    Some(Arc::from(loaded.text.as_str())),
-                ),
+            match promptdeck::prompts::fill(&loaded.text, &prompt.vars) {
+                Ok((text, used)) => {
+                    used_variables = used;
+                    (
+                        Some(text),
+                        Some(loaded.provenance),
+                        Some(Arc::from(loaded.text.as_str())),
+                    )
+                }
                 Err(missing) => {
                     eprintln!("promptdeck: {missing}");
                     return exit::USAGE;

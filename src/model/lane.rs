@@ -51,18 +51,4 @@ impl Lane {
             selected_reply: None,
         }
     }
-
-    /// The values of its prompt's variables, only those the prompt's text uses.
-    pub fn used_variables(&self) -> BTreeMap<String, String> {
-        let Some(prompt) = &self.prompt else {
-            return BTreeMap::new();
-        };
-        crate::prompts::variables(&prompt.text)
-            .into_iter()
-            .filter_map(|name| {
-                let value = self.vars.get(&name)?.clone();
-                Some((name, value))
-            })
-            .collect()
-    }
 }

@@ -81,6 +81,17 @@ pub struct VariablesForm {
     pub selected: usize,
 }
 
+/// What a lane's next request sends as its system prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SystemPrompt {
+    /// The text, variables filled.
+    pub text: Option<String>,
+    /// The exact version it came from (an inline text's too).
+    pub provenance: Option<Provenance>,
+    /// The values it used, for the log.
+    pub variables: BTreeMap<String, String>,
+}
+
 /// Everything the chat knows about prompts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromptState {
@@ -194,19 +205,27 @@ impl Model {
     /// The system prompt to send and its provenance: the active prompt with variables filled,
     /// else the configured `system` text. Refused (with a message naming them) while a
     /// variable has no value: a raw `{{name}}` is never sent.
-    pub(super) fn system_prompt(&self) -> Result<(Option<String>, Option<Provenance>), String> {
+    pub(super) fn system_prompt(&self) -> Result<SystemPrompt, String> {
         if let (None, Some(wanted)) = (&self.lane.prompt, &self.prompts.unresolved) {
             return Err(format!(
                 "not sent: the prompt {wanted} is not loaded — Ctrl-P picks one (or no prompt)"
             ));
         }
         let Some(active) = &self.lane.prompt else {
-            let system = self.session.system.clone();
-            let provenance = system.as_deref().map(Provenance::inline);
-            return Ok((system, provenance));
+            let text = self.session.system.clone();
+            let provenance = text.as_deref().map(Provenance::inline);
+            return Ok(SystemPrompt {
+                text,
+                provenance,
+                variables: BTreeMap::new(),
+            });
         };
-        match crate::prompts::render(&active.text, &self.lane.vars) {
-            Ok(text) => Ok((Some(text), Some(active.provenance.clone()))),
+        match crate::prompts::fill(&active.text, &self.lane.vars) {
+            Ok((text, variables)) => Ok(SystemPrompt {
+                text: Some(text),
+                provenance: Some(active.provenance.clone()),
+                variables,
+            }),
             Err(missing) => {
                 let names: Vec<String> = missing.0.iter().map(|n| format!("{{{{{n}}}}}")).collect();
                 Err(format!(

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::admission::PendingSend;
+use super::prompt::SystemPrompt;
 use super::{
     Effect, Entry, Model, Reply, Scroll, Status, StatusTone, fresh_composer, normalize_history,
 };
 use crate::event::RequestId;
 use crate::llm::retry::Progress;
 use crate::llm::{ChatRequest, LlmError, Message, Role, StreamEvent};
-use crate::prompts::Provenance;
 use crate::request::{End, PumpEvent, RequestSpec};
 
 impl Model {
@@ -113,16 +113,16 @@ impl Model {
             });
             return Vec::new();
         };
-        let Ok((system, prompt)) = self.checked_system_prompt() else {
+        let Ok(system) = self.checked_system_prompt() else {
             return Vec::new();
         };
         let messages = self.lane.transcript.history_without(Some(failed));
-        self.start_request(messages, system, prompt, None, Some(failed), now)
+        self.start_request(messages, system, None, Some(failed), now)
     }
 
     /// Builds the request for the composer's message and starts it.
     fn dispatch_send(&mut self, message: String, now: Instant) -> Vec<Effect> {
-        let Ok((system, prompt)) = self.checked_system_prompt() else {
+        let Ok(system) = self.checked_system_prompt() else {
             return Vec::new();
         };
         let mut messages = self.lane.transcript.history();
@@ -131,11 +131,11 @@ impl Model {
             content: message.clone(),
         });
         let messages = normalize_history(messages);
-        self.start_request(messages, system, prompt, Some(message), None, now)
+        self.start_request(messages, system, Some(message), None, now)
     }
 
     /// The system prompt and its version, or why it cannot be built (said on the status line).
-    fn checked_system_prompt(&mut self) -> Result<(Option<String>, Option<Provenance>), ()> {
+    fn checked_system_prompt(&mut self) -> Result<SystemPrompt, ()> {
         self.system_prompt().map_err(|problem| {
             self.status = Some(Status {
                 tone: StatusTone::Error,
@@ -149,8 +149,7 @@ impl Model {
     fn start_request(
         &mut self,
         messages: Vec<Message>,
-        system: Option<String>,
-        prompt: Option<Provenance>,
+        system: SystemPrompt,
         user_text: Option<String>,
         retry_of: Option<RequestId>,
         now: Instant,
@@ -160,14 +159,14 @@ impl Model {
         let spec = RequestSpec {
             request: ChatRequest {
                 model: self.lane.model.clone(),
-                system,
+                system: system.text,
                 messages,
                 max_tokens: self.lane.max_tokens,
                 temperature: self.lane.temperature,
             },
-            prompt: prompt.clone(),
+            prompt: system.provenance.clone(),
             prompt_text: self.prompt_text(),
-            variables: self.lane.used_variables(),
+            variables: system.variables,
             conversation: self.conversation,
             user_text: user_text.clone(),
             store_even_if_refused: false,
@@ -176,7 +175,7 @@ impl Model {
             id,
             user_text,
             retry_of,
-            prompt,
+            prompt: system.provenance,
         };
         if self.admission.limits.is_some() {
             self.admission.pending = Some(pending);

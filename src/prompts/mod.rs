@@ -39,7 +39,7 @@ pub use provenance::{GitState, Provenance};
 pub use reference::{Reference, Selector};
 pub use report::list_report;
 pub use session::{Recorded, SessionVersion, SessionVersions};
-pub use template::{parse_var, render, variables};
+pub use template::{fill, parse_var, render, variables};
 pub use versions::{
     History, LoadedPrompt, PromptVersions, Version, VersionKind, WorkingStatus, load,
     resolve_reference, versions,

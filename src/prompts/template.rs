@@ -60,6 +60,24 @@ pub fn variables(text: &str) -> Vec<String> {
     names
 }
 
+/// `text` with its `{{variables}}` filled from `values`, and the values it used (only the
+/// names the text has): what a request sends as its system prompt and what its log records.
+/// The chat and `ask` both build their requests with it.
+pub fn fill(
+    text: &str,
+    values: &BTreeMap<String, String>,
+) -> Result<(String, BTreeMap<String, String>), MissingVariables> {
+    let rendered = render(text, values)?;
+    let used = variables(text)
+        .into_iter()
+        .filter_map(|name| {
+            let value = values.get(&name)?.clone();
+            Some((name, value))
+        })
+        .collect();
+    Ok((rendered, used))
+}
+
 /// Fills every `{{name}}` from `vars`.
 ///
 /// Refuses with every missing name (in order of first appearance) if any variable has no value;
