@@ -22,6 +22,7 @@
 //! - **The request's totals** are the sums over its attempts (a failed attempt the provider
 //!   billed counts).
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -207,6 +208,8 @@ pub struct Ledger {
     checkpointer: Checkpointer,
     /// The reply's final state and when, once it ended.
     end: Option<(MessageState, Stamp)>,
+    /// [`Ledger::totals`] since the last change (a frame reads them several times).
+    totals: Cell<Option<Totals>>,
 }
 
 impl PartialEq for Ledger {
@@ -224,6 +227,7 @@ impl Ledger {
             attempts: Vec::new(),
             checkpointer: Checkpointer::default(),
             end: None,
+            totals: Cell::new(None),
         }
     }
 
@@ -283,6 +287,7 @@ impl Ledger {
 
     /// Folds one progress item; returns what the log must write.
     pub fn apply(&mut self, item: &Stamped) -> Vec<Write> {
+        self.totals.set(None);
         let at = item.stamp;
         match &item.progress {
             Progress::AttemptStarted { number, model } => {
@@ -420,6 +425,7 @@ impl Ledger {
         if self.end.is_some() {
             return Vec::new();
         }
+        self.totals.set(None);
         let mut writes = Vec::new();
         if let Some(open) = self.attempts.last().filter(|a| a.ended.is_none()) {
             let status = match state {
@@ -464,6 +470,15 @@ impl Ledger {
 
     /// The sums over every attempt.
     pub fn totals(&self) -> Totals {
+        if let Some(totals) = self.totals.get() {
+            return totals;
+        }
+        let totals = self.sum();
+        self.totals.set(Some(totals));
+        totals
+    }
+
+    fn sum(&self) -> Totals {
         let mut usage = Usage::default();
         let mut output = Measure::Reported;
         let mut usd = 0.0;
