@@ -13,6 +13,7 @@
 //!    tokens, cost, status) and the writes. The chat's reply folds the same stamped items
 //!    into its own ledger, so every place shows the same numbers for a request.
 
+mod budget;
 pub mod checkpoint;
 pub mod ledger;
 pub mod pump;

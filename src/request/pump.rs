@@ -30,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::RequestSpec;
+use super::budget::Budget;
 use super::ledger::{Ledger, Stamp, Stamped, Write};
 use crate::limit::{Admission, Decision, Limiter, system_now_ms};
 use crate::llm::pricing::PriceTable;
@@ -118,13 +119,6 @@ pub struct Outcome {
 enum Item {
     Admitted(u32, Decision),
     Progress(Stamped),
-}
-
-/// Usage of a finished attempt for the limiter's budgets.
-struct Budget {
-    key: String,
-    tokens: u64,
-    usd: f64,
 }
 
 impl Pump {
@@ -478,20 +472,7 @@ impl<F: FnMut(PumpEvent)> Run<'_, F> {
             Write::AttemptFinished { number } => {
                 let outcome = self.ledger.outcome(number)?;
                 let key = self.attempts.get(&number).copied();
-                let u = outcome.usage;
-                let budget = (!u.is_unreported()).then(|| Budget {
-                    key: format!("{}-attempt-{}", process_token(), key.map_or(0, |k| k.0)),
-                    tokens: [
-                        u.input_tokens,
-                        u.output_tokens,
-                        u.cache_creation_input_tokens,
-                        u.cache_read_input_tokens,
-                    ]
-                    .iter()
-                    .map(|v| v.unwrap_or(0))
-                    .sum(),
-                    usd: outcome.cost.usd().unwrap_or(0.0),
-                });
+                let budget = Budget::of(&outcome, key);
                 if let Some(request) = key {
                     self.send(|s| s.keyed(KeyedWrite::FinishRequest { request, outcome }));
                 }
@@ -517,32 +498,11 @@ impl<F: FnMut(PumpEvent)> Run<'_, F> {
     }
 
     async fn record_budget(&mut self, budget: Budget) {
-        let Some(limiter) = &self.pump.limiter else {
-            return;
-        };
-        if let Err(e) = limiter
-            .record_usage(&budget.key, budget.tokens, budget.usd, system_now_ms())
-            .await
+        if let Some(limiter) = &self.pump.limiter
+            && let Err(e) = budget.record(limiter).await
         {
             self.warnings
                 .push(format!("could not record usage for the budgets: {e}"));
-        }
-    }
-
-    /// Records usage from a spawned task (nothing can be awaited in a drop).
-    fn spawn_budget(&self, budget: Budget) {
-        let Some(limiter) = self.pump.limiter.clone() else {
-            return;
-        };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = limiter
-                    .record_usage(&budget.key, budget.tokens, budget.usd, system_now_ms())
-                    .await
-                {
-                    tracing::warn!("could not record usage of a cancelled request: {e}");
-                }
-            });
         }
     }
 
@@ -595,23 +555,13 @@ impl<F: FnMut(PumpEvent)> Drop for Run<'_, F> {
         for write in self.ledger.finish(state, Stamp::now()) {
             budgets.extend(self.write(write));
         }
-        for budget in budgets {
-            self.spawn_budget(budget);
+        if let Some(limiter) = &self.pump.limiter {
+            for budget in budgets {
+                budget.spawn(limiter.clone());
+            }
         }
         self.done = true;
     }
-}
-
-/// A token unique to this process across machines (its pid and the time it first asked, to
-/// the nanosecond): budget keys from several machines sharing a Redis limiter never collide.
-fn process_token() -> &'static str {
-    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TOKEN.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        format!("{}-{nanos:x}", std::process::id())
-    })
 }
 
 #[cfg(test)]
