@@ -232,6 +232,16 @@ impl Printer<'_> {
     }
 }
 
+/// One request run through the pump and reported: what `--json` prints, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub outcome: AskOutcome,
+    /// The exit status it gives (`ask`'s codes).
+    pub status: u8,
+    /// The limiter stopped it ([`End::Refused`] or [`End::LimiterFailed`]).
+    gate_stop: Option<End>,
+}
+
 /// Streams the request of `spec` through `pump` and reports. `out` gets the text as it
 /// arrives (unless JSON), `err` the summary or error. Returns the exit status.
 pub async fn run(
@@ -241,7 +251,23 @@ pub async fn run(
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> u8 {
-    let json = mode == OutputMode::Json;
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let asked = execute(pump, spec, mode, out, err, ctrl_c).await;
+    print(asked, mode, out, err)
+}
+
+/// Runs `spec` through `pump` until it ends or `cancel` completes: the text goes to `out` as
+/// it arrives (unless `mode` is JSON), notices and retries to `err`. Prints nothing at the end.
+pub async fn execute(
+    pump: &Pump,
+    spec: RequestSpec,
+    mode: OutputMode,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+    cancel: impl std::future::Future<Output = ()>,
+) -> Asked {
     let started = Instant::now();
     let mut printer = Printer {
         outcome: AskOutcome {
@@ -271,10 +297,7 @@ pub async fn run(
         err,
     };
 
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let done = pump.run(spec, |event| printer.on(event), ctrl_c).await;
+    let done = pump.run(spec, |event| printer.on(event), cancel).await;
     printer.settle(&done.ledger);
     let end = done.end;
     let interrupted = end == End::Cancelled;
@@ -288,12 +311,7 @@ pub async fn run(
         End::Cancelled => (None, None),
     };
 
-    let Printer {
-        mut outcome,
-        out,
-        err,
-        ..
-    } = printer;
+    let mut outcome = printer.outcome;
     outcome.total_ms = millis(started.elapsed());
     if let Some(e) = &failure {
         outcome.error = Some(AskError {
@@ -326,7 +344,32 @@ pub async fn run(
         });
     }
 
-    if json {
+    let status = match &gate_stop {
+        Some(End::Refused { .. }) => exit::LOCAL_LIMIT,
+        Some(_) => exit::INTERNAL,
+        None if interrupted => exit::INTERRUPTED,
+        None => exit_status(failure.as_ref()),
+    };
+    Asked {
+        outcome,
+        status,
+        gate_stop,
+    }
+}
+
+/// Prints what `ask` prints at the end of `asked`; returns its exit status.
+fn print(
+    asked: Asked,
+    mode: OutputMode,
+    out: &mut (dyn Write + Send),
+    err: &mut (dyn Write + Send),
+) -> u8 {
+    let Asked {
+        outcome,
+        status,
+        gate_stop,
+    } = asked;
+    if mode == OutputMode::Json {
         match serde_json::to_string(&outcome) {
             Ok(line) => {
                 let _ = writeln!(out, "{line}");
@@ -355,10 +398,6 @@ pub async fn run(
         }
     }
     if let Some(stop) = &gate_stop {
-        let status = match stop {
-            End::Refused { .. } => exit::LOCAL_LIMIT,
-            _ => exit::INTERNAL,
-        };
         let _ = writeln!(err, "promptdeck: {}", gate_stop_message(stop));
         let _ = match outcome.conversation_id {
             Some(id) => writeln!(
@@ -372,12 +411,8 @@ pub async fn run(
                  your message was not saved"
             ),
         };
-        return status;
     }
-    if interrupted {
-        return exit::INTERRUPTED;
-    }
-    exit_status(failure.as_ref())
+    status
 }
 
 /// The message of a limiter stop ([`End::Refused`] or [`End::LimiterFailed`]).

@@ -78,9 +78,10 @@ pub struct GlobalArgs {
     /// Provider to use [default: the first configured; the demo when none is]
     #[arg(long, global = true, value_enum)]
     pub provider: Option<ProviderKind>,
-    /// Model name [default: claude-sonnet-5-5 for anthropic, gpt-5.6-terra for openai]
+    /// Model name [default: claude-sonnet-5-5 for anthropic, gpt-5.6-terra for openai];
+    /// `compare` takes several (one lane each)
     #[arg(long, global = true)]
-    pub model: Option<String>,
+    pub model: Vec<String>,
     /// Config file [default: the platform config dir's promptdeck/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -98,9 +99,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub max_tokens: Option<u32>,
     /// The prompt (system prompt) to use: NAME, NAME@REV (any git revision) or NAME@#HASH;
-    /// with `log`, show only requests made with the prompt NAME
+    /// with `log`, show only requests made with the prompt NAME; `compare` takes several (one
+    /// lane each; `none` for a lane without a prompt)
     #[arg(long, global = true, value_name = "REF")]
-    pub prompt: Option<String>,
+    pub prompt: Vec<String>,
     /// A theme file overriding colours of the built-in theme (see themes/)
     #[arg(long, global = true, value_name = "FILE")]
     pub theme: Option<PathBuf>,
@@ -126,6 +128,22 @@ pub enum Command {
     Conversations(ConversationsArgs),
     /// Print a stored conversation as Markdown or JSON Lines.
     Export(ExportArgs),
+    /// Send one message through several prompt versions and/or models at once (one lane per
+    /// `--prompt` × `--model`); print each lane's reply and a summary table.
+    Compare(CompareArgs),
+}
+
+/// `promptdeck compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The message; read from stdin when absent or `-`.
+    pub message: Vec<String>,
+    /// Send it N times through every lane, to see how much the replies vary.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
+    /// Print one JSON array of lane objects (the fields of `ask --json`, plus the lane).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `promptdeck log`.

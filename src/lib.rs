@@ -8,6 +8,7 @@ pub mod app;
 pub mod ask;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod config;
 pub mod event;
 pub mod frames;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use promptdeck::app::AppConfig;
 use promptdeck::ask::OutputMode;
-use promptdeck::cli::{AskArgs, Cli, Command, GlobalArgs, exit};
+use promptdeck::cli::{AskArgs, Cli, Command, CompareArgs, GlobalArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
 use promptdeck::limit::{LimitConfig, LimitSetting, Limiter};
@@ -66,7 +66,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
-    let prompt = match PromptChoice::from_args(&cli.global) {
+    let comparing = matches!(cli.command, Some(Command::Compare(_)));
+    if !comparing && cli.global.model.len() > 1 {
+        eprintln!("promptdeck: only `compare` takes several --model");
+        return ExitCode::from(exit::USAGE);
+    }
+    let prompt = match PromptChoice::from_args(&cli.global, comparing) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("promptdeck: {e}");
@@ -75,6 +80,9 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Some(Command::Ask(args)) => runtime.block_on(ask(args, &resolved, provider, prompt)),
+        Some(Command::Compare(args)) => {
+            runtime.block_on(compare(args, &resolved, provider, &cli.global))
+        }
         Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
         Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
         None => runtime.block_on(interactive(resolved, provider, prompt, cli.resume)),
@@ -89,7 +97,7 @@ fn history_command(cli: &Cli, resolved: &Resolved) -> Option<u8> {
     let result = match &cli.command {
         Some(Command::Log(args)) => {
             // `--prompt NAME` (or NAME@REV: the name is what the log is filtered by).
-            let name = match cli.global.prompt.as_deref().map(Reference::parse) {
+            let name = match cli.global.prompt.first().map(|p| Reference::parse(p)) {
                 None => None,
                 Some(Ok(reference)) => Some(reference.name),
                 Some(Err(e)) => {
@@ -124,11 +132,15 @@ struct PromptChoice {
 }
 
 impl PromptChoice {
-    fn from_args(global: &GlobalArgs) -> Result<PromptChoice, String> {
+    fn from_args(global: &GlobalArgs, comparing: bool) -> Result<PromptChoice, String> {
+        if global.prompt.len() > 1 && !comparing {
+            return Err("only `compare` takes several --prompt".into());
+        }
         let reference = global
             .prompt
-            .as_deref()
-            .map(Reference::parse)
+            .first()
+            .filter(|_| !comparing)
+            .map(|p| Reference::parse(p))
             .transpose()
             .map_err(|e| e.to_string())?;
         let mut vars = BTreeMap::new();
@@ -169,7 +181,7 @@ fn load_config(global: &GlobalArgs, history_only: bool) -> Result<Resolved, Conf
         } else {
             global.provider
         },
-        model: global.model.clone(),
+        model: global.model.first().cloned(),
         max_tokens: global.max_tokens,
         system: global.system.clone(),
         data_dir: global.data_dir.clone(),
@@ -217,58 +229,56 @@ fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::Worke
     Some(guard)
 }
 
-async fn ask(
-    args: AskArgs,
+/// A system prompt as a request sends it: its text, version, raw text and the variable
+/// values it used.
+struct SystemPrompt {
+    text: Option<String>,
+    provenance: Option<promptdeck::prompts::Provenance>,
+    raw: Option<Arc<str>>,
+    variables: BTreeMap<String, String>,
+}
+
+/// The system prompt `reference` names (else the configured inline text), filled with
+/// `vars`; on failure the message is printed and the exit status returned.
+async fn system_prompt(
     resolved: &Resolved,
-    provider: Arc<dyn Provider>,
-    prompt: PromptChoice,
-) -> u8 {
-    let Some(services) = ask_services(resolved, provider).await else {
-        return exit::CONFIG;
-    };
-    let mut used_variables = BTreeMap::new();
-    let (system, provenance, prompt_text) = match &prompt.reference {
-        None => (
-            resolved.system.clone(),
-            resolved
+    reference: Option<&Reference>,
+    vars: &BTreeMap<String, String>,
+    store: Option<&promptdeck::store::StoreHandle>,
+) -> Result<SystemPrompt, u8> {
+    let Some(reference) = reference else {
+        return Ok(SystemPrompt {
+            text: resolved.system.clone(),
+            provenance: resolved
                 .system
                 .as_deref()
                 .map(promptdeck::prompts::Provenance::inline),
-            resolved.system.as_deref().map(Arc::from),
-        ),
-        Some(reference) => {
-            let session = SessionVersions::new();
-            let loaded = match resolve_with_history(
-                &resolved.prompts_dir,
-                reference,
-                &session,
-                services.pump.store.as_ref(),
-            )
-            .await
-            {
-                Ok(loaded) => loaded,
-                Err(e) => {
-                    eprintln!("promptdeck: {e}");
-                    return exit::USAGE;
-                }
-            };
-            match promptdeck::prompts::fill(&loaded.text, &prompt.vars) {
-                Ok((text, used)) => {
-                    used_variables = used;
-                    (
-                        Some(text),
-                        Some(loaded.provenance),
-                        Some(Arc::from(loaded.text.as_str())),
-                    )
-                }
-                Err(missing) => {
-                    eprintln!("promptdeck: {missing}");
-                    return exit::USAGE;
-                }
-            }
-        }
+            raw: resolved.system.as_deref().map(Arc::from),
+            variables: BTreeMap::new(),
+        });
     };
-    let message = if args.message.is_empty() || args.message == ["-"] {
+    let session = SessionVersions::new();
+    let loaded = resolve_with_history(&resolved.prompts_dir, reference, &session, store)
+        .await
+        .map_err(|e| {
+            eprintln!("promptdeck: {e}");
+            exit::USAGE
+        })?;
+    let (text, variables) = promptdeck::prompts::fill(&loaded.text, vars).map_err(|missing| {
+        eprintln!("promptdeck: {missing}");
+        exit::USAGE
+    })?;
+    Ok(SystemPrompt {
+        text: Some(text),
+        provenance: Some(loaded.provenance),
+        raw: Some(Arc::from(loaded.text.as_str())),
+        variables,
+    })
+}
+
+/// The message of `ask` and `compare`: the words given, or stdin when none (or `-`).
+async fn read_message(words: Vec<String>) -> Result<String, u8> {
+    let message = if words.is_empty() || words == ["-"] {
         if std::io::stdin().is_terminal() {
             eprintln!("promptdeck: reading the message from stdin (end with Ctrl-D)…");
         }
@@ -281,48 +291,165 @@ async fn ask(
             Ok(Ok(input)) => input,
             Ok(Err(e)) => {
                 eprintln!("promptdeck: cannot read the message from stdin: {e}");
-                return exit::USAGE;
+                return Err(exit::USAGE);
             }
             Err(e) => {
                 eprintln!("promptdeck: cannot read the message from stdin: {e}");
-                return exit::INTERNAL;
+                return Err(exit::INTERNAL);
             }
         }
     } else {
-        args.message.join(" ")
+        words.join(" ")
     };
     if message.trim().is_empty() {
         eprintln!("promptdeck: the message is empty");
-        return exit::USAGE;
+        return Err(exit::USAGE);
     }
-    let spec = RequestSpec {
+    Ok(message)
+}
+
+/// The spec of a one-message request (a new conversation) for `ask` and `compare`.
+fn first_message(
+    resolved: &Resolved,
+    model: &str,
+    system: SystemPrompt,
+    message: &str,
+) -> RequestSpec {
+    RequestSpec {
         request: ChatRequest {
-            model: resolved.model.clone(),
-            system,
+            model: model.to_string(),
+            system: system.text,
             messages: vec![Message {
                 role: Role::User,
-                content: message.clone(),
+                content: message.to_string(),
             }],
             max_tokens: resolved.max_tokens,
             temperature: resolved.temperature,
         },
-        prompt: provenance,
-        prompt_text,
-        variables: used_variables,
+        prompt: system.provenance,
+        prompt_text: system.raw,
+        variables: system.variables,
         conversation: None,
-        user_text: Some(message),
+        user_text: Some(message.to_string()),
+        // The message may have come from stdin and exist nowhere else.
         store_even_if_refused: true,
-    };
-    let mut stdout = std::io::stdout();
-    let mut stderr = std::io::stderr();
-    let mode = if args.json {
+    }
+}
+
+fn output_mode(json: bool) -> OutputMode {
+    if json {
         OutputMode::Json
-    } else if stdout.is_terminal() {
+    } else if std::io::stdout().is_terminal() {
         OutputMode::TextOnTerminal
     } else {
         OutputMode::Text
+    }
+}
+
+async fn ask(
+    args: AskArgs,
+    resolved: &Resolved,
+    provider: Arc<dyn Provider>,
+    prompt: PromptChoice,
+) -> u8 {
+    let Some(services) = ask_services(resolved, provider).await else {
+        return exit::CONFIG;
     };
+    let store = services.pump.store.as_ref();
+    let system = match system_prompt(resolved, prompt.reference.as_ref(), &prompt.vars, store).await
+    {
+        Ok(system) => system,
+        Err(code) => return code,
+    };
+    let message = match read_message(args.message).await {
+        Ok(message) => message,
+        Err(code) => return code,
+    };
+    let spec = first_message(resolved, &resolved.model, system, &message);
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    let mode = output_mode(args.json);
     let code = promptdeck::ask::run(&services.pump, spec, mode, &mut stdout, &mut stderr).await;
+    drop(services);
+    code
+}
+
+/// `compare`: one lane per `--prompt` × `--model`, run at once through the one request path.
+async fn compare(
+    args: CompareArgs,
+    resolved: &Resolved,
+    provider: Arc<dyn Provider>,
+    global: &GlobalArgs,
+) -> u8 {
+    let mut vars = BTreeMap::new();
+    for var in &global.vars {
+        match parse_var(var) {
+            Ok((name, value)) => {
+                vars.insert(name, value);
+            }
+            Err(e) => {
+                eprintln!("promptdeck: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    let mut references = Vec::new();
+    for p in &global.prompt {
+        if p == "none" {
+            references.push(None);
+            continue;
+        }
+        match Reference::parse(p) {
+            Ok(reference) => references.push(Some(reference)),
+            Err(e) => {
+                eprintln!("promptdeck: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    if references.is_empty() {
+        references.push(None);
+    }
+    let models = if global.model.is_empty() {
+        vec![resolved.model.clone()]
+    } else {
+        global.model.clone()
+    };
+    if references.len() * models.len() < 2 && args.repeat < 2 {
+        eprintln!(
+            "promptdeck: compare needs two lanes or more: give several --prompt and/or --model (or --repeat N)"
+        );
+        return exit::USAGE;
+    }
+    let Some(services) = ask_services(resolved, provider).await else {
+        return exit::CONFIG;
+    };
+    let message = match read_message(args.message).await {
+        Ok(message) => message,
+        Err(code) => return code,
+    };
+    let mut lanes = Vec::new();
+    for reference in &references {
+        for model in &models {
+            let store = services.pump.store.as_ref();
+            let system = match system_prompt(resolved, reference.as_ref(), &vars, store).await {
+                Ok(system) => system,
+                Err(code) => return code,
+            };
+            lanes.push(first_message(resolved, model, system, &message));
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    let code = promptdeck::compare::run(
+        &services.pump,
+        lanes,
+        args.repeat,
+        args.json,
+        &mut stdout,
+        &mut stderr,
+    )
+    .await;
     drop(services);
     code
 }

@@ -125,6 +125,8 @@ impl RecordedRequest {
 #[derive(Default)]
 struct Shared {
     script: Mutex<VecDeque<MockResponse>>,
+    /// Responses for requests naming a model (several requests in flight at once).
+    by_model: Mutex<Vec<(String, MockResponse)>>,
     requests: Mutex<Vec<RecordedRequest>>,
     /// Response bodies currently being streamed (decremented when the body is dropped,
     /// e.g. because the client closed the connection).
@@ -159,6 +161,16 @@ impl MockServer {
     /// Queues a response for the next request.
     pub fn push(&self, response: MockResponse) {
         self.shared.script.lock().unwrap().push_back(response);
+    }
+
+    /// Queues a response for the next request whose body names `model` (ahead of
+    /// [`MockServer::push`]'s queue), for requests that run at once.
+    pub fn push_for(&self, model: &str, response: MockResponse) {
+        self.shared
+            .by_model
+            .lock()
+            .unwrap()
+            .push((model.to_string(), response));
     }
 
     /// `http://127.0.0.1:PORT` (Anthropic-style base URL).
@@ -235,12 +247,21 @@ async fn handle(
                 .unwrap(),
         };
     }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = body["model"].as_str().unwrap_or_default().to_string();
     shared.requests.lock().unwrap().push(RecordedRequest {
         path: uri.path().to_string(),
         headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body,
     });
-    let scripted = shared.script.lock().unwrap().pop_front();
+    let routed = {
+        let mut by_model = shared.by_model.lock().unwrap();
+        by_model
+            .iter()
+            .position(|(m, _)| *m == model)
+            .map(|i| by_model.remove(i).1)
+    };
+    let scripted = routed.or_else(|| shared.script.lock().unwrap().pop_front());
     let Some(scripted) = scripted else {
         return Response::builder()
             .status(500)
