@@ -301,7 +301,7 @@ impl Services {
                     let sink = move |event| {
                         let _ = events.send(AppEvent::Request { id, event });
                     };
-                    let outcome = pump.run(spec, sink, std::future::pending()).await;
+                    let outcome = pump.run(*spec, sink, std::future::pending()).await;
                     if let End::Failed(error) = &outcome.end {
                         tracing::warn!(request = %id, kind = error.kind(), "request failed: {error}");
                     }
@@ -370,7 +370,11 @@ impl Services {
                 tokio::spawn(async move {
                     let result = match store {
                         Some(store) => store
-                            .recent_requests(RequestFilter { limit, prompt_name })
+                            .recent_requests(RequestFilter {
+                                limit,
+                                prompt_name,
+                                compare_id: None,
+                            })
                             .wait()
                             .await
                             .map_err(HistoryError::from),

@@ -155,6 +155,9 @@ pub struct LogArgs {
     /// Print the rows as one JSON array (OpenTelemetry GenAI attribute names).
     #[arg(long)]
     pub json: bool,
+    /// Only the lanes of this compare run (the id `compare` prints).
+    #[arg(long, value_name = "ID")]
+    pub compare: Option<String>,
 }
 
 /// `promptdeck conversations`.

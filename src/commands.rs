@@ -65,6 +65,7 @@ pub fn log(
     let rows = store.recent_requests(&RequestFilter {
         limit: args.limit,
         prompt_name: prompt_name.map(str::to_string),
+        compare_id: args.compare.clone(),
     })?;
     if args.json {
         writeln!(out, "{}", log_json(&rows)?)?;

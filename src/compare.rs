@@ -25,6 +25,8 @@ use crate::text;
 /// One lane's run, as `--json` reports it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LaneOutcome {
+    /// The compare run (`promptdeck log --compare ID` lists its requests).
+    pub compare_id: String,
     /// 1-based, in the order the lanes were given (`--prompt` × `--model`).
     pub lane: usize,
     /// 1-based repeat of the lane (`--repeat N`).
@@ -45,6 +47,7 @@ pub async fn run(
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> u8 {
+    let id = compare_id();
     // Ctrl-C cancels every lane (each is recorded as cancelled).
     let (stop, stopped) = watch::channel(false);
     let ctrl_c = tokio::spawn(async move {
@@ -52,12 +55,16 @@ pub async fn run(
             let _ = stop.send(true);
         }
     });
-    let runs = lanes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, spec)| (1..=repeat).map(move |r| (i + 1, r, spec.clone())));
+    let runs = lanes.iter().enumerate().flat_map(|(i, spec)| {
+        let spec = RequestSpec {
+            compare_id: Some(id.clone()),
+            ..spec.clone()
+        };
+        (1..=repeat).map(move |r| (i + 1, r, spec.clone()))
+    });
     let results = join_all(runs.map(|(lane, repeat, spec)| {
         let mut stopped = stopped.clone();
+        let id = id.clone();
         async move {
             let cancel = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
@@ -66,6 +73,7 @@ pub async fn run(
             let (mut quiet, mut notes) = (Vec::new(), Vec::new());
             let asked = execute(pump, spec, OutputMode::Json, &mut quiet, &mut notes, cancel).await;
             let lane = LaneOutcome {
+                compare_id: id.clone(),
                 lane,
                 repeat,
                 status: asked.status,
@@ -83,6 +91,10 @@ pub async fn run(
         }
     }
     let lanes: Vec<LaneOutcome> = results.into_iter().map(|(lane, _)| lane).collect();
+    let _ = writeln!(
+        err,
+        "promptdeck: compare {id}: `promptdeck log --compare {id}` lists its requests"
+    );
     if json {
         match serde_json::to_string(&lanes) {
             Ok(text) => {
@@ -102,6 +114,12 @@ pub async fn run(
         .map(|l| l.status)
         .find(|s| *s != exit::OK)
         .unwrap_or(exit::OK)
+}
+
+/// A new compare run's id: the time in ms and the process, in hex (short enough to type).
+fn compare_id() -> String {
+    let ms = crate::limit::system_now_ms();
+    format!("{ms:x}{:04x}", std::process::id() & 0xffff)
 }
 
 /// Every reply under its label, then the summary table and the winners.

@@ -333,6 +333,7 @@ fn first_message(
         user_text: Some(message.to_string()),
         // The message may have come from stdin and exist nowhere else.
         store_even_if_refused: true,
+        compare_id: None,
     }
 }
 

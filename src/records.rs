@@ -380,6 +380,8 @@ pub struct RequestRecord {
     pub params: RequestParams,
     /// The exact prompt version, if a prompt drove it.
     pub prompt: Option<PromptVersion>,
+    /// The compare run it is a lane of (`promptdeck compare`), if any.
+    pub compare_id: Option<String>,
 }
 
 /// What the server said when the reply began (recorded at once, so an interrupted request
@@ -482,6 +484,9 @@ pub struct RequestRow {
     /// The output count is promptdeck's estimate from the text (shown `~N`).
     #[serde(default)]
     pub output_estimated: bool,
+    /// The compare run it was a lane of, if any.
+    #[serde(default)]
+    pub compare_id: Option<String>,
     /// `gen_ai.usage.cache_read.input_tokens`.
     pub gen_ai_usage_cache_read_input_tokens: Option<u64>,
     /// `gen_ai.usage.cache_creation.input_tokens`.
@@ -549,6 +554,8 @@ pub struct RequestFilter {
     pub limit: usize,
     /// Only requests made with this prompt.
     pub prompt_name: Option<String>,
+    /// Only the lanes of this compare run.
+    pub compare_id: Option<String>,
 }
 
 impl Default for RequestFilter {
@@ -556,6 +563,7 @@ impl Default for RequestFilter {
         RequestFilter {
             limit: 50,
             prompt_name: None,
+            compare_id: None,
         }
     }
 }

@@ -88,6 +88,34 @@ async fn two_models_run_at_once_and_the_fast_one_is_shown_so() {
     assert_ne!(lanes[0]["conversation_id"], lanes[1]["conversation_id"]);
     assert_eq!(lanes[1]["usage"]["output_tokens"], json!(3));
     assert_eq!(server.requests().len(), 2);
+    // Both lanes are one compare run in the log.
+    let id = lanes[0]["compare_id"].as_str().unwrap().to_string();
+    assert_eq!(lanes[1]["compare_id"], json!(id));
+    assert!(
+        stderr(&out).contains(&format!("log --compare {id}")),
+        "{}",
+        stderr(&out)
+    );
+    let log = run(
+        anthropic_cmd(home.path(), &server, "sk-test"),
+        &["log", "--json", "--compare", &id],
+    )
+    .await;
+    let rows: Value = serde_json::from_str(&stdout(&log)).unwrap();
+    let mut models: Vec<Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["gen_ai_request_model"].clone())
+        .collect();
+    models.sort_by_key(|v| v.to_string());
+    assert_eq!(models, vec![json!("claude-fast"), json!("claude-slow")]);
+    let other = run(
+        anthropic_cmd(home.path(), &server, "sk-test"),
+        &["log", "--json", "--compare", "nope"],
+    )
+    .await;
+    assert_eq!(stdout(&other).trim(), "[]");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

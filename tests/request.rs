@@ -72,6 +72,7 @@ async fn aborting_the_task_mid_stream_stores_the_partial_reply_as_cancelled() {
         conversation: None,
         user_text: Some("tell me".into()),
         store_even_if_refused: false,
+        compare_id: None,
     };
     let (text_tx, mut text_rx) = tokio::sync::mpsc::unbounded_channel();
     // The chat's request task: it owns the pump's run.
@@ -233,7 +234,7 @@ mod chat {
             let mut events = Vec::new();
             let outcome = self
                 .pump
-                .run(spec, |event| events.push(event), std::future::pending())
+                .run(*spec, |event| events.push(event), std::future::pending())
                 .await;
             for event in events {
                 self.model

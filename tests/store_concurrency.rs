@@ -52,6 +52,7 @@ fn record(tag: &str, i: usize) -> RequestRecord {
             content_hash: format!("{tag}-{i}"),
             commit: PromptCommit::Uncommitted,
         }),
+        compare_id: None,
     }
 }
 
@@ -126,6 +127,7 @@ fn two_processes_write_concurrently() {
             .recent_requests(&RequestFilter {
                 limit: 10_000,
                 prompt_name: Some(tag.into()),
+                compare_id: None,
             })
             .expect("query");
         assert_eq!(rows.len(), ROWS_PER_WRITER, "{tag}");
@@ -135,6 +137,7 @@ fn two_processes_write_concurrently() {
         .recent_requests(&RequestFilter {
             limit: 10_000,
             prompt_name: None,
+            compare_id: None,
         })
         .expect("query");
     assert_eq!(all.len(), 2 * ROWS_PER_WRITER);

@@ -461,6 +461,7 @@ mod inspector {
                         variables: Default::default(),
                     },
                     prompt: Some(prompt.clone()),
+                    compare_id: None,
                 })
                 .unwrap();
             store.finish_request(log, &outcome).unwrap();
@@ -518,6 +519,7 @@ mod inspector {
             .recent_requests(&RequestFilter {
                 limit: 50,
                 prompt_name: None,
+                compare_id: None,
             })
             .unwrap()
     }

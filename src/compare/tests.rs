@@ -7,6 +7,7 @@ use crate::llm::Usage;
 
 fn lane(lane: usize, repeat: u32, text: &str, ttft_ms: u64, out: u64, usd: f64) -> LaneOutcome {
     LaneOutcome {
+        compare_id: "c1".into(),
         lane,
         repeat,
         status: exit::OK,

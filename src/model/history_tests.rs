@@ -73,6 +73,7 @@ fn stored() -> (Store, ConversationId) {
                     variables: [("lang".to_string(), "French".to_string())].into(),
                 },
                 prompt: prompt.clone(),
+                compare_id: None,
             })
             .unwrap();
         store

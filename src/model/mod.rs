@@ -43,7 +43,10 @@ pub use transcript::{Entry, Reply, ReplyState, RetryWait, Step, Transcript};
 pub enum Effect {
     /// Run request `spec` (limiter, storing, retries, the log) in a new task whose events are
     /// tagged `id`: `AppEvent::Request`s, then one `AppEvent::RequestEnded`.
-    StartRequest { id: RequestId, spec: RequestSpec },
+    StartRequest {
+        id: RequestId,
+        spec: Box<RequestSpec>,
+    },
     /// List stored conversations; answer with `AppEvent::ConversationsListed`.
     LoadConversations { limit: usize },
     /// Read a stored conversation; answer with `AppEvent::ConversationLoaded`.

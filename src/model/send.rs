@@ -170,6 +170,7 @@ impl Model {
             conversation: self.conversation,
             user_text: user_text.clone(),
             store_even_if_refused: false,
+            compare_id: None,
         };
         let pending = PendingSend {
             id,
@@ -182,7 +183,10 @@ impl Model {
         } else {
             self.commit(pending, now);
         }
-        vec![Effect::StartRequest { id, spec }]
+        vec![Effect::StartRequest {
+            id,
+            spec: Box::new(spec),
+        }]
     }
 
     /// The request was admitted: its message leaves the composer and its reply appears.

@@ -103,7 +103,7 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
         effects,
         vec![Effect::StartRequest {
             id: RequestId(1),
-            spec: RequestSpec {
+            spec: Box::new(RequestSpec {
                 request: ChatRequest {
                     model: "claude-test".into(),
                     system: Some("Be brief.".into()),
@@ -118,9 +118,10 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
                 conversation: None,
                 user_text: Some("hello".into()),
                 store_even_if_refused: false,
+                compare_id: None,
                 prompt_text: Some(Arc::from("Be brief.")),
                 variables: Default::default(),
-            },
+            }),
         }]
     );
     assert_eq!(h.model.composer_text(), "", "the composer is cleared");

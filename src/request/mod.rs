@@ -56,6 +56,8 @@ pub struct RequestSpec {
     /// may have come from stdin and exists nowhere else). The chat keeps a refused message
     /// in its composer instead, and stores nothing.
     pub store_even_if_refused: bool,
+    /// The compare run this request is a lane of (`promptdeck compare`), logged with it.
+    pub compare_id: Option<String>,
 }
 
 /// The title of a new conversation: the first non-empty line of its first message, at most

@@ -141,6 +141,7 @@ impl Pump {
                 variables: spec.variables.clone(),
             },
             prompt: spec.prompt.as_ref().map(PromptVersion::from),
+            compare_id: spec.compare_id.clone(),
             conversation: spec.conversation,
             user_message: None,
             attempts: BTreeMap::new(),
@@ -296,6 +297,7 @@ struct Run<'p, F: FnMut(PumpEvent)> {
     store: Option<StoreHandle>,
     params: RequestParams,
     prompt: Option<PromptVersion>,
+    compare_id: Option<String>,
     conversation: Option<ConversationId>,
     user_message: Option<MessageId>,
     /// Each attempt's log row.
@@ -494,6 +496,7 @@ impl<F: FnMut(PumpEvent)> Run<'_, F> {
             provider: self.pump.provider.name().to_string(),
             params,
             prompt: self.prompt.clone(),
+            compare_id: self.compare_id.clone(),
         })
     }
 

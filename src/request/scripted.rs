@@ -90,6 +90,7 @@ pub(crate) fn spec(message: &str) -> super::RequestSpec {
         conversation: None,
         user_text: Some(message.into()),
         store_even_if_refused: false,
+        compare_id: None,
     }
 }
 

@@ -20,7 +20,7 @@ macro_rules! request_columns {
          usage_cache_creation_1h_input_tokens, gen_ai_response_finish_reasons, \
          time_to_first_chunk_ms, duration_ms, provider_request_id, prompt_name, prompt_hash, \
          prompt_commit, request_params_json, cost_usd, cost_kind, cost_source, error_type, \
-         error_message, retry_count, ratelimit_headers_json, output_tokens_estimated"
+         error_message, retry_count, ratelimit_headers_json, output_tokens_estimated, compare_id"
     };
 }
 
@@ -201,6 +201,7 @@ pub(super) fn read_request_raw(r: &Row<'_>) -> rusqlite::Result<RawRequest> {
             cost_kind: r.get("cost_kind")?,
             cost_source: r.get("cost_source")?,
             output_estimated: r.get("output_tokens_estimated")?,
+            compare_id: r.get("compare_id")?,
             error_type: r.get("error_type")?,
             error_message: r.get("error_message")?,
             retry_count: u32_col("retry_count")?.unwrap_or(0),

@@ -22,10 +22,14 @@ impl Store {
             "SELECT ",
             request_columns!(),
             " FROM requests WHERE (?1 IS NULL OR prompt_name = ?1) \
+             AND (?3 IS NULL OR compare_id = ?3) \
              ORDER BY started_at_ms DESC, id DESC LIMIT ?2"
         ))?;
         let rows = stmt
-            .query_map(params![filter.prompt_name, limit], read_request_raw)?
+            .query_map(
+                params![filter.prompt_name, limit, filter.compare_id],
+                read_request_raw,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(RawRequest::into_row).collect()
     }

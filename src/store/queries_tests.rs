@@ -24,6 +24,7 @@ fn recent_requests_filters_by_prompt_newest_first() {
         .recent_requests(&RequestFilter {
             limit: 10,
             prompt_name: Some("a".into()),
+            compare_id: None,
         })
         .expect("query");
     let hashes: Vec<String> = a
@@ -39,6 +40,7 @@ fn recent_requests_filters_by_prompt_newest_first() {
         .recent_requests(&RequestFilter {
             limit: 2,
             prompt_name: None,
+            compare_id: None,
         })
         .expect("query");
     assert_eq!(two.len(), 2);
@@ -83,6 +85,7 @@ fn hostile_strings_are_data_not_sql() {
         .recent_requests(&RequestFilter {
             limit: 5,
             prompt_name: Some(evil.into()),
+            compare_id: None,
         })
         .expect("filter by a hostile name");
     assert_eq!(rows.len(), 1);

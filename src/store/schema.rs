@@ -108,6 +108,11 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE requests ADD COLUMN output_tokens_estimated INTEGER NOT NULL DEFAULT 0;
     ",
+    // v6: the compare run a request was a lane of (`promptdeck compare`).
+    "
+    ALTER TABLE requests ADD COLUMN compare_id TEXT;
+    CREATE INDEX requests_compare ON requests(compare_id);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -51,6 +51,7 @@ pub(super) fn record(
             variables: Default::default(),
         },
         prompt: Some(prompt()),
+        compare_id: None,
     }
 }
 

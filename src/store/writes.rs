@@ -119,8 +119,9 @@ impl Store {
                 "INSERT INTO requests (conversation_id, message_id, attempt, started_at_ms, \
                  status, gen_ai_provider_name, gen_ai_request_model, gen_ai_request_max_tokens, \
                  gen_ai_request_temperature, prompt_name, prompt_hash, prompt_commit, \
-                 request_params_json, retry_count, writer) \
-                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 request_params_json, retry_count, writer, compare_id) \
+                 VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+                 ?15)",
             )?
             .execute(params![
                 record.conversation_id.map(|c| c.0),
@@ -137,6 +138,7 @@ impl Store {
                 params_json,
                 record.attempt.saturating_sub(1),
                 self.writer,
+                record.compare_id,
             ])?;
         let id = LogId(self.conn.last_insert_rowid());
         // A conversation shows (and resumes with) the prompt version it last used.
