@@ -399,16 +399,22 @@ fn print(
     }
     if let Some(stop) = &gate_stop {
         let _ = writeln!(err, "promptdeck: {}", gate_stop_message(stop));
+        // Refused before a retry: the earlier attempts were sent (and are in the log).
+        let what = match outcome.attempts {
+            0 => "the request was not sent".to_string(),
+            1 => "the local limit stopped the retries after 1 attempt".to_string(),
+            n => format!("the local limit stopped the retries after {n} attempts"),
+        };
         let _ = match outcome.conversation_id {
             Some(id) => writeln!(
                 err,
-                "promptdeck: the request was not sent; your message is saved in conversation \
-                 {id} (`promptdeck export {id}`)"
+                "promptdeck: {what}; your message is saved in conversation {id} \
+                 (`promptdeck export {id}`)"
             ),
             None => writeln!(
                 err,
-                "promptdeck: the request was not sent, and the history database is unavailable: \
-                 your message was not saved"
+                "promptdeck: {what}, and the history database is unavailable: your message \
+                 was not saved"
             ),
         };
     }

@@ -58,7 +58,10 @@ async fn a_refusal_before_a_retry_sends_nothing_more_and_exits_10() {
         err.contains("rate limit 1/1m reached — next slot in"),
         "{err}"
     );
-    assert!(err.contains("saved in conversation 1"), "{err}");
+    assert!(
+        err.contains("the local limit stopped the retries after 1 attempt; your message is saved in conversation 1"),
+        "{err}"
+    );
     let store = writer.handle();
     let rows = store
         .recent_requests(RequestFilter::default())
