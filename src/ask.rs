@@ -372,7 +372,7 @@ fn print(
     if mode == OutputMode::Json {
         match serde_json::to_string(&outcome) {
             Ok(line) => {
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", text::json_terminal_safe(line));
             }
             Err(e) => {
                 let _ = writeln!(err, "promptdeck: cannot encode the result: {e}");

@@ -97,8 +97,8 @@ pub async fn run(
     );
     if json {
         match serde_json::to_string(&lanes) {
-            Ok(text) => {
-                let _ = writeln!(out, "{text}");
+            Ok(json) => {
+                let _ = writeln!(out, "{}", text::json_terminal_safe(json));
             }
             Err(e) => {
                 let _ = writeln!(err, "promptdeck: cannot encode the result: {e}");

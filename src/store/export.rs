@@ -177,7 +177,7 @@ pub fn export_jsonl(conversation: &ConversationWithMessages) -> Result<String, S
             updated_at_ms: message.updated_at_ms,
             request: request.as_ref().map(JsonlRequest::of),
         };
-        out.push_str(&serde_json::to_string(&line)?);
+        out.push_str(&text::json_terminal_safe(serde_json::to_string(&line)?));
         out.push('\n');
     }
     Ok(out)

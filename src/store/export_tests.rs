@@ -110,3 +110,23 @@ fn log_table_and_json() {
     assert_eq!(json[1]["status"], "ok");
     assert_eq!(format_log_table(&[]), "no requests logged yet\n");
 }
+
+#[test]
+fn jsonl_export_escapes_c1_controls_and_bidi_overrides_and_keeps_the_text() {
+    let mut c = exported_conversation();
+    let hostile = "a\u{9b}31mb\u{202e}evil\u{2066}x\u{7f}";
+    c.messages[1].message.content = hostile.into();
+    let out = export_jsonl(&c).expect("export");
+    assert!(
+        !out.chars().any(|ch| matches!(ch, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+        "{out:?}"
+    );
+    assert!(out.contains("\\u009b") && out.contains("\\u202e"), "{out}");
+    let line: serde_json::Value =
+        serde_json::from_str(out.lines().nth(1).expect("the reply")).expect("JSON");
+    assert_eq!(
+        line["content"],
+        serde_json::json!(hostile),
+        "the text is unchanged"
+    );
+}

@@ -57,7 +57,9 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
 
 /// The rows as one JSON array (`promptdeck log --json`).
 pub fn log_json(rows: &[RequestRow]) -> Result<String, StoreError> {
-    Ok(serde_json::to_string_pretty(rows)?)
+    Ok(text::json_terminal_safe(serde_json::to_string_pretty(
+        rows,
+    )?))
 }
 
 fn one_line(s: &str) -> String {

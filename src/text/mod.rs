@@ -78,6 +78,25 @@ fn sanitize_with(input: &str, tabs: Tabs) -> String {
     out
 }
 
+/// JSON text made safe for a terminal without changing what it means: every control
+/// character that serde leaves raw (DEL, C1 such as U+009B CSI) and every bidirectional
+/// override or isolate (U+202A–U+202E, U+2066–U+2069) becomes a `\uXXXX` escape. Such
+/// characters can only stand inside JSON strings, where the escape decodes to the same text.
+pub fn json_terminal_safe(json: String) -> String {
+    if !json.chars().any(is_control) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_control(c) && c != '\t' && c != '\r' {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn needs_work(c: char) -> bool {
     c == '\r' || c == '\t' || c == '\u{1b}' || is_control(c)
 }
