@@ -110,6 +110,27 @@ pub enum ErrorClass {
     Protocol,
 }
 
+/// Secrets shorter than this are not redacted: a one-letter test key would otherwise turn
+/// every `e` of an error into `[redacted]` (and JSON field names with it), and no real API
+/// key is that short.
+pub const MIN_REDACTED_SECRET_CHARS: usize = 8;
+
+/// Whether `secret` is long enough to be redacted, and cannot occur inside the marker itself
+/// (so redacting twice changes nothing).
+fn worth_redacting(secret: &str) -> bool {
+    secret.chars().count() >= MIN_REDACTED_SECRET_CHARS && !"[redacted]".contains(secret)
+}
+
+/// `text` with every whole occurrence of `secret` replaced by `[redacted]`, once; unchanged
+/// when the secret is too short to be one.
+pub fn redact_secret(text: &str, secret: &str) -> String {
+    if worth_redacting(secret) {
+        text.replace(secret, "[redacted]")
+    } else {
+        text.to_string()
+    }
+}
+
 impl LlmError {
     /// The error's class.
     pub fn class(&self) -> ErrorClass {
@@ -185,10 +206,10 @@ impl LlmError {
     /// `[redacted]`. The HTTP driver applies this to every error it returns, so a server or
     /// proxy that echoes the key back cannot make it reach the screen or the logs.
     pub fn redact(self, secret: &str) -> LlmError {
-        if secret.is_empty() {
+        if !worth_redacting(secret) {
             return self;
         }
-        let r = |m: String| m.replace(secret, "[redacted]");
+        let r = |m: String| redact_secret(&m, secret);
         match self {
             LlmError::Auth { status, message } => LlmError::Auth {
                 status,

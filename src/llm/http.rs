@@ -373,9 +373,9 @@ pub fn rate_limit_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 /// Replaces the key in an error body by `[redacted]`.
 fn redact_bytes(bytes: Vec<u8>, secret: Option<&str>) -> Vec<u8> {
     match secret {
-        Some(key) if !key.is_empty() => String::from_utf8_lossy(&bytes)
-            .replace(key, "[redacted]")
-            .into_bytes(),
+        Some(key) => {
+            super::error::redact_secret(&String::from_utf8_lossy(&bytes), key).into_bytes()
+        }
         _ => bytes,
     }
 }

@@ -227,3 +227,26 @@ fn redact_removes_the_key_from_messages() {
         }
     );
 }
+
+#[test]
+fn a_key_too_short_to_be_a_secret_garbles_nothing_and_redaction_happens_once() {
+    let body = r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#;
+    assert_eq!(
+        redact_secret(body, "e"),
+        body,
+        "a one-letter key is not redacted"
+    );
+    let key = "sk-ant-0123456789";
+    let once = redact_secret(&format!("key {key} rejected"), key);
+    assert_eq!(once, "key [redacted] rejected");
+    assert_eq!(
+        redact_secret(&once, key),
+        once,
+        "a second pass changes nothing"
+    );
+    let e = LlmError::Auth {
+        status: 401,
+        message: "the type of the request".into(),
+    };
+    assert_eq!(e.clone().redact("e"), e);
+}
