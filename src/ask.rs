@@ -24,6 +24,7 @@
 //! reports the numbers of the request's ledger, the same ones the log holds.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -130,6 +131,10 @@ pub enum OutputMode {
 /// `--json` reports that the ledger does not hold. The storing half is the [`Pump`].
 struct Printer<'a> {
     outcome: AskOutcome,
+    /// Told when a write to `out` finds the reader gone: the request is cancelled.
+    pipe_closed: Arc<tokio::sync::Notify>,
+    /// The reader of `out` went away.
+    closed: bool,
     mode: OutputMode,
     out: &'a mut (dyn Write + Send),
     err: &'a mut (dyn Write + Send),
@@ -182,12 +187,20 @@ impl Printer<'_> {
     fn on_event(&mut self, event: StreamEvent) {
         match event {
             StreamEvent::TextDelta(delta) => {
-                if self.mode != OutputMode::Json {
-                    // Write errors (a closed pipe) end the output, not the accounting.
-                    let _ = self
+                if self.mode != OutputMode::Json && !self.closed {
+                    let bytes = text::sanitize_for_output(&delta);
+                    let written = self
                         .out
-                        .write_all(text::sanitize_for_output(&delta).as_bytes());
-                    let _ = self.out.flush();
+                        .write_all(bytes.as_bytes())
+                        .and_then(|()| self.out.flush());
+                    // Nobody reads any more (`| head`): stop the request rather than download
+                    // the rest of the reply.
+                    if let Err(e) = written
+                        && e.kind() == std::io::ErrorKind::BrokenPipe
+                    {
+                        self.closed = true;
+                        self.pipe_closed.notify_one();
+                    }
                 }
             }
             StreamEvent::Note { kind, summary } => self.outcome.notes.push(AskNote {
@@ -292,15 +305,25 @@ pub async fn execute(
             prompt: spec.prompt.clone(),
             conversation_id: None,
         },
+        pipe_closed: Arc::new(tokio::sync::Notify::new()),
+        closed: false,
         mode,
         out,
         err,
     };
 
+    let closed = Arc::clone(&printer.pipe_closed);
+    let cancel = async move {
+        tokio::select! {
+            () = cancel => {}
+            () = closed.notified() => {}
+        }
+    };
     let done = pump.run(spec, |event| printer.on(event), cancel).await;
     printer.settle(&done.ledger);
     let end = done.end;
-    let interrupted = end == End::Cancelled;
+    let pipe_closed = printer.closed;
+    let interrupted = end == End::Cancelled && !pipe_closed;
     let (failure, gate_stop) = match end {
         End::Finished(stop_reason) => {
             printer.outcome.stop_reason = Some(stop_reason.as_str().to_string());
@@ -318,6 +341,12 @@ pub async fn execute(
             kind: e.kind().to_string(),
             message: text::sanitize(&e.to_string()),
             retry_after_seconds: e.retry_after().map(|d| d.as_secs_f64()),
+        });
+    } else if pipe_closed {
+        outcome.error = Some(AskError {
+            kind: "closed_pipe".into(),
+            message: "stdout was closed by its reader; the reply was cancelled".into(),
+            retry_after_seconds: None,
         });
     } else if interrupted {
         outcome.error = Some(AskError {
@@ -347,6 +376,7 @@ pub async fn execute(
     let status = match &gate_stop {
         Some(End::Refused { .. }) => exit::LOCAL_LIMIT,
         Some(_) => exit::INTERNAL,
+        None if pipe_closed => exit::CLOSED_PIPE,
         None if interrupted => exit::INTERRUPTED,
         None => exit_status(failure.as_ref()),
     };
@@ -369,6 +399,10 @@ fn print(
         status,
         gate_stop,
     } = asked;
+    if status == exit::CLOSED_PIPE {
+        // Like any tool whose reader went away (`| head`): nothing more to say.
+        return status;
+    }
     if mode == OutputMode::Json {
         match serde_json::to_string(&outcome) {
             Ok(line) => {

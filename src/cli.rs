@@ -33,6 +33,9 @@ pub mod exit {
     pub const LOCAL_LIMIT: u8 = crate::limit::EXIT_LOCAL_LIMIT;
     /// Interrupted by a signal (Ctrl-C); the partial reply was printed.
     pub const INTERRUPTED: u8 = 130;
+    /// `ask`'s reader closed stdout (e.g. `| head -c 20`): the reply was cancelled and
+    /// recorded so, as a shell reports a process ended by SIGPIPE (128 + 13).
+    pub const CLOSED_PIPE: u8 = 141;
 }
 
 const AFTER_HELP: &str = "\

@@ -432,3 +432,46 @@ async fn the_demo_answers_offline_and_says_it_is_not_a_model() {
         stderr(&out)
     );
 }
+
+/// `promptdeck ask … | head -c 20`: once the reader is gone the request stops (it is not
+/// downloaded to the end), is recorded as cancelled, and the exit status is 141.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_stops_the_request_and_records_it_cancelled() {
+    use tokio::io::AsyncReadExt;
+    let server = MockServer::start().await;
+    let mut steps = vec![Step::Chunk(
+        anthropic::message_start("claude-test", "msg_pipe", 5).into(),
+    )];
+    for i in 0..300 {
+        let piece = format!("chunk {i:03} of a long reply. ");
+        steps.push(Step::Chunk(
+            anthropic::text_block(0, &[piece.as_str()]).into(),
+        ));
+        steps.push(Step::Sleep(Duration::from_millis(20)));
+    }
+    server.push(MockResponse::sse_steps(steps));
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = anthropic_cmd(home.path(), &server, "sk-ant-secret-123");
+    cmd.args(["ask", "go on"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let mut first = [0u8; 20];
+    pipe.read_exact(&mut first).await.unwrap();
+    drop(pipe); // `head -c 20` is done reading
+    let started = std::time::Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("it stops without the rest of the reply")
+        .unwrap();
+    assert_eq!(status.code(), Some(141));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the 6 s reply was not downloaded to the end: {:?}",
+        started.elapsed()
+    );
+    let log = run(promptdeck(home.path()), &["log", "--json"]).await;
+    let rows: Value = serde_json::from_str(&stdout(&log)).unwrap();
+    assert_eq!(rows[0]["status"], json!("cancelled"), "{rows}");
+}
