@@ -279,6 +279,18 @@ where
                     Ok(Some(Ok(bytes))) => {
                         let events = r.decoder.feed(&bytes);
                         r.parse(events);
+                        if r.decoder.overflowed() {
+                            let too_long = LlmError::Protocol {
+                                message: format!(
+                                    "line too long: the event stream sent a line (or an event) \
+                                     over {} MiB; the reply was stopped",
+                                    super::sse::MAX_LINE_BYTES / (1024 * 1024)
+                                ),
+                            };
+                            // After what arrived before it, like a broken connection.
+                            r.queue.push_back(Err(too_long));
+                            r.body_state = BodyState::Ended;
+                        }
                     }
                 }
                 Drive::Streaming(r)

@@ -54,6 +54,10 @@ enum LastLineEnd {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The longest line (and the largest event data) a decoder accepts: a hostile or broken
+/// server sending one endless line must not take the memory with it.
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
 /// An incremental SSE decoder: feed it chunks, collect events.
 #[derive(Debug, Clone)]
 pub struct SseDecoder {
@@ -69,6 +73,10 @@ pub struct SseDecoder {
     has_data: bool,
     event_type: Option<String>,
     last_event_id: Option<String>,
+    /// The longest line or event data accepted.
+    max_line: usize,
+    /// A line or an event's data grew past `max_line`: nothing more is decoded.
+    overflowed: bool,
 }
 
 impl Default for SseDecoder {
@@ -89,7 +97,23 @@ impl SseDecoder {
             has_data: false,
             event_type: None,
             last_event_id: None,
+            max_line: MAX_LINE_BYTES,
+            overflowed: false,
         }
+    }
+
+    /// A decoder that gives up on lines or event data longer than `max_line` bytes.
+    pub fn with_max_line(max_line: usize) -> SseDecoder {
+        SseDecoder {
+            max_line,
+            ..SseDecoder::new()
+        }
+    }
+
+    /// True once a line or an event's data grew past the limit: the stream must be failed
+    /// ("line too long"); the decoder ignores everything after it and holds no more memory.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// Decodes one chunk of the body and returns the events it completed, in order.
@@ -101,6 +125,9 @@ impl SseDecoder {
 
     /// Like [`SseDecoder::feed`], pushing completed events into `out`.
     pub fn feed_into(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
+        if self.overflowed {
+            return;
+        }
         if bytes.is_empty() {
             return;
         }
@@ -169,9 +196,23 @@ impl SseDecoder {
             self.buf.drain(..start.min(self.buf.len()));
         }
         self.scanned = self.buf.len();
+        if self.buf.len() > self.max_line || self.data.len() > self.max_line {
+            self.give_up();
+        }
+    }
+
+    /// Drops what was buffered and stops decoding.
+    fn give_up(&mut self) {
+        self.overflowed = true;
+        self.buf = Vec::new();
+        self.data = String::new();
+        self.scanned = 0;
     }
 
     fn process_line(&mut self, line: &str, out: &mut Vec<SseEvent>) {
+        if self.overflowed {
+            return;
+        }
         if line.is_empty() {
             self.dispatch(out);
             return;
@@ -418,6 +459,33 @@ mod tests {
         }
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].data.len(), payload.len());
+    }
+
+    #[test]
+    fn a_line_past_the_limit_stops_the_decoder_and_frees_its_buffer() {
+        let mut d = SseDecoder::with_max_line(1024);
+        let mut out = Vec::new();
+        d.feed_into(b"data: kept\n\n", &mut out);
+        for _ in 0..10 {
+            d.feed_into(&[b'x'; 300], &mut out);
+        }
+        assert!(d.overflowed());
+        assert_eq!(out, vec![ev(None, "kept")], "what came before is kept");
+        assert_eq!(d.buf.capacity(), 0, "the long line is not held");
+        d.feed_into(b"\ndata: after\n\n", &mut out);
+        assert_eq!(out.len(), 1, "nothing is decoded after it");
+    }
+
+    #[test]
+    fn an_event_whose_data_lines_add_up_past_the_limit_stops_the_decoder() {
+        let mut d = SseDecoder::with_max_line(1024);
+        let line = format!("data: {}\n", "y".repeat(100));
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            d.feed_into(line.as_bytes(), &mut out);
+        }
+        assert!(d.overflowed());
+        assert!(out.is_empty());
     }
 
     /// One piece of a generated stream: a line body and its ending.

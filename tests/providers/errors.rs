@@ -477,3 +477,31 @@ async fn rate_limit_headers_arrive_first_as_one_event() {
     );
     assert_eq!(text(&events), "ok");
 }
+
+/// A hostile server sending one endless line: the reply keeps its text so far and fails with
+/// "line too long" instead of taking the memory with it.
+#[tokio::test]
+async fn a_line_over_the_limit_fails_the_reply_after_its_text() {
+    let server = MockServer::start().await;
+    let head = mock::anthropic::message_start("claude-test", "msg_l", 2)
+        + &mock::anthropic::event(json!({"type":"content_block_start","index":0,
+            "content_block":{"type":"text","text":""}}))
+        + &mock::anthropic::event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"text_delta","text":"so far"}}));
+    let mut steps = vec![
+        Step::Chunk(Bytes::from(head)),
+        Step::Chunk(Bytes::from_static(b"data: ")),
+    ];
+    let mib = Bytes::from(vec![b'z'; 1024 * 1024]);
+    steps.extend((0..9).map(|_| Step::Chunk(mib.clone())));
+    steps.push(Step::Hang);
+    server.push(MockResponse::sse_steps(steps));
+    let events = run(&anthropic(&server)).await;
+    assert_eq!(text(&events), "so far");
+    match events.last() {
+        Some(Err(LlmError::Protocol { message })) => {
+            assert!(message.contains("line too long"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
