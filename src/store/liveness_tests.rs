@@ -87,3 +87,22 @@ fn abandonment_rules() {
         assert!(is_abandoned(Some("4194999:?"), me, 0, 0));
     }
 }
+
+/// A first open while another process holds the fresh database's lock (it is switching it to
+/// WAL) waits and succeeds instead of failing with "database is locked".
+#[test]
+fn a_first_open_waits_while_another_connection_holds_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("promptdeck.db");
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x); ")
+        .unwrap();
+    let opener = {
+        let path = path.clone();
+        std::thread::spawn(move || Store::open(&path).map(|_| ()).map_err(|e| e.to_string()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    holder.execute_batch("COMMIT").unwrap();
+    assert_eq!(opener.join().unwrap(), Ok(()));
+}

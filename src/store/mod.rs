@@ -91,6 +91,19 @@ pub use writer::{ErrorSink, Pending, StoreCommand, StoreHandle, StoreWriter};
 /// How long a write waits for another process's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often, and how far apart, opening is tried while another process holds the lock
+/// (about 5 s in all).
+const OPEN_ATTEMPTS: u32 = 100;
+const OPEN_RETRY_DELAY: Duration = Duration::from_millis(50);
+
+/// SQLite said another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// Without `/proc`, a `streaming` row untouched for this long counts as abandoned.
 pub const STALE_AFTER_MS: i64 = 10 * 60 * 1000;
 
@@ -207,8 +220,21 @@ impl Store {
                 source,
             })?;
         }
-        let conn = Connection::open(path)?;
-        Store::from_connection(conn)
+        // N processes opening a fresh database at once: switching it to WAL takes an
+        // exclusive lock that the busy timeout does not wait for. Try again, briefly.
+        let mut attempt = 1;
+        loop {
+            match Connection::open(path)
+                .map_err(StoreError::from)
+                .and_then(Store::from_connection)
+            {
+                Err(StoreError::Sqlite(e)) if is_busy(&e) && attempt < OPEN_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(OPEN_RETRY_DELAY);
+                }
+                result => return result,
+            }
+        }
     }
 
     /// Opens an in-memory database (tests, `--no-history`).
