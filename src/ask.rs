@@ -264,11 +264,47 @@ pub async fn run(
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> u8 {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let asked = execute(pump, spec, mode, out, err, ctrl_c).await;
+    let signal = Arc::new(std::sync::Mutex::new(None));
+    let stop = stop_signal(pump, Arc::clone(&signal));
+    let mut asked = execute(pump, spec, mode, out, err, stop).await;
+    if let Some((name, status)) = *signal.lock().unwrap_or_else(|p| p.into_inner()) {
+        // SIGTERM or SIGHUP (a dropped SSH session): the reply was recorded as interrupted.
+        if let Some(error) = &mut asked.outcome.error {
+            error.kind = "interrupted".into();
+            error.message = format!("interrupted by {name}");
+        }
+        asked.status = status;
+    }
     print(asked, mode, out, err)
+}
+
+/// Completes on Ctrl-C (the user cancels), or on SIGTERM / SIGHUP: then the pump is told it
+/// is shutting down (the reply is recorded `interrupted`) and `signal` gets the signal's name
+/// and exit status.
+async fn stop_signal(pump: &Pump, signal: Arc<std::sync::Mutex<Option<(&'static str, u8)>>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal as unix_signal};
+        if let (Ok(mut term), Ok(mut hup)) = (
+            unix_signal(SignalKind::terminate()),
+            unix_signal(SignalKind::hangup()),
+        ) {
+            let got = tokio::select! {
+                _ = tokio::signal::ctrl_c() => None,
+                _ = term.recv() => Some(("SIGTERM", 128 + 15)),
+                _ = hup.recv() => Some(("SIGHUP", 128 + 1)),
+            };
+            if got.is_some() {
+                pump.shutting_down
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            *signal.lock().unwrap_or_else(|p| p.into_inner()) = got;
+            return;
+        }
+    }
+    let _ = signal;
+    let _ = pump;
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Runs `spec` through `pump` until it ends or `cancel` completes: the text goes to `out` as

@@ -475,3 +475,52 @@ async fn a_closed_pipe_stops_the_request_and_records_it_cancelled() {
     let rows: Value = serde_json::from_str(&stdout(&log)).unwrap();
     assert_eq!(rows[0]["status"], json!("cancelled"), "{rows}");
 }
+
+/// SIGTERM (or SIGHUP from a dropped SSH session) mid-reply: `ask` records the reply as
+/// interrupted with its text so far, instead of dying with the row left `streaming`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_reply_records_it_interrupted() {
+    use tokio::io::AsyncReadExt;
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse_steps(vec![
+        Step::Chunk(
+            (anthropic::message_start("claude-test", "msg_term", 5)
+                + &anthropic::text_block(0, &["half of the answer"]))
+                .into(),
+        ),
+        Step::Hang,
+    ]));
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = anthropic_cmd(home.path(), &server, "sk-ant-secret-123");
+    cmd.args(["ask", "tell me"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    let mut seen = vec![0u8; "half of the answer".len()];
+    pipe.read_exact(&mut seen).await.unwrap();
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("it ends")
+        .unwrap();
+    assert_eq!(status.code(), Some(143));
+    let log = run(promptdeck(home.path()), &["log", "--json"]).await;
+    let rows: Value = serde_json::from_str(&stdout(&log)).unwrap();
+    assert_eq!(rows[0]["status"], json!("interrupted"), "{rows}");
+    let export = run(
+        promptdeck(home.path()),
+        &["export", "1", "--format", "jsonl"],
+    )
+    .await;
+    let reply: Value = serde_json::from_str(stdout(&export).lines().nth(1).unwrap()).unwrap();
+    assert_eq!(
+        (&reply["content"], &reply["state"]),
+        (&json!("half of the answer"), &json!("interrupted"))
+    );
+}

@@ -101,7 +101,8 @@ pub enum End {
     },
     /// The limiter failed before attempt `attempt`: nothing is sent unlimited.
     LimiterFailed { attempt: u32, message: String },
-    /// The `cancel` future completed (stored `cancelled`).
+    /// The `cancel` future completed (stored `cancelled`, or `interrupted` when
+    /// [`Pump::shutting_down`] was set first: a signal, not the user).
     Cancelled,
 }
 
@@ -232,6 +233,10 @@ impl Pump {
         };
         let state = match &end {
             End::Finished(_) => MessageState::Complete,
+            // A signal (the caller set `shutting_down`) interrupts; the user cancels.
+            End::Cancelled if self.shutting_down.load(Ordering::SeqCst) => {
+                MessageState::Interrupted
+            }
             End::Cancelled => MessageState::Cancelled,
             _ if run.ledger.text().is_empty() => MessageState::Failed,
             _ => MessageState::Interrupted,
