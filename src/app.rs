@@ -80,6 +80,9 @@ struct Services {
     cancelled: Vec<JoinHandle<()>>,
     /// The newest prompt read per prompt name.
     resolving: HashMap<String, JoinHandle<()>>,
+    /// Where the draft is kept, and the number of the newest write asked for (an older write
+    /// finishing late must not overwrite a newer one).
+    draft: (PathBuf, Arc<std::sync::Mutex<u64>>),
     /// When to send the model its next `AppEvent::Tick` (the earliest it asked for).
     wake: Alarm,
 }
@@ -114,26 +117,42 @@ fn clock_now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Keeps `text` as the draft at `path`, atomically (a temporary file renamed over it); an
+/// empty text removes the file.
+pub fn save_draft(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if text.trim().is_empty() {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("txt.partial");
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
+
 /// Runs the interactive app until the user quits or a signal ends it.
 pub async fn run(mut model: Model, config: AppConfig) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
+    // The file stays: it is the composer's text until the user changes it (then it is
+    // rewritten, or removed once the composer is empty).
     if let Ok(draft) = tokio::fs::read_to_string(draft_path(&data_dir)).await {
         model.composer.insert_str(draft);
-        let _ = tokio::fs::remove_file(draft_path(&data_dir)).await;
     }
     let mut terminal = tui::init()?;
     let result = event_loop(&mut terminal, &mut model, config).await;
     tui::restore();
     // The user's unsent text survives a quit, a SIGTERM or an SSH drop.
     let draft = model.composer_text();
-    if !draft.trim().is_empty() {
-        let saved = match tokio::fs::create_dir_all(&data_dir).await {
-            Ok(()) => tokio::fs::write(draft_path(&data_dir), draft).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = saved {
-            tracing::warn!("could not save the unsent draft: {e}");
-        }
+    let path = draft_path(&data_dir);
+    if let Err(e) = tokio::task::spawn_blocking(move || save_draft(&path, &draft))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    {
+        tracing::warn!("could not save the unsent draft: {e}");
     }
     result
 }
@@ -163,6 +182,7 @@ async fn event_loop(
         store: config.store,
         cancelled: Vec::new(),
         resolving: HashMap::new(),
+        draft: (draft_path(&config.data_dir), Arc::default()),
         wake: Alarm::default(),
     };
     // The watcher lists the directory once: start it off the event loop.
@@ -414,6 +434,23 @@ impl Services {
                 });
             }
             Effect::ScheduleTick { at } => self.wake.set(at),
+            Effect::SaveDraft { text } => {
+                let (path, newest) = (self.draft.0.clone(), Arc::clone(&self.draft.1));
+                let number = {
+                    let mut n = newest.lock().unwrap_or_else(|p| p.into_inner());
+                    *n += 1;
+                    *n
+                };
+                tokio::task::spawn_blocking(move || {
+                    // Writes run one at a time, and only the newest is carried out.
+                    let n = newest.lock().unwrap_or_else(|p| p.into_inner());
+                    if *n == number
+                        && let Err(e) = save_draft(&path, &text)
+                    {
+                        tracing::warn!("could not save the draft: {e}");
+                    }
+                });
+            }
             Effect::Quit => return true,
         }
         false

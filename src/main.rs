@@ -603,7 +603,8 @@ async fn interactive(
     let mut model = Model::new(session)
         .with_prompts(prompts)
         .with_prices(Arc::clone(&resolved.prices))
-        .with_fallback(resolved.retry.fallback_models.clone());
+        .with_fallback(resolved.retry.fallback_models.clone())
+        .with_draft_autosave();
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());
     }

@@ -131,3 +131,45 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         "the key never reaches the log"
     );
 }
+
+/// `kill -9` while typing: the draft was written about a second after the last keystroke.
+#[test]
+fn the_draft_survives_kill_9() {
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let env = [
+        ("HOME", home.path().display().to_string()),
+        (
+            "XDG_CONFIG_HOME",
+            home.path().join("config").display().to_string(),
+        ),
+        ("PROMPTDECK_DATA_DIR", data.display().to_string()),
+    ];
+    let mut app = Running::start(&env);
+    app.screen.wait_for("the welcome screen", |s| {
+        s.contains("Welcome to promptdeck")
+    });
+    app.type_bytes("a thought worth keeping".as_bytes());
+    app.screen
+        .wait_for("the typed text", |s| s.contains("a thought worth keeping"));
+    let draft = data.join("draft.txt");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&draft).ok().as_deref() != Some("a thought worth keeping") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the draft was never written"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = app.child.process_id().expect("pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = app.child.wait();
+    assert_eq!(
+        std::fs::read_to_string(&draft).unwrap(),
+        "a thought worth keeping"
+    );
+}

@@ -6,6 +6,7 @@
 //! errors — is tested here without a terminal or a network.
 
 pub mod admission;
+pub mod draft;
 pub mod history;
 pub mod inspector;
 pub mod lane;
@@ -77,6 +78,9 @@ pub enum Effect {
     /// streaming reply's elapsed time). The app keeps only the earliest pending tick; the
     /// model asks again after each tick while it needs more ([`timers`]).
     ScheduleTick { at: Instant },
+    /// Keep the composer's `text` as the draft on disk (written atomically; an empty text
+    /// removes the file), so that a crash loses at most the last second of typing.
+    SaveDraft { text: String },
     /// Restore the terminal and exit.
     Quit,
 }
@@ -171,6 +175,8 @@ pub struct Model {
     pub fallback_models: Vec<String>,
     /// The tick asked for and not received yet.
     timers: timers::Timers,
+    /// When the unsent draft is next written to disk.
+    draft: draft::DraftState,
 }
 
 /// Which screen has the keyboard.
@@ -278,6 +284,7 @@ impl Model {
             recent_models: Vec::new(),
             fallback_models: Vec::new(),
             timers: timers::Timers::default(),
+            draft: draft::DraftState::default(),
         }
     }
 
@@ -353,6 +360,7 @@ impl Model {
             self.note_tick();
         }
         let mut effects = self.apply(event, now);
+        effects.extend(self.save_draft_if_due(now));
         effects.extend(self.schedule_wake(now));
         effects
     }
@@ -369,6 +377,7 @@ impl Model {
                 } else if !self.paste_into_form(&pasted) && self.mode == Mode::Chat {
                     // Sanitized, line ends made `\n`: a paste is text, never terminal input.
                     self.composer.insert_str(text::sanitize(&pasted));
+                    self.composer_changed(now);
                 }
                 Vec::new()
             }
@@ -445,11 +454,15 @@ impl Model {
             // Shell habits over the widget's defaults: Ctrl-U deletes to the start of the
             // line (not undo), Ctrl-Z undoes.
             KeyCode::Char('u') if ctrl => {
-                self.composer.delete_line_by_head();
+                if self.composer.delete_line_by_head() {
+                    self.composer_changed(now);
+                }
                 Vec::new()
             }
             KeyCode::Char('z') if ctrl => {
-                self.composer.undo();
+                if self.composer.undo() {
+                    self.composer_changed(now);
+                }
                 Vec::new()
             }
             KeyCode::Char('g') if ctrl => {
@@ -459,6 +472,7 @@ impl Model {
             KeyCode::Char('d') if ctrl && self.composer.is_empty() => self.quit(now),
             KeyCode::Enter if alt || shift => {
                 self.composer.insert_newline();
+                self.composer_changed(now);
                 Vec::new()
             }
             KeyCode::Char('t') if ctrl => {
@@ -504,6 +518,7 @@ impl Model {
             }
             KeyCode::Char('j') if ctrl => {
                 self.composer.insert_newline();
+                self.composer_changed(now);
                 Vec::new()
             }
             KeyCode::Enter => self.send(now),
@@ -525,7 +540,9 @@ impl Model {
                 Vec::new()
             }
             _ => {
-                self.composer.input(key);
+                if self.composer.input(key) {
+                    self.composer_changed(now);
+                }
                 Vec::new()
             }
         }

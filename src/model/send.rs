@@ -197,6 +197,7 @@ impl Model {
                 .push(Entry::User { text: text.clone() });
             if self.composer_text() == *text {
                 self.composer = fresh_composer(&self.composer);
+                self.composer_changed(now);
             }
         }
         if let Some(failed) = pending.retry_of {

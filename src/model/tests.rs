@@ -558,3 +558,40 @@ fn a_provider_notice_goes_to_the_status_line_not_into_the_reply() {
     assert_eq!(h.reply(id), before, "the transcript ignores it");
     assert_eq!(h.model.lane.active, Some(id), "the reply goes on");
 }
+
+#[test]
+fn the_draft_is_written_a_second_after_the_last_keystroke_and_removed_once_sent() {
+    let mut h = Harness::new();
+    h.model = Model::new(session()).with_draft_autosave();
+    h.type_text("draft");
+    let saves = |effects: &[Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SaveDraft { text } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(h.model.next_wake(h.at(0)), Some(h.at(1000)));
+    assert_eq!(
+        saves(&h.model.update(AppEvent::Tick, h.at(999))),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        saves(&h.model.update(AppEvent::Tick, h.at(1000))),
+        vec!["draft"]
+    );
+    assert_eq!(
+        h.model.next_wake(h.at(1001)),
+        None,
+        "written: nothing more to do"
+    );
+    // Sending empties the composer: the draft file goes a second later.
+    h.key(KeyCode::Enter, KeyModifiers::NONE, 2000);
+    let mut written = Vec::new();
+    for ms in [2500, 3000, 3100] {
+        written.extend(saves(&h.model.update(AppEvent::Tick, h.at(ms))));
+    }
+    assert_eq!(written, vec![String::new()]);
+}

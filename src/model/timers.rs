@@ -58,7 +58,10 @@ impl Model {
             .admission
             .refusal
             .and_then(|refusal| countdown_change(refusal.until, now));
-        [streaming, countdown].into_iter().flatten().min()
+        [streaming, countdown, self.draft.due()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// A tick arrived: the pending one fired (called before the tick is applied).
