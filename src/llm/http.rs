@@ -160,6 +160,9 @@ struct Reading<P> {
     queue: VecDeque<Result<StreamEvent, LlmError>>,
     /// Whether the body ended (the queue then holds the last events).
     body_state: BodyState,
+    /// When content last arrived (text, usage, thinking…): the idle timeout counts from
+    /// here, so a server that only sends pings or comments still stalls.
+    last_content: tokio::time::Instant,
 }
 
 /// Whether more body chunks may come.
@@ -203,8 +206,9 @@ impl<P: Protocol> Reading<P> {
 /// the response headers. The stream ends after `Finished` or the first `Err`; every error
 /// has `secret` (the API key, if any) redacted from its message.
 ///
-/// Failures: no response headers within `timeouts.response_headers`, or no body chunk within
-/// `timeouts.idle_read`, is [`LlmError::Stalled`] (with that duration); a refused or broken
+/// Failures: no response headers within `timeouts.response_headers`, or no content (pings and
+/// comments do not count) within `timeouts.idle_read`, is [`LlmError::Stalled`] (with that
+/// duration); a refused or broken
 /// connection is [`LlmError::Connection`]; a non-2xx status goes through
 /// [`super::error::error_from_response`]; a 2xx JSON body (not an event stream) is a
 /// [`LlmError::Stream`] when it holds an error object, else [`LlmError::Protocol`].
@@ -261,7 +265,8 @@ where
                 if r.body_state == BodyState::Ended {
                     return None;
                 }
-                match tokio::time::timeout(timeouts.idle_read, r.body.next()).await {
+                let deadline = r.last_content + timeouts.idle_read;
+                match tokio::time::timeout_at(deadline, r.body.next()).await {
                     Err(_) => {
                         let stalled = LlmError::Stalled {
                             after: timeouts.idle_read,
@@ -278,7 +283,13 @@ where
                     }
                     Ok(Some(Ok(bytes))) => {
                         let events = r.decoder.feed(&bytes);
+                        let before = r.queue.len();
                         r.parse(events);
+                        if r.queue.len() > before {
+                            r.last_content = tokio::time::Instant::now();
+                        } else {
+                            tracing::debug!("a chunk without content (a ping or a comment)");
+                        }
                         if r.decoder.overflowed() {
                             let too_long = LlmError::Protocol {
                                 message: format!(
@@ -358,6 +369,7 @@ where
         parser: make_parser(&headers),
         queue,
         body_state: BodyState::Open,
+        last_content: tokio::time::Instant::now(),
     })
 }
 

@@ -505,3 +505,42 @@ async fn a_line_over_the_limit_fails_the_reply_after_its_text() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A server that keeps the connection alive with pings and comments but sends no content
+/// stalls all the same: the idle timeout counts time without content, and the text so far is
+/// kept.
+#[tokio::test]
+async fn pings_without_content_still_stall_after_the_idle_read_timeout() {
+    let server = MockServer::start().await;
+    let head = mock::anthropic::message_start("claude-test", "msg_p", 2)
+        + &mock::anthropic::event(json!({"type":"content_block_start","index":0,
+            "content_block":{"type":"text","text":""}}))
+        + &mock::anthropic::event(json!({"type":"content_block_delta","index":0,
+            "delta":{"type":"text_delta","text":"kept"}}));
+    let mut steps = vec![Step::Chunk(Bytes::from(head))];
+    for _ in 0..100 {
+        steps.push(Step::Sleep(Duration::from_millis(100)));
+        steps.push(Step::Chunk(Bytes::from_static(
+            b"event: ping\ndata: {\"type\": \"ping\"}\n\n: keep-alive\n\n",
+        )));
+    }
+    server.push(MockResponse::sse_steps(steps));
+    let t = Timeouts {
+        idle_read: Duration::from_millis(600),
+        ..timeouts()
+    };
+    let started = std::time::Instant::now();
+    let events = run(&anthropic_at(&server, t)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stalled after about 0.6 s of pings, not after the 10 s of them: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(text(&events), "kept");
+    assert_eq!(
+        events.last(),
+        Some(&Err(LlmError::Stalled {
+            after: Duration::from_millis(600)
+        }))
+    );
+}
