@@ -212,11 +212,35 @@ fn build_provider(resolved: &Resolved) -> Result<Arc<dyn Provider>, String> {
     })
 }
 
+/// Why there is no log file this run, for the chat's status line (stderr is hidden by the
+/// full-screen UI).
+static LOG_WARNING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Logs go to a file under the data dir (never to the terminal the UI draws on). Keys never
 /// appear: they are only held in `ApiKey`, whose Debug is redacted.
+///
+/// Logging is best-effort: a log file that cannot be opened (a read-only data dir, a
+/// directory named `promptdeck.log`) is said once on stderr, and promptdeck goes on.
 fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(data_dir).ok()?;
-    let file = tracing_appender::rolling::never(data_dir, "promptdeck.log");
+    let path = data_dir.join("promptdeck.log");
+    let opened = std::fs::create_dir_all(data_dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    });
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) => {
+            let warning = format!(
+                "cannot write the log file {} ({e}); going on without it",
+                path.display()
+            );
+            eprintln!("promptdeck: warning: {warning}");
+            let _ = LOG_WARNING.set(warning);
+            return None;
+        }
+    };
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("PROMPTDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -608,10 +632,15 @@ async fn interactive(
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());
     }
-    let warnings: Vec<String> = [store_warning, limiter_warning.map(|w| w.to_string())]
-        .into_iter()
-        .flatten()
-        .collect();
+    let log_warning = LOG_WARNING.get().cloned();
+    let warnings: Vec<String> = [
+        log_warning,
+        store_warning,
+        limiter_warning.map(|w| w.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if let Some(warning) = (!warnings.is_empty()).then(|| warnings.join(" · ")) {
         model.status = Some(Status {
             tone: StatusTone::Warning,

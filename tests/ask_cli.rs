@@ -524,3 +524,22 @@ async fn sigterm_mid_reply_records_it_interrupted() {
         (&json!("half of the answer"), &json!("interrupted"))
     );
 }
+
+/// A data dir whose `promptdeck.log` is a directory (or any log file that cannot be opened):
+/// a warning, and the answer all the same — never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_file_that_cannot_be_opened_is_a_warning_not_a_panic() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("data").join("promptdeck.log")).unwrap();
+    let mut cmd = promptdeck(home.path());
+    cmd.args(["--provider", "demo"]);
+    let out = run(cmd, &["ask", "hi"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot write the log file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(!stdout(&out).is_empty(), "the demo still answers");
+}
