@@ -382,11 +382,23 @@ pub fn resolve(
                 ("OPENAI_API_KEY", "OPENAI_BASE_URL", DEFAULT_OPENAI_BASE_URL)
             };
             let key_var = section.api_key_env.as_deref().unwrap_or(key_var);
-            let api_key = section
-                .api_key
-                .clone()
-                .or_else(|| get(key_var))
-                .and_then(ApiKey::new);
+            let key_text = section.api_key.clone().or_else(|| get(key_var));
+            // A key that cannot go into an HTTP header would fail every request as a
+            // "connection" error: name the setting instead (never the key).
+            if let Some(key) = &key_text
+                && key.trim().chars().any(|c| c.is_control() || c == ' ')
+            {
+                let source = if section.api_key.is_some() {
+                    format!("api_key in [{}]", provider.as_str())
+                } else {
+                    key_var.to_string()
+                };
+                return Err(ConfigError::Invalid(format!(
+                    "the API key in {source} contains a space or a control character; \
+                     check it (it is not shown)"
+                )));
+            }
+            let api_key = key_text.and_then(ApiKey::new);
             let base_url = section
                 .base_url
                 .clone()
@@ -396,6 +408,14 @@ pub fn resolve(
             if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
                 return Err(ConfigError::Invalid(format!(
                     "{} base URL {base_url:?} must start with http:// or https://",
+                    provider.as_str()
+                )));
+            }
+            if let Err(e) = reqwest::Url::parse(&base_url) {
+                return Err(ConfigError::Invalid(format!(
+                    "{} base URL {base_url:?} is not a valid URL ({e}): set {url_var} or \
+                     base_url in [{}]",
+                    provider.as_str(),
                     provider.as_str()
                 )));
             }
@@ -474,6 +494,26 @@ pub fn resolve(
         fallback_models: file.fallback.clone(),
         ..defaults
     };
+    // Backoff waits longer than this are a mistake, not a policy ("retrying in 10735726094437094.00s").
+    const LONGEST_DELAY: Duration = Duration::from_secs(60 * 60);
+    for (field, value) in [
+        ("base_delay_ms", retry.base_delay),
+        ("max_delay_ms", retry.max_delay),
+    ] {
+        if value > LONGEST_DELAY {
+            return Err(ConfigError::Invalid(format!(
+                "[retry] {field} = {} is longer than an hour; use at most 3600000",
+                value.as_millis()
+            )));
+        }
+    }
+    if retry.base_delay > retry.max_delay {
+        return Err(ConfigError::Invalid(format!(
+            "[retry] base_delay_ms ({}) is larger than max_delay_ms ({})",
+            retry.base_delay.as_millis(),
+            retry.max_delay.as_millis()
+        )));
+    }
     if retry.fallback_models.iter().any(|m| m.trim().is_empty()) {
         return Err(ConfigError::Invalid(
             "fallback lists an empty model name".into(),

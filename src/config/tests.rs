@@ -356,3 +356,51 @@ fn price_overrides_apply_and_bad_ones_name_the_model_and_field() {
         "{err}"
     );
 }
+
+#[test]
+fn keys_urls_and_retry_delays_that_cannot_work_are_named_at_start_up() {
+    let err = |e: &HashMap<String, String>, file: &FileConfig| {
+        resolve(&with_data_dir(), file, e, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let bad_key = env(&[("ANTHROPIC_API_KEY", "sk-ant-12\u{7}34")]);
+    let message = err(&bad_key, &FileConfig::default());
+    assert!(message.contains("ANTHROPIC_API_KEY"), "{message}");
+    assert!(message.contains("control character"), "{message}");
+    assert!(
+        !message.contains("sk-ant-12"),
+        "the key is never shown: {message}"
+    );
+
+    let bad_port = env(&[
+        ("ANTHROPIC_API_KEY", "sk-ant-1234"),
+        ("ANTHROPIC_BASE_URL", "http://127.0.0.1:99999"),
+    ]);
+    let message = err(&bad_port, &FileConfig::default());
+    assert!(
+        message.contains("not a valid URL") && message.contains("ANTHROPIC_BASE_URL"),
+        "{message}"
+    );
+
+    let key = env(&[("ANTHROPIC_API_KEY", "sk-ant-1234")]);
+    let absurd = FileConfig {
+        retry: RetrySection {
+            base_delay_ms: Some(u64::MAX),
+            ..RetrySection::default()
+        },
+        ..FileConfig::default()
+    };
+    let message = err(&key, &absurd);
+    assert!(message.contains("[retry] base_delay_ms"), "{message}");
+    let upside_down = FileConfig {
+        retry: RetrySection {
+            base_delay_ms: Some(5_000),
+            max_delay_ms: Some(1_000),
+            ..RetrySection::default()
+        },
+        ..FileConfig::default()
+    };
+    let message = err(&key, &upside_down);
+    assert!(message.contains("larger than max_delay_ms"), "{message}");
+}
