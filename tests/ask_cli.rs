@@ -543,3 +543,39 @@ async fn a_log_file_that_cannot_be_opened_is_a_warning_not_a_panic() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(!stdout(&out).is_empty(), "the demo still answers");
 }
+
+/// A prompt that is a link to a file outside the prompts directory (`shadow.txt ->
+/// /etc/shadow`) is refused, and nothing is sent; a link inside the library still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_linking_outside_the_library_is_refused_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let prompts = home.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::write(home.path().join("secret.txt"), "TOP SECRET").unwrap();
+    std::os::unix::fs::symlink(home.path().join("secret.txt"), prompts.join("shadow.txt")).unwrap();
+    std::fs::write(prompts.join("real.txt"), "Be kind.").unwrap();
+    std::os::unix::fs::symlink(prompts.join("real.txt"), prompts.join("alias.txt")).unwrap();
+    let prompts = prompts.to_str().unwrap();
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+        &["--prompts", prompts, "--prompt", "shadow", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside the prompts directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(server.requests().is_empty(), "nothing was sent");
+
+    server.push(MockResponse::sse(anthropic::reply(&["ok"], 3, 1)));
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+        &["--prompts", prompts, "--prompt", "alias", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.requests()[0].body["system"], json!("Be kind."));
+}

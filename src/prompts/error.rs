@@ -93,6 +93,19 @@ pub enum PromptError {
         /// Offset of the first invalid byte.
         offset_bytes: usize,
     },
+    /// The prompt file is a link to a file outside the prompts directory (e.g.
+    /// `shadow.txt -> /etc/shadow`): it is not read, so no file elsewhere on the machine is
+    /// sent as a system prompt.
+    #[error(
+        "prompt {name:?} is a link to {} outside the prompts directory; it is not read",
+        target.display()
+    )]
+    OutsideLibrary {
+        /// The prompt name.
+        name: String,
+        /// Where the link points.
+        target: PathBuf,
+    },
     /// The prompt file is empty or holds only whitespace.
     #[error("prompt file {} is empty; write the system prompt into it", path.display())]
     Empty {

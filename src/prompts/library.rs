@@ -202,6 +202,27 @@ impl PromptFile {
         }
     }
 
+    /// Like [`PromptFile::read`] for prompt `name` at `relative` in the library `dir`, refusing
+    /// a link whose target is outside `dir` ([`PromptError::OutsideLibrary`]).
+    pub async fn read_in(
+        dir: &Path,
+        relative: &Path,
+        name: &str,
+    ) -> Result<PromptFile, PromptError> {
+        let path = dir.join(relative);
+        if let (Ok(root), Ok(target)) = (
+            tokio::fs::canonicalize(dir).await,
+            tokio::fs::canonicalize(&path).await,
+        ) && !target.starts_with(&root)
+        {
+            return Err(PromptError::OutsideLibrary {
+                name: name.to_string(),
+                target,
+            });
+        }
+        PromptFile::read(&path, name).await
+    }
+
     /// Validates bytes read from `path` (or from `REV:PATH`).
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<PromptFile, PromptError> {
         let text = validate_text(path, bytes)?;

@@ -176,7 +176,7 @@ pub struct LoadedPrompt {
 pub async fn load(dir: &Path, name: &str) -> Result<LoadedPrompt, PromptError> {
     let relative = relative_path_for_name(name)?;
     let name = super::library::normalize_name(name);
-    let file = PromptFile::read(&dir.join(&relative), name).await?;
+    let file = PromptFile::read_in(dir, &relative, name).await?;
     let git = match discover(dir).await? {
         RepoLookup::NoRepo(_) => GitState::NoRepo,
         RepoLookup::Found(repo) => {
@@ -221,7 +221,7 @@ pub async fn versions_with(
 ) -> Result<PromptVersions, PromptError> {
     let relative = relative_path_for_name(name)?;
     let name = super::library::normalize_name(name);
-    let working = PromptFile::read(&dir.join(&relative), name).await;
+    let working = PromptFile::read_in(dir, &relative, name).await;
 
     let (history, commits, working_status) = match lookup {
         RepoLookup::NoRepo(reason) => (
