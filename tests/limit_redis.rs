@@ -378,3 +378,45 @@ async fn limit_redis_refusal_names_the_limit_that_frees_last() {
     );
     assert!(limiter.admit(T0 + 86_400_000).await.unwrap().is_admitted());
 }
+
+/// Every key of a namespace carries it as a Redis Cluster hash tag (`{ns}:…`), so a script
+/// touching two keys stays in one slot; admissions written under the old names before the
+/// tag still count once a client connects.
+#[tokio::test]
+async fn limit_redis_keys_share_one_slot_and_old_keys_move_over() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("ZADD")
+        .arg("legacy:requests")
+        .arg(T0)
+        .arg("old-a")
+        .arg(T0 + 1)
+        .arg("old-b")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let limiter = connect(&server, "legacy", limits(3, 60)).await;
+    assert!(limiter.admit(T0 + 10).await.unwrap().is_admitted());
+    assert!(
+        !limiter.admit(T0 + 20).await.unwrap().is_admitted(),
+        "the two admissions from before the hash tag still count"
+    );
+    limiter
+        .record_usage("req-1", 10, 0.01, T0 + 30)
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*legacy*")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    keys.sort();
+    assert!(
+        keys.iter().all(|k| k.starts_with("{legacy}:")),
+        "every key in the namespace's slot: {keys:?}"
+    );
+    assert!(keys.contains(&"{legacy}:requests".to_string()), "{keys:?}");
+}

@@ -13,7 +13,10 @@
 //! early; the count of N is never exceeded within one machine's view).
 //!
 //! Keys: `{namespace}:requests` (admissions), `{namespace}:usage` (request key → end time) and
-//! `{namespace}:usage:amounts` (request key → `"tokens usd"`). Budgets are read and checked
+//! `{namespace}:usage:amounts` (request key → `"tokens usd"`), the braces included: the
+//! namespace is a Redis Cluster hash tag, so every key one script touches lands in one slot
+//! (a script over two slots fails with CROSSSLOT). Keys written before the hash tag
+//! (`namespace:requests`…) are moved over once, when a client connects. Budgets are read and checked
 //! before the admission script runs; that is not atomic with the admission, which only
 //! widens the "one request in flight may overshoot a budget" caveat to "a request finishing
 //! concurrently may too".
@@ -118,6 +121,69 @@ fn score(ms: i128) -> String {
     ms.to_string()
 }
 
+/// Moves the sorted set `old` (a key from before the hash tag) into `new`, keeping its expiry:
+/// single-key commands only, so it works on a cluster too; running it twice is harmless.
+async fn move_sorted_set(
+    manager: &mut ConnectionManager,
+    old: &str,
+    new: &str,
+) -> redis::RedisResult<()> {
+    let members: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg(old)
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query_async(manager)
+        .await?;
+    if members.is_empty() {
+        return Ok(());
+    }
+    let ttl: i64 = redis::cmd("PTTL").arg(old).query_async(manager).await?;
+    let mut add = redis::cmd("ZADD");
+    add.arg(new);
+    for (member, score) in &members {
+        add.arg(*score).arg(member);
+    }
+    let _: i64 = add.query_async(manager).await?;
+    if ttl > 0 {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(new)
+            .arg(ttl)
+            .query_async(manager)
+            .await?;
+    }
+    let _: i64 = redis::cmd("DEL").arg(old).query_async(manager).await?;
+    Ok(())
+}
+
+/// Moves the hash `old` into `new` (see [`move_sorted_set`]).
+async fn move_hash(
+    manager: &mut ConnectionManager,
+    old: &str,
+    new: &str,
+) -> redis::RedisResult<()> {
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(old).query_async(manager).await?;
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let ttl: i64 = redis::cmd("PTTL").arg(old).query_async(manager).await?;
+    let mut set = redis::cmd("HSET");
+    set.arg(new);
+    for (field, value) in &fields {
+        set.arg(field).arg(value);
+    }
+    let _: i64 = set.query_async(manager).await?;
+    if ttl > 0 {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(new)
+            .arg(ttl)
+            .query_async(manager)
+            .await?;
+    }
+    let _: i64 = redis::cmd("DEL").arg(old).query_async(manager).await?;
+    Ok(())
+}
+
 impl RedisStore {
     /// Connects to `url` (`redis://HOST:PORT/DB`) and checks it answers `PING`, giving up
     /// after `timeout`.
@@ -149,12 +215,27 @@ impl RedisStore {
         };
         let random = std::collections::hash_map::RandomState::new()
             .hash_one((std::process::id(), std::time::SystemTime::now()));
+        let mut manager = manager;
+        let tagged = |suffix: &str| format!("{{{namespace}}}:{suffix}");
+        for suffix in ["requests", "usage"] {
+            let (old, new) = (format!("{namespace}:{suffix}"), tagged(suffix));
+            if let Err(e) = move_sorted_set(&mut manager, &old, &new).await {
+                tracing::warn!("redis: could not move {old} to {new}: {e}");
+            }
+        }
+        let (old, new) = (
+            format!("{namespace}:usage:amounts"),
+            tagged("usage:amounts"),
+        );
+        if let Err(e) = move_hash(&mut manager, &old, &new).await {
+            tracing::warn!("redis: could not move {old} to {new}: {e}");
+        }
         Ok(RedisStore {
             manager,
             url_redacted,
-            requests_key: format!("{namespace}:requests"),
-            usage_key: format!("{namespace}:usage"),
-            amounts_key: format!("{namespace}:usage:amounts"),
+            requests_key: tagged("requests"),
+            usage_key: tagged("usage"),
+            amounts_key: tagged("usage:amounts"),
             member_prefix: format!("{}-{random:016x}", std::process::id()),
             counter: std::sync::Arc::new(AtomicU64::new(0)),
             admit_script: redis::Script::new(ADMIT_SCRIPT),
