@@ -569,6 +569,23 @@ async fn a_prompt_linking_outside_the_library_is_refused_and_nothing_is_sent() {
         stderr(&out)
     );
     assert!(server.requests().is_empty(), "nothing was sent");
+    // The library lists it as refused, with the reason, and still lists the others; so is a
+    // file whose name has a control character.
+    std::fs::write(
+        std::path::Path::new(prompts).join("bell\u{7}.txt"),
+        "odd name",
+    )
+    .unwrap();
+    let listed = run(promptdeck(home.path()), &["--prompts", prompts, "prompts"]).await;
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    let listing = stdout(&listed);
+    assert!(
+        listing.contains("shadow  error:") && listing.contains("outside the prompts directory"),
+        "{listing}"
+    );
+    assert!(listing.contains("real  #"), "{listing}");
+    assert!(listing.contains("bell  refused:"), "{listing}");
+    assert!(!listing.contains('\u{7}'), "{listing:?}");
 
     server.push(MockResponse::sse(anthropic::reply(&["ok"], 3, 1)));
     let out = run(

@@ -56,8 +56,16 @@ pub async fn list_report(dir: &Path) -> Result<String, PromptError> {
     }
     for entry in &entries {
         let name = sanitize(&entry.name);
-        let listing = versions_with(dir, &entry.name, &session, &lookup).await?;
         let _ = writeln!(out);
+        // One file that cannot be a prompt (a control character in its name…) is reported,
+        // and the others are still listed.
+        let listing = match versions_with(dir, &entry.name, &session, &lookup).await {
+            Ok(listing) => listing,
+            Err(e) => {
+                let _ = writeln!(out, "{name}  refused: {}", sanitize(&e.to_string()));
+                continue;
+            }
+        };
         match (listing.working(), &listing.working_error) {
             (Some(working), _) => {
                 let status = match &working.kind {
