@@ -596,3 +596,56 @@ async fn a_prompt_linking_outside_the_library_is_refused_and_nothing_is_sent() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(server.requests()[0].body["system"], json!("Be kind."));
 }
+
+/// A prompts repository owned by another user ("dubious ownership" to git): the working files
+/// are used, with a note that the history is unavailable, instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_git_refuses_falls_back_to_the_working_files() {
+    let home = tempfile::tempdir().unwrap();
+    let prompts = home.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::write(prompts.join("p.txt"), "Be brief.").unwrap();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&prompts)
+            .env("HOME", home.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    assert!(git(&["init", "-q"]) && git(&["add", "."]) && git(&["commit", "-qm", "p"]));
+    // Another owner: only root can hand the repository to someone else.
+    let handed = std::process::Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&prompts)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !handed {
+        eprintln!("skipped: cannot change the repository's owner (not root)");
+        return;
+    }
+    let prompts = prompts.to_str().unwrap();
+    let listed = run(promptdeck(home.path()), &["--prompts", prompts, "prompts"]).await;
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    assert!(
+        stdout(&listed).contains("dubious ownership"),
+        "{}",
+        stdout(&listed)
+    );
+    assert!(stdout(&listed).contains("p  #"), "{}", stdout(&listed));
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(anthropic::reply(&["ok"], 3, 1)));
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+        &["--prompts", prompts, "--prompt", "p", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.requests()[0].body["system"], json!("Be brief."));
+}

@@ -17,6 +17,8 @@ pub enum NoRepoReason {
     GitNotInstalled,
     /// `git` runs, but the prompts directory is not inside a work tree.
     NotARepository,
+    /// The repository belongs to another user and git refuses it ("dubious ownership").
+    DubiousOwnership,
 }
 
 impl std::fmt::Display for NoRepoReason {
@@ -27,6 +29,10 @@ impl std::fmt::Display for NoRepoReason {
             }
             NoRepoReason::NotARepository => f.write_str(
                 "the prompts directory is not inside a git repository, so there is no history",
+            ),
+            NoRepoReason::DubiousOwnership => f.write_str(
+                "git refuses the repository (\"dubious ownership\": it belongs to another user), \
+                 so its history is unavailable; add it to git's safe.directory to see versions",
             ),
         }
     }

@@ -104,6 +104,11 @@ pub async fn discover(dir: &Path) -> Result<RepoLookup, PromptError> {
         if stderr.contains("not a git repository") {
             return Ok(RepoLookup::NoRepo(NoRepoReason::NotARepository));
         }
+        // The working files still work without the history.
+        if stderr.contains("dubious ownership") {
+            tracing::warn!("git: {}", stderr.trim());
+            return Ok(RepoLookup::NoRepo(NoRepoReason::DubiousOwnership));
+        }
         return Err(git_error("rev-parse", &output.stderr));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
