@@ -534,9 +534,8 @@ pub fn resolve(
     let theme = match overrides.theme.as_ref().or(file.theme.as_ref()) {
         None => crate::ui::theme::Theme::default(),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::Invalid(format!("cannot read theme file {}: {e}", path.display()))
             })?;
             crate::ui::theme::Theme::with_overrides(&text, &path.display().to_string())
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?

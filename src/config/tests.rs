@@ -404,3 +404,18 @@ fn keys_urls_and_retry_delays_that_cannot_work_are_named_at_start_up() {
     let message = err(&key, &upside_down);
     assert!(message.contains("larger than max_delay_ms"), "{message}");
 }
+
+#[test]
+fn a_theme_file_that_cannot_be_read_is_named_as_a_theme_file() {
+    let overrides = Overrides {
+        theme: Some("/nonexistent/theme.toml".into()),
+        ..with_data_dir()
+    };
+    let message = resolve(&overrides, &FileConfig::default(), &env(&[]), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("cannot read theme file /nonexistent/theme.toml"),
+        "{message}"
+    );
+}

@@ -106,3 +106,20 @@ fn a_first_open_waits_while_another_connection_holds_the_lock() {
     holder.execute_batch("COMMIT").unwrap();
     assert_eq!(opener.join().unwrap(), Ok(()));
 }
+
+/// Another program's SQLite file where the history database should be: one clear line, not
+/// the migration's SQL.
+#[test]
+fn a_foreign_database_is_named_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("promptdeck.db");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute_batch("CREATE TABLE conversations (something_else TEXT);")
+        .unwrap();
+    drop(other);
+    let message = Store::open(&path).unwrap_err().to_string();
+    assert!(message.contains("not promptdeck's"), "{message}");
+    assert!(!message.contains("CREATE"), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+}

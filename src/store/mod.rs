@@ -96,6 +96,16 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const OPEN_ATTEMPTS: u32 = 100;
 const OPEN_RETRY_DELAY: Duration = Duration::from_millis(50);
 
+/// The first line of SQLite's own message, without the SQL it was running.
+fn short_message(e: &rusqlite::Error) -> String {
+    let message = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
+    };
+    message.lines().next().unwrap_or_default().to_string()
+}
+
 /// SQLite said another connection holds the lock.
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
@@ -152,6 +162,17 @@ pub enum StoreError {
     /// The database thread could not be started.
     #[error("cannot start the database thread: {0}")]
     Thread(std::io::Error),
+    /// The file is a SQLite database, but not promptdeck's: bringing it to the schema failed.
+    #[error(
+        "the history database is not promptdeck's (bringing it to schema version {version} \
+         failed: {message}); move it away or use another --data-dir"
+    )]
+    Foreign {
+        /// The schema version that could not be applied.
+        version: usize,
+        /// SQLite's message, one line.
+        message: String,
+    },
     /// The writer thread has stopped; the command was not carried out.
     #[error("the database writer has stopped")]
     WriterGone,
@@ -289,7 +310,12 @@ impl Store {
             let Some(sql) = schema::MIGRATIONS.get(current) else {
                 return Ok(());
             };
-            tx.execute_batch(sql)?;
+            // A database that is not ours (another program's file at this path) fails here;
+            // say so in one line, not with the migration's SQL.
+            tx.execute_batch(sql).map_err(|e| StoreError::Foreign {
+                version: current + 1,
+                message: short_message(&e),
+            })?;
             tx.pragma_update(None, "user_version", version + 1)?;
             tx.commit()?;
         }
