@@ -267,6 +267,15 @@ pub struct Resolved {
 pub async fn connect_limiter(
     resolved: &Resolved,
 ) -> Result<(Limiter, Option<Warning>), LimitError> {
+    let limits = resolved.limit.config;
+    // Nothing to count (`--rate-limit off`, no budgets): no limiter file is needed either,
+    // so a read-only or broken data dir does not stand in the way.
+    if limits.requests == crate::limit::LimitSetting::Off
+        && limits.tokens.is_none()
+        && limits.daily_usd.is_none()
+    {
+        return Ok((Limiter::memory(limits), None));
+    }
     Limiter::connect(
         &resolved.limit.store,
         &resolved.data_dir,

@@ -649,3 +649,26 @@ async fn a_repository_git_refuses_falls_back_to_the_working_files() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(server.requests()[0].body["system"], json!("Be brief."));
 }
+
+/// `--rate-limit off` with no budgets counts nothing, so it needs no limiter database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_off_needs_no_limiter_file() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(anthropic::reply(&["free"], 3, 1)));
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+        &["--rate-limit", "off", "ask", "hi"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let data = home.path().join("data");
+    assert!(
+        !data.join(promptdeck::limit::SQLITE_FILE_NAME).exists(),
+        "no limiter file"
+    );
+    assert!(
+        data.join("promptdeck.db").exists(),
+        "the history is kept as ever"
+    );
+}
