@@ -11,18 +11,20 @@ use std::time::Duration;
 use common::mock::{MockResponse, MockServer, Step, anthropic};
 use common::pty::Running;
 
+/// A clean environment with nothing configured (the demo), data under `data`.
+fn demo_env(home: &std::path::Path, data: &std::path::Path) -> [(&'static str, String); 3] {
+    [
+        ("HOME", home.display().to_string()),
+        ("XDG_CONFIG_HOME", home.join("config").display().to_string()),
+        ("PROMPTDECK_DATA_DIR", data.display().to_string()),
+    ]
+}
+
 #[test]
 fn sighup_restores_the_terminal_and_keeps_the_unsent_draft() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
-    let env = [
-        ("HOME", home.path().display().to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.path().join("config").display().to_string(),
-        ),
-        ("PROMPTDECK_DATA_DIR", data.display().to_string()),
-    ];
+    let env = demo_env(home.path(), &data);
     let mut app = Running::start(&env);
     app.screen.wait_for("the welcome screen", |s| {
         s.contains("Welcome to promptdeck")
@@ -137,14 +139,7 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
 fn the_draft_survives_kill_9() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
-    let env = [
-        ("HOME", home.path().display().to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.path().join("config").display().to_string(),
-        ),
-        ("PROMPTDECK_DATA_DIR", data.display().to_string()),
-    ];
+    let env = demo_env(home.path(), &data);
     let mut app = Running::start(&env);
     app.screen.wait_for("the welcome screen", |s| {
         s.contains("Welcome to promptdeck")

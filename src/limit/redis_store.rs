@@ -138,13 +138,24 @@ async fn move_sorted_set(
     if members.is_empty() {
         return Ok(());
     }
-    let ttl: i64 = redis::cmd("PTTL").arg(old).query_async(manager).await?;
     let mut add = redis::cmd("ZADD");
     add.arg(new);
     for (member, score) in &members {
         add.arg(*score).arg(member);
     }
-    let _: i64 = add.query_async(manager).await?;
+    move_with(manager, old, new, add).await
+}
+
+/// Runs `write` (which fills `new` from `old`), gives `new` the expiry `old` had, and
+/// deletes `old`.
+async fn move_with(
+    manager: &mut ConnectionManager,
+    old: &str,
+    new: &str,
+    write: redis::Cmd,
+) -> redis::RedisResult<()> {
+    let ttl: i64 = redis::cmd("PTTL").arg(old).query_async(manager).await?;
+    let _: i64 = write.query_async(manager).await?;
     if ttl > 0 {
         let _: i64 = redis::cmd("PEXPIRE")
             .arg(new)
@@ -166,22 +177,12 @@ async fn move_hash(
     if fields.is_empty() {
         return Ok(());
     }
-    let ttl: i64 = redis::cmd("PTTL").arg(old).query_async(manager).await?;
     let mut set = redis::cmd("HSET");
     set.arg(new);
     for (field, value) in &fields {
         set.arg(field).arg(value);
     }
-    let _: i64 = set.query_async(manager).await?;
-    if ttl > 0 {
-        let _: i64 = redis::cmd("PEXPIRE")
-            .arg(new)
-            .arg(ttl)
-            .query_async(manager)
-            .await?;
-    }
-    let _: i64 = redis::cmd("DEL").arg(old).query_async(manager).await?;
-    Ok(())
+    move_with(manager, old, new, set).await
 }
 
 impl RedisStore {
