@@ -22,3 +22,6 @@ pub mod store;
 pub mod text;
 pub mod tui;
 pub mod ui;
+
+#[cfg(test)]
+mod resume_tests;

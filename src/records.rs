@@ -5,6 +5,9 @@
 //! and writing them (and documents the `requests` columns and their OpenTelemetry names).
 //! [`crate::store`] re-exports every type here.
 
+mod history_error;
+pub use history_error::HistoryError;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -587,21 +590,4 @@ pub struct ConversationWithMessages {
     pub conversation: ConversationRow,
     /// Its messages by `seq`.
     pub messages: Vec<ConversationMessage>,
-}
-
-/// Why the history database could not answer a read, as the chat reports it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HistoryError {
-    /// It could not be opened at start-up: history features are off.
-    #[error("the history database is unavailable (see promptdeck.log)")]
-    Unavailable,
-    /// `--resume` without an id, and nothing was ever stored.
-    #[error("there is no earlier conversation to resume")]
-    NoConversation,
-    /// No conversation with that id.
-    #[error("there is no conversation {0}")]
-    NotFound(i64),
-    /// The database failed (the message is the store's).
-    #[error("the history database failed: {0}")]
-    Failed(String),
 }

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use super::prompt::ActivePrompt;
-use super::{Session, SessionTotals, Transcript};
+use super::transcript::{Measure, Reply};
+use super::{Session, Transcript};
 use crate::event::RequestId;
 
 /// One column of a conversation view.
@@ -50,5 +51,49 @@ impl Lane {
             active: None,
             selected_reply: None,
         }
+    }
+}
+
+/// Session totals, updated once per request when it ends (not recomputed per frame).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionTotals {
+    /// Requests that ended (finished, failed or cancelled).
+    pub requests: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    /// Requests whose server reported no usage (their input tokens are not in the sums).
+    pub unreported: u32,
+    /// Requests whose output count is an estimate (cancelled, failed, or not reported): the
+    /// output total is then shown with `~`.
+    pub estimated_output: u32,
+    /// Cost of the priced requests, in USD.
+    pub cost_usd: f64,
+    /// Requests whose cost is unknown (no price for the model, or no usage): not in
+    /// `cost_usd`, so the total is shown as a lower bound.
+    pub cost_unknown: u32,
+}
+
+impl SessionTotals {
+    /// Adds one ended reply, by its ledger.
+    pub fn add(&mut self, reply: &Reply) {
+        self.requests += 1;
+        match reply.cost().usd() {
+            Some(usd) => self.cost_usd += usd,
+            None => self.cost_unknown += 1,
+        }
+        if !reply.usage_reported() {
+            self.unreported += 1;
+        }
+        let u = reply.usage();
+        self.input_tokens += u.input_tokens.unwrap_or(0);
+        let (output, measure) = reply.output_tokens();
+        self.output_tokens += output;
+        if measure == Measure::Estimated {
+            self.estimated_output += 1;
+        }
+        self.cache_creation_input_tokens += u.cache_creation_input_tokens.unwrap_or(0);
+        self.cache_read_input_tokens += u.cache_read_input_tokens.unwrap_or(0);
     }
 }

@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use pretty_assertions::assert_eq;
 
-use super::history::ResumeTarget;
-use super::*;
 use crate::event::ResolvePurpose;
+use crate::event::{AppEvent, RequestId};
 use crate::llm::pricing::CostView;
 use crate::llm::{LlmError, Role, StopReason, Usage};
+use crate::model::history::ResumeTarget;
+use crate::model::*;
 use crate::prompts::{GitState, Provenance, Reference, content_hash};
 use crate::records::{
     ConversationId, HistoryError, MessageState, NewConversation, NewMessage, PromptVersion,
@@ -281,7 +282,7 @@ fn a_stored_prompt_text_is_restored_exactly_without_git() {
     let active = m.lane.prompt.clone().expect("the prompt is back");
     assert_eq!(&*active.text, PROMPT);
     assert_eq!(active.provenance.content_hash, content_hash(PROMPT));
-    assert_eq!(active.tracking, super::prompt::Tracking::Pinned);
+    assert_eq!(active.tracking, crate::model::prompt::Tracking::Pinned);
     assert_eq!(
         m.lane.vars.get("lang").map(String::as_str),
         Some("French"),
