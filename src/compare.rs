@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::ask::{AskOutcome, OutputMode, execute};
 use crate::cli::exit;
-use crate::llm::pricing::CostView;
+use crate::request::verdict::{Contender, verdict};
 use crate::request::{Pump, RequestSpec};
 use crate::text;
 
@@ -117,7 +117,7 @@ pub async fn run(
 }
 
 /// A new compare run's id: the time in ms and the process, in hex (short enough to type).
-fn compare_id() -> String {
+pub fn compare_id() -> String {
     let ms = crate::limit::system_now_ms();
     format!("{ms:x}{:04x}", std::process::id() & 0xffff)
 }
@@ -230,56 +230,27 @@ fn table(lanes: &[LaneOutcome]) -> String {
 }
 
 /// Which lane was fastest to the first token, cheapest, shortest and longest (among the
-/// runs that produced text).
+/// runs that produced text): [`verdict`], the compare screen's rule.
 fn winners(lanes: &[LaneOutcome]) -> String {
-    let answered: Vec<&LaneOutcome> = lanes.iter().filter(|l| !l.reply.text.is_empty()).collect();
-    if answered.len() < 2 {
-        return String::new();
-    }
-    let name = |l: &LaneOutcome| {
-        if lanes.iter().any(|o| o.repeat > 1) {
-            format!("lane {} run {}", l.lane, l.repeat)
-        } else {
-            format!("lane {}", l.lane)
-        }
-    };
-    let mut parts = Vec::new();
-    if let Some(l) = answered
+    let repeated = lanes.iter().any(|o| o.repeat > 1);
+    let contenders: Vec<Contender> = lanes
         .iter()
-        .filter(|l| l.reply.time_to_first_token_ms.is_some())
-        .min_by_key(|l| l.reply.time_to_first_token_ms)
-    {
-        let ms = l.reply.time_to_first_token_ms.unwrap_or(0);
-        parts.push(format!(
-            "fastest first token: {} ({:.2}s)",
-            name(l),
-            ms as f64 / 1000.0
-        ));
-    }
-    if let Some(l) = answered
-        .iter()
-        .filter(|l| l.reply.cost.usd().is_some())
-        .min_by(|a, b| {
-            let usd = |l: &LaneOutcome| l.reply.cost.usd().unwrap_or(f64::MAX);
-            usd(a).total_cmp(&usd(b))
+        .map(|l| Contender {
+            name: if repeated {
+                format!("lane {} run {}", l.lane, l.repeat)
+            } else {
+                format!("lane {}", l.lane)
+            },
+            answered: !l.reply.text.is_empty(),
+            ttft_ms: l.reply.time_to_first_token_ms,
+            cost_usd: l.reply.cost.usd(),
+            cost_label: l.reply.cost.to_string(),
+            output_tokens: l.reply.usage.output_tokens,
         })
-        && !matches!(l.reply.cost, CostView::Unknown | CostView::NotReported)
-    {
-        parts.push(format!("cheapest: {} ({})", name(l), l.reply.cost));
-    }
-    let length = |l: &&&LaneOutcome| l.reply.usage.output_tokens.unwrap_or(0);
-    if let (Some(short), Some(long)) = (
-        answered.iter().min_by_key(length),
-        answered.iter().max_by_key(length),
-    ) {
-        let tokens = |l: &LaneOutcome| {
-            l.reply
-                .usage
-                .output_tokens
-                .map_or("-".to_string(), |n| n.to_string())
-        };
-        parts.push(format!("shortest: {} ({} tok)", name(short), tokens(short)));
-        parts.push(format!("longest: {} ({} tok)", name(long), tokens(long)));
+        .collect();
+    let parts = verdict(&contenders);
+    if parts.is_empty() {
+        return String::new();
     }
     format!("{}\n", parts.join(" · "))
 }

@@ -339,6 +339,7 @@ async fn interactive(
         .with_prompts(prompts)
         .with_prices(Arc::clone(&resolved.prices))
         .with_fallback(resolved.retry.fallback_models.clone())
+        .with_compare_seed(format!("{}-", promptdeck::compare::compare_id()))
         .with_draft_autosave();
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());

@@ -146,7 +146,7 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         }],
         "its prompt version comes back"
     );
-    assert_eq!(m.conversation, Some(id));
+    assert_eq!(m.lane.conversation, Some(id));
     let history = m.lane.transcript.history();
     assert_eq!(
         history
@@ -242,10 +242,10 @@ fn a_new_chat_learns_its_conversation_id_after_the_first_message() {
         event: crate::request::PumpEvent::Stored { conversation },
     };
     m.update(stored(*id, ConversationId(7)), Instant::now());
-    assert_eq!(m.conversation, Some(ConversationId(7)));
+    assert_eq!(m.lane.conversation, Some(ConversationId(7)));
     // A late word from a request of another view (before Ctrl-O) changes nothing.
     m.update(stored(RequestId(99), ConversationId(8)), Instant::now());
-    assert_eq!(m.conversation, Some(ConversationId(7)));
+    assert_eq!(m.lane.conversation, Some(ConversationId(7)));
 }
 
 #[test]
@@ -322,7 +322,7 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
     let loaded = store.load_conversation(without_prompt).unwrap();
     m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
     assert_eq!(m.lane.prompt, None);
-    assert_eq!(m.conversation, Some(without_prompt));
+    assert_eq!(m.lane.conversation, Some(without_prompt));
     for c in "next".chars() {
         m.update(
             AppEvent::Key(crossterm::event::KeyEvent::new(

@@ -38,7 +38,7 @@ impl Screen {
         }
     }
 
-    fn at(&self, ms: u64) -> Instant {
+    pub fn at(&self, ms: u64) -> Instant {
         self.t0 + Duration::from_millis(ms)
     }
 
@@ -62,7 +62,7 @@ impl Screen {
     }
 
     /// Attempt `number` of request `id` starts, as its pump reports.
-    fn attempt(&mut self, id: RequestId, number: u32, model: &str, ms: u64) {
+    pub fn attempt(&mut self, id: RequestId, number: u32, model: &str, ms: u64) {
         let started = Progress::AttemptStarted {
             number,
             model: model.into(),
@@ -71,12 +71,12 @@ impl Screen {
             .update(AppEvent::progress(id, started, self.at(ms)), self.at(ms));
     }
 
-    fn stream(&mut self, id: RequestId, event: StreamEvent, ms: u64) {
+    pub fn stream(&mut self, id: RequestId, event: StreamEvent, ms: u64) {
         self.model
             .update(AppEvent::stream(id, event, self.at(ms)), self.at(ms));
     }
 
-    fn type_text(&mut self, text: &str, ms: u64) {
+    pub fn type_text(&mut self, text: &str, ms: u64) {
         for c in text.chars() {
             let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
             self.model.update(AppEvent::Key(key), self.at(ms));
@@ -84,11 +84,16 @@ impl Screen {
     }
 
     pub fn render(&self, width: u16, height: u16) -> String {
+        self.draw(width, height).backend().to_string()
+    }
+
+    /// The terminal after one frame, to look at styles.
+    pub fn draw(&self, width: u16, height: u16) -> Terminal<TestBackend> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
             .draw(|f| ui::render(&self.model, &Theme::default(), f))
             .unwrap();
-        terminal.backend().to_string()
+        terminal
     }
 }
 
@@ -292,6 +297,9 @@ fn retry_countdown_then_the_fallback_that_answered_80x24() {
 
 #[path = "ui_snapshots/picker.rs"]
 mod picker;
+
+#[path = "ui_snapshots/compare.rs"]
+mod compare;
 
 #[test]
 fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {

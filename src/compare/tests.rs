@@ -4,6 +4,7 @@ use pretty_assertions::assert_eq;
 
 use super::*;
 use crate::llm::Usage;
+use crate::llm::pricing::CostView;
 
 fn lane(lane: usize, repeat: u32, text: &str, ttft_ms: u64, out: u64, usd: f64) -> LaneOutcome {
     LaneOutcome {

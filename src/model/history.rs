@@ -116,7 +116,7 @@ impl Model {
 
     /// Asks for a conversation to reopen, unless a reply is streaming.
     pub(super) fn request_resume(&mut self, target: ResumeTarget) -> Vec<Effect> {
-        if self.lane.active.is_some() {
+        if self.streaming_lane().is_some() {
             self.status = Some(Status {
                 tone: StatusTone::Warning,
                 text: "a reply is streaming — cancel it (Esc) before opening another conversation"
@@ -214,8 +214,8 @@ impl Model {
             }
         }
         let conversation = &loaded.conversation;
-        self.conversation = Some(conversation.id);
-        self.scroll = super::Scroll::Follow;
+        self.lane.conversation = Some(conversation.id);
+        self.lane.scroll = super::Scroll::Follow;
         self.status = Some(Status {
             tone: StatusTone::Info,
             text: format!(

@@ -6,12 +6,14 @@
 //! (through the one request path) and its own numbers. Reopening a conversation (Ctrl-O,
 //! `--resume`) restores exactly its lanes' prompt versions and variables, or none.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::prompt::ActivePrompt;
 use super::transcript::{Measure, Reply};
-use super::{Session, Transcript};
+use super::{Scroll, Session, Transcript};
 use crate::event::RequestId;
+use crate::records::ConversationId;
 
 /// One column of a conversation view.
 #[derive(Debug)]
@@ -35,9 +37,33 @@ pub struct Lane {
     pub active: Option<RequestId>,
     /// The reply its usage panel shows (Alt-↑/↓); `None` follows the latest.
     pub selected_reply: Option<RequestId>,
+    /// The stored conversation it appends to (after its first message, or resumed).
+    pub conversation: Option<ConversationId>,
+    /// Where its transcript view is.
+    pub scroll: Scroll,
+    /// Size of its transcript viewport at the last frame (columns, rows), written by the
+    /// renderer so that paging moves by what the user actually sees.
+    pub view: Cell<(u16, u16)>,
 }
 
 impl Lane {
+    /// Moves its view by `delta` rows (negative is up), switching to follow at the bottom.
+    pub fn scroll_by(&mut self, delta: isize) {
+        let (width, rows) = self.view.get();
+        let total = self.transcript.total_rows(width);
+        let max_top = total.saturating_sub(rows as usize);
+        let top = match self.scroll {
+            Scroll::Follow => max_top,
+            Scroll::Fixed { top_row } => top_row.min(max_top),
+        };
+        let new_top = top.saturating_add_signed(delta).min(max_top);
+        self.scroll = if new_top >= max_top {
+            Scroll::Follow
+        } else {
+            Scroll::Fixed { top_row: new_top }
+        };
+    }
+
     /// An empty lane with the session's model and parameters, and no prompt.
     pub fn new(session: &Session) -> Lane {
         Lane {
@@ -50,6 +76,9 @@ impl Lane {
             totals: SessionTotals::default(),
             active: None,
             selected_reply: None,
+            conversation: None,
+            scroll: Scroll::Follow,
+            view: Cell::new((80, 20)),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! errors — is tested here without a terminal or a network.
 
 pub mod admission;
+pub mod compare;
 pub mod draft;
 pub mod history;
 pub mod inspector;
@@ -29,7 +30,6 @@ use crate::limit::LimitConfig;
 use crate::llm::pricing::PriceTable;
 use crate::llm::{Message, Role};
 use crate::prompts::{Reference, SessionVersions};
-use crate::records::ConversationId;
 use crate::request::RequestSpec;
 use crate::text;
 use admission::AdmissionState;
@@ -143,15 +143,16 @@ pub enum StatusTone {
 #[derive(Debug)]
 pub struct Model {
     pub session: Session,
-    /// The lane the composer sends to (a plain chat has just this one).
+    /// The focused lane: the one the picker, the variables form and the model switcher act
+    /// on (a plain chat has just this one).
     pub lane: Lane,
+    /// The other lanes of a compare, in screen order around `compare.focus` ([`compare`]).
+    pub others: Vec<Lane>,
+    /// The compare screen's state (focus, zoom, diff, re-run on save).
+    pub compare: compare::Compare,
     pub composer: TextArea<'static>,
-    pub scroll: Scroll,
     pub status: Option<Status>,
     next_request: u64,
-    /// Size of the transcript viewport at the last frame (columns, rows), written by the
-    /// renderer so that paging moves by what the user actually sees.
-    pub transcript_view: Cell<(u16, u16)>,
     /// Time of the last update, for live elapsed counters in the view.
     pub now: Option<Instant>,
     /// Whether the usage panel is shown.
@@ -166,8 +167,6 @@ pub struct Model {
     pub admission: AdmissionState,
     /// Prices per model, for the panel's costs.
     pub prices: Arc<PriceTable>,
-    /// The stored conversation this chat appends to (after its first message, or resumed).
-    pub conversation: Option<ConversationId>,
     /// The endpoint's model list for the switcher (Alt-M), loaded once per session.
     pub catalog: switcher::Catalog,
     /// Models used earlier in this session, most recent first (the switcher lists them first).
@@ -224,11 +223,11 @@ impl Model {
         Model {
             session,
             lane,
+            others: Vec::new(),
+            compare: compare::Compare::default(),
             composer,
-            scroll: Scroll::Follow,
             status: None,
             next_request: 1,
-            transcript_view: Cell::new((80, 20)),
             now: None,
             panel: PanelVisibility::Auto,
             panel_drawn: Cell::new(false),
@@ -236,21 +235,11 @@ impl Model {
             mode: Mode::Chat,
             admission: AdmissionState::default(),
             prices: Arc::new(PriceTable::builtin()),
-            conversation: None,
             catalog: switcher::Catalog::NotLoaded,
             recent_models: Vec::new(),
             fallback_models: Vec::new(),
             timers: timers::Timers::default(),
             draft: draft::DraftState::default(),
-        }
-    }
-
-    /// The exact text behind the current system prompt: the active prompt's, else the
-    /// configured inline `system` text.
-    fn prompt_text(&self) -> Option<Arc<str>> {
-        match &self.lane.prompt {
-            Some(active) => Some(active.text.clone()),
-            None => self.session.system.as_deref().map(Arc::from),
         }
     }
 
@@ -260,6 +249,12 @@ impl Model {
             .selected_reply
             .and_then(|id| self.lane.transcript.reply(id))
             .or_else(|| self.lane.transcript.last_reply())
+    }
+
+    /// The same model with compare run ids made unique by `seed` (time and process).
+    pub fn with_compare_seed(mut self, seed: String) -> Model {
+        self.compare.seed = seed;
+        self
     }
 
     /// The same model with a rate limiter in front of every send.
@@ -368,15 +363,18 @@ impl Model {
                 reference,
                 purpose,
                 result,
-            } => self.on_resolved(reference, purpose, result),
+            } => self.on_resolved(reference, purpose, result, now),
             AppEvent::VersionsLoaded { name, result } => self.on_versions(name, result),
             AppEvent::Terminate => {
                 // Not the user's choice: a streaming reply is interrupted, not cancelled (the
                 // app records it so as it shuts down).
-                if let Some(id) = self.lane.active {
-                    self.lane
-                        .transcript
-                        .fail(id, crate::llm::LlmError::Interrupted, now);
+                let streaming: Vec<RequestId> =
+                    self.lanes().iter().filter_map(|l| l.active).collect();
+                for id in streaming {
+                    if let Some(lane) = self.lane_of(id) {
+                        lane.transcript
+                            .fail(id, crate::llm::LlmError::Interrupted, now);
+                    }
                     self.end_request(id);
                 }
                 vec![Effect::Quit]
@@ -401,6 +399,9 @@ impl Model {
             Mode::Conversations(_) => return self.conversations_key(key),
             Mode::Models(_) => return self.switcher_key(key),
             Mode::Chat => {}
+        }
+        if let Some(effects) = self.compare_key(key, now) {
+            return effects;
         }
         match key.code {
             KeyCode::Char('p') if ctrl => self.open_picker(),
@@ -489,11 +490,15 @@ impl Model {
                 Vec::new()
             }
             KeyCode::Home => {
-                self.scroll = Scroll::Fixed { top_row: 0 };
+                for lane in self.scrolled_lanes() {
+                    lane.scroll = Scroll::Fixed { top_row: 0 };
+                }
                 Vec::new()
             }
             KeyCode::End => {
-                self.scroll = Scroll::Follow;
+                for lane in self.scrolled_lanes() {
+                    lane.scroll = Scroll::Follow;
+                }
                 Vec::new()
             }
             _ => {
@@ -506,25 +511,16 @@ impl Model {
     }
 
     fn page_rows(&self) -> usize {
-        let (_, rows) = self.transcript_view.get();
+        let (_, rows) = self.lane.view.get();
         (rows as usize).saturating_sub(2).max(1)
     }
 
-    /// Moves the view by `delta` rows (negative is up), switching to follow at the bottom.
+    /// Moves the view by `delta` rows (negative is up): the focused lane's, or every lane's
+    /// when they scroll together.
     fn scroll_by(&mut self, delta: isize) {
-        let (width, rows) = self.transcript_view.get();
-        let total = self.lane.transcript.total_rows(width);
-        let max_top = total.saturating_sub(rows as usize);
-        let top = match self.scroll {
-            Scroll::Follow => max_top,
-            Scroll::Fixed { top_row } => top_row.min(max_top),
-        };
-        let new_top = top.saturating_add_signed(delta).min(max_top);
-        self.scroll = if new_top >= max_top {
-            Scroll::Follow
-        } else {
-            Scroll::Fixed { top_row: new_top }
-        };
+        for lane in self.scrolled_lanes() {
+            lane.scroll_by(delta);
+        }
     }
 }
 

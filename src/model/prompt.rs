@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::prompts::{
     ContentHash, PromptError, PromptVersions, Provenance, Reference, SessionVersions, Version,
@@ -79,6 +80,15 @@ pub struct Picker {
 pub struct VariablesForm {
     pub names: Vec<String>,
     pub selected: usize,
+}
+
+/// What a choice in the picker is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// Enter: the focused lane's prompt.
+    Focused,
+    /// `c`: a new lane beside it (a compare).
+    NewLane,
 }
 
 /// What a lane's next request sends as its system prompt.
@@ -211,7 +221,13 @@ impl Model {
                 "not sent: the prompt {wanted} is not loaded — Ctrl-P picks one (or no prompt)"
             ));
         }
-        let Some(active) = &self.lane.prompt else {
+        self.system_prompt_of(&self.lane)
+    }
+
+    /// [`Model::system_prompt`] for any lane (the focused one alone can wait for a prompt to
+    /// resolve).
+    pub(super) fn system_prompt_of(&self, lane: &super::Lane) -> Result<SystemPrompt, String> {
+        let Some(active) = &lane.prompt else {
             let text = self.session.system.clone();
             let provenance = text.as_deref().map(Provenance::inline);
             return Ok(SystemPrompt {
@@ -220,7 +236,7 @@ impl Model {
                 variables: BTreeMap::new(),
             });
         };
-        match crate::prompts::fill(&active.text, &self.lane.vars) {
+        match crate::prompts::fill(&active.text, &lane.vars) {
             Ok((text, variables)) => Ok(SystemPrompt {
                 text: Some(text),
                 provenance: Some(active.provenance.clone()),
@@ -344,17 +360,27 @@ impl Model {
             (KeyCode::PageUp, _) => {
                 picker.preview_scroll = picker.preview_scroll.saturating_sub(10)
             }
-            (KeyCode::Enter, _) => return self.choose_in_picker(),
+            (KeyCode::Enter, _) => return self.choose_in_picker(Pick::Focused),
+            (KeyCode::Char('c'), _) => return self.choose_in_picker(Pick::NewLane),
             _ => {}
         }
         Vec::new()
     }
 
-    /// Enter in the picker: make the selected version (or no prompt) the active one.
-    fn choose_in_picker(&mut self) -> Vec<Effect> {
+    /// Enter in the picker: make the selected version (or no prompt) the focused lane's; `c`:
+    /// open a lane for it beside the focused one (a compare).
+    fn choose_in_picker(&mut self, pick: Pick) -> Vec<Effect> {
         let Mode::Picker(picker) = &self.mode else {
             return Vec::new();
         };
+        if picker.selected == 0 && pick == Pick::NewLane {
+            let mut lane = self.lane_like_focused(None);
+            lane.prompt = None;
+            if self.add_lane(lane) {
+                self.mode = Mode::Chat;
+            }
+            return Vec::new();
+        }
         if picker.selected == 0 {
             self.lane.prompt = None;
             self.prompts.unresolved = None;
@@ -370,6 +396,7 @@ impl Model {
             // column Enter means "the working file", which needs no listing.
             let name = self.prompts.names().get(picker.selected - 1).cloned();
             if picker.focus == PickerFocus::Prompts
+                && pick == Pick::Focused
                 && let Some(name) = name
             {
                 self.mode = Mode::Chat;
@@ -408,12 +435,21 @@ impl Model {
             Tracking::WorkingTree => "follows the file",
             Tracking::Pinned => "until the file is saved",
         };
-        self.set_status(
-            StatusTone::Info,
-            format!("prompt {} ({how})", provenance.describe()),
-        );
-        self.lane.prompt = Some(self.prompts.activate(provenance, text, tracking));
-        self.mode = Mode::Chat;
+        let describe = provenance.describe();
+        let prompt = self.prompts.activate(provenance, text, tracking);
+        match pick {
+            Pick::Focused => {
+                self.set_status(StatusTone::Info, format!("prompt {describe} ({how})"));
+                self.lane.prompt = Some(prompt);
+                self.mode = Mode::Chat;
+            }
+            Pick::NewLane => {
+                let lane = self.lane_like_focused(Some(prompt));
+                if self.add_lane(lane) {
+                    self.mode = Mode::Chat;
+                }
+            }
+        }
         Vec::new()
     }
 
@@ -452,7 +488,13 @@ impl Model {
         let mut effects = Vec::new();
         // A save of the active prompt's file is picked up even when an older version was
         // pinned: the user is editing that prompt and wants to try the edit.
-        let active_name = self.lane.prompt.as_ref().map(|a| a.provenance.name.clone());
+        let mut lane_names: Vec<String> = self
+            .lanes()
+            .iter()
+            .filter_map(|l| l.prompt.as_ref().map(|a| a.provenance.name.clone()))
+            .collect();
+        lane_names.sort();
+        lane_names.dedup();
         let picker_name = match &self.mode {
             Mode::Picker(p) => p
                 .selected
@@ -462,7 +504,7 @@ impl Model {
         };
         match change {
             WatchEvent::Changed(names) => {
-                if let Some(name) = active_name.filter(|n| names.contains(n)) {
+                for name in lane_names.into_iter().filter(|n| names.contains(n)) {
                     effects.push(Effect::ResolvePrompt {
                         reference: Reference::working(name),
                         purpose: ResolvePurpose::Reload,
@@ -505,6 +547,7 @@ impl Model {
         reference: Reference,
         purpose: ResolvePurpose,
         result: Result<LoadedPrompt, PromptError>,
+        now: Instant,
     ) -> Vec<Effect> {
         match (purpose, result) {
             (ResolvePurpose::Activate, Ok(loaded)) => {
@@ -525,6 +568,9 @@ impl Model {
                 self.prompts.unresolved = Some(reference.to_string());
                 self.set_status(StatusTone::Error, describe_error(&e));
             }
+            (ResolvePurpose::Reload, Ok(loaded)) if self.is_comparing() => {
+                return self.reload_lanes(loaded, now);
+            }
             (ResolvePurpose::Reload, Ok(loaded)) => {
                 let still_active = self
                     .lane
@@ -544,6 +590,9 @@ impl Model {
                         Arc::from(loaded.text),
                         Tracking::WorkingTree,
                     );
+                    if let Some(effects) = self.rerun_on_save(&prompt, now) {
+                        return effects;
+                    }
                     self.lane.prompt = Some(prompt);
                 }
             }
@@ -558,6 +607,50 @@ impl Model {
                 }
             }
         }
+        Vec::new()
+    }
+
+    /// A lane's prompt file was saved, in a compare: re-run on save opens a lane for the new
+    /// text; otherwise the lanes that follow the file take it, and pinned lanes (an older
+    /// commit, a session edit) stay as they are — that is what they are compared against.
+    fn reload_lanes(&mut self, loaded: LoadedPrompt, now: Instant) -> Vec<Effect> {
+        let name = loaded.provenance.name.clone();
+        let followers = self.lanes().iter().any(|l| {
+            l.prompt.as_ref().is_some_and(|a| {
+                a.provenance.name == name
+                    && a.tracking == Tracking::WorkingTree
+                    && a.provenance != loaded.provenance
+            })
+        });
+        if !followers {
+            return Vec::new();
+        }
+        let prompt = self.prompts.activate(
+            loaded.provenance,
+            Arc::from(loaded.text),
+            Tracking::WorkingTree,
+        );
+        if let Some(effects) = self.rerun_on_save(&prompt, now) {
+            return effects;
+        }
+        let mut count = 0;
+        for lane in self.lanes_mut() {
+            if let Some(active) = &mut lane.prompt
+                && active.provenance.name == name
+                && active.tracking == Tracking::WorkingTree
+            {
+                *active = prompt.clone();
+                count += 1;
+            }
+        }
+        self.set_status(
+            StatusTone::Info,
+            format!(
+                "reloaded {} in {count} lane{}",
+                prompt.provenance.describe(),
+                if count == 1 { "" } else { "s" }
+            ),
+        );
         Vec::new()
     }
 

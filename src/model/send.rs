@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::admission::PendingSend;
 use super::prompt::SystemPrompt;
 use super::{
-    Effect, Entry, Model, Reply, Scroll, Status, StatusTone, fresh_composer, normalize_history,
+    Effect, Entry, Lane, Model, Reply, Scroll, Status, StatusTone, fresh_composer,
+    normalize_history,
 };
 use crate::event::RequestId;
 use crate::llm::retry::Progress;
@@ -27,28 +28,30 @@ impl Model {
                 return self.on_admission(id, attempt, decision, now);
             }
             PumpEvent::Stored { conversation } => {
-                // Only the chat on screen: after Ctrl-O another conversation may be shown.
-                if self.lane.active == Some(id) {
-                    self.conversation = Some(conversation);
+                // Only a lane on screen: after Ctrl-O another conversation may be shown.
+                if let Some(lane) = self.lane_of(id) {
+                    lane.conversation = Some(conversation);
                 }
             }
             PumpEvent::Progress(stamped) => {
-                if self.lane.active == Some(id) {
-                    if let Progress::Event(StreamEvent::Notice(notice)) = &stamped.progress {
-                        self.status = Some(Status {
-                            tone: StatusTone::Warning,
-                            text: crate::text::sanitize(notice),
-                        });
-                    }
-                    if self.lane.transcript.apply(id, &stamped) {
-                        self.end_request(id);
-                    }
+                if let Progress::Event(StreamEvent::Notice(notice)) = &stamped.progress
+                    && self.lane_of(id).is_some()
+                {
+                    self.status = Some(Status {
+                        tone: StatusTone::Warning,
+                        text: format!("{}{}", self.lane_prefix(id), crate::text::sanitize(notice)),
+                    });
+                }
+                if let Some(lane) = self.lane_of(id)
+                    && lane.transcript.apply(id, &stamped)
+                {
+                    self.end_request(id);
                 }
             }
             PumpEvent::Warning(text) => {
                 self.status = Some(Status {
                     tone: StatusTone::Warning,
-                    text: crate::text::sanitize(&text),
+                    text: format!("{}{}", self.lane_prefix(id), crate::text::sanitize(&text)),
                 });
             }
         }
@@ -66,20 +69,21 @@ impl Model {
                 Some(LlmError::LocalLimit { message })
             }
         };
-        if self.lane.active == Some(id) {
+        if let Some(lane) = self.lane_of(id) {
             let error = error.unwrap_or(LlmError::Interrupted);
-            self.lane.transcript.fail(id, error, now);
+            lane.transcript.fail(id, error, now);
             self.end_request(id);
         }
     }
 
-    /// Bookkeeping when request `id` is over, however it ended.
+    /// Bookkeeping when request `id` is over, however it ended: its lane stops streaming and
+    /// adds it to its totals.
     pub(super) fn end_request(&mut self, id: RequestId) {
-        if self.lane.active == Some(id) {
-            self.lane.active = None;
-        }
-        if let Some(reply) = self.lane.transcript.reply(id) {
-            self.lane.totals.add(reply);
+        if let Some(lane) = self.lane_of(id) {
+            lane.active = None;
+            if let Some(reply) = lane.transcript.reply(id) {
+                lane.totals.add(reply);
+            }
         }
     }
 
@@ -88,15 +92,23 @@ impl Model {
         if message.trim().is_empty() {
             return Vec::new();
         }
-        if self.lane.active.is_some() {
+        if let Some(n) = self.streaming_lane() {
+            let text = if self.is_comparing() {
+                format!("lane {n} is still streaming — wait, or press Esc to cancel every lane")
+            } else {
+                "a reply is still streaming — wait, or press Esc to cancel it".into()
+            };
             self.status = Some(Status {
                 tone: StatusTone::Warning,
-                text: "a reply is still streaming — wait, or press Esc to cancel it".into(),
+                text,
             });
             return Vec::new();
         }
         if self.admission.pending.is_some() {
             return Vec::new();
+        }
+        if self.is_comparing() {
+            return self.send_to_every_lane(message, now);
         }
         self.dispatch_send(message, now)
     }
@@ -154,24 +166,8 @@ impl Model {
         retry_of: Option<RequestId>,
         now: Instant,
     ) -> Vec<Effect> {
-        let id = RequestId(self.next_request);
-        self.next_request += 1;
-        let spec = RequestSpec {
-            request: ChatRequest {
-                model: self.lane.model.clone(),
-                system: system.text,
-                messages,
-                max_tokens: self.lane.max_tokens,
-                temperature: self.lane.temperature,
-            },
-            prompt: system.provenance.clone(),
-            prompt_text: self.prompt_text(),
-            variables: system.variables,
-            conversation: self.conversation,
-            user_text: user_text.clone(),
-            store_even_if_refused: false,
-            compare_id: None,
-        };
+        let id = self.next_request_id();
+        let spec = self.spec_of(&self.lane, system.clone(), messages, user_text.clone());
         let pending = PendingSend {
             id,
             user_text,
@@ -203,18 +199,74 @@ impl Model {
         if let Some(failed) = pending.retry_of {
             self.lane.transcript.supersede(failed);
         }
+        let reply = self.new_reply(&self.lane, pending.id, pending.prompt, now);
+        self.lane.transcript.push(Entry::Reply(Box::new(reply)));
+        self.lane.active = Some(pending.id);
+        self.status = None;
+        self.lane.scroll = Scroll::Follow;
+    }
+
+    /// A fresh id for a request.
+    pub(super) fn next_request_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        id
+    }
+
+    /// The [`RequestSpec`] of a message from `lane`: its model and parameters, its
+    /// conversation, and (in a compare) the compare run's id.
+    pub(super) fn spec_of(
+        &self,
+        lane: &Lane,
+        system: SystemPrompt,
+        messages: Vec<Message>,
+        user_text: Option<String>,
+    ) -> RequestSpec {
+        let comparing = self.is_comparing();
+        RequestSpec {
+            request: ChatRequest {
+                model: lane.model.clone(),
+                system: system.text,
+                messages,
+                max_tokens: lane.max_tokens,
+                temperature: lane.temperature,
+            },
+            prompt: system.provenance,
+            prompt_text: match &lane.prompt {
+                Some(active) => Some(active.text.clone()),
+                None => self.session.system.as_deref().map(Arc::from),
+            },
+            variables: system.variables,
+            conversation: lane.conversation,
+            user_text,
+            // A lane refused by the limit keeps its message in the database: the composer
+            // is shared, and the other lanes have taken the message out of it.
+            store_even_if_refused: comparing,
+            compare_id: if comparing {
+                self.compare.id.clone()
+            } else {
+                None
+            },
+        }
+    }
+
+    /// The reply of request `id` about to stream into `lane`.
+    pub(super) fn new_reply(
+        &self,
+        lane: &Lane,
+        id: RequestId,
+        prompt: Option<crate::prompts::Provenance>,
+        now: Instant,
+    ) -> Reply {
         let mut reply = Reply::new(
-            pending.id,
-            self.lane.model.clone(),
+            id,
+            lane.model.clone(),
             self.session.provider_label.clone(),
             now,
             Arc::clone(&self.prices),
         );
-        reply.prompt = pending.prompt;
-        self.lane.transcript.push(Entry::Reply(Box::new(reply)));
-        self.lane.active = Some(pending.id);
-        self.status = None;
-        self.scroll = Scroll::Follow;
+        reply.prompt = prompt;
+        reply
     }
 
     pub(super) fn cancel(&mut self, now: Instant) -> Vec<Effect> {
@@ -224,6 +276,9 @@ impl Model {
                 text: "not sent — the message stays here".into(),
             });
             return vec![Effect::CancelRequest { id: pending.id }];
+        }
+        if self.is_comparing() {
+            return self.cancel_every_lane(now);
         }
         match self.lane.active {
             Some(id) => {

@@ -159,6 +159,20 @@ impl Model {
                 self.mode = Mode::Chat;
                 return Vec::new();
             }
+            // Alt-Enter (or Tab): a new lane asks this model, beside the focused one.
+            KeyCode::Enter | KeyCode::Tab
+                if key.modifiers.contains(KeyModifiers::ALT) || key.code == KeyCode::Tab =>
+            {
+                if let Some(choice) = choices.get(switcher.selected) {
+                    let mut lane = self.lane_like_focused(None);
+                    lane.model = choice.model.clone();
+                    if !self.add_lane(lane) {
+                        return Vec::new();
+                    }
+                }
+                self.mode = Mode::Chat;
+                return Vec::new();
+            }
             KeyCode::Enter => {
                 if let Some(choice) = choices.get(switcher.selected) {
                     let model = choice.model.clone();

@@ -327,7 +327,7 @@ fn a_huge_paste_lands_in_the_composer_normalized() {
 #[test]
 fn paging_scrolls_up_and_back_down_to_follow() {
     let mut h = Harness::new();
-    h.model.transcript_view.set((40, 10));
+    h.model.lane.view.set((40, 10));
     for i in 0..10 {
         let id = h.send(&format!("message {i}"), i * 10);
         h.stream(id, text("- one\n- two\n- three"), i * 10 + 1);
@@ -342,19 +342,19 @@ fn paging_scrolls_up_and_back_down_to_follow() {
     // Each exchange: user (header + 1 + blank) + reply (header + 3 + blank) = 8 rows.
     assert_eq!(h.model.lane.transcript.total_rows(40), 80);
     h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 62 });
+    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: 62 });
     h.key(KeyCode::Home, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 0 });
+    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: 0 });
     h.key(KeyCode::PageDown, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.scroll, Scroll::Fixed { top_row: 8 });
+    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: 8 });
     h.key(KeyCode::End, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.scroll, Scroll::Follow);
+    assert_eq!(h.model.lane.scroll, Scroll::Follow);
     h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
     for _ in 0..20 {
         h.key(KeyCode::PageDown, KeyModifiers::NONE, 200);
     }
     assert_eq!(
-        h.model.scroll,
+        h.model.lane.scroll,
         Scroll::Follow,
         "paging past the end follows again"
     );

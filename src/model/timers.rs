@@ -53,7 +53,7 @@ const HOUR: Duration = Duration::from_secs(60 * 60);
 impl Model {
     /// When something on screen next changes by itself, seen at `now`; `None` while idle.
     pub fn next_wake(&self, now: Instant) -> Option<Instant> {
-        let streaming = self.lane.active.map(|_| now + MIN_FRAME_INTERVAL);
+        let streaming = self.streaming_lane().map(|_| now + MIN_FRAME_INTERVAL);
         let countdown = self
             .admission
             .refusal

@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod pump;
 #[cfg(test)]
 pub(crate) mod scripted;
+pub mod verdict;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -20,12 +20,17 @@ pub fn height(model: &Model, screen_rows: u16) -> u16 {
 
 /// Draws the composer.
 pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
-    let hint = if model.lane.active.is_some() {
-        " Esc cancel "
+    let lanes = model.lanes().len();
+    let hint = if model.is_comparing() && model.streaming_lane().is_some() {
+        " Esc cancel all · Alt-X this lane ".to_string()
+    } else if model.is_comparing() {
+        format!(" Enter sends to {lanes} lanes · Ctrl-J newline ")
+    } else if model.lane.active.is_some() {
+        " Esc cancel ".to_string()
     } else if model.lane.transcript.retryable().is_some() {
-        " Ctrl-R retry · Enter send · Ctrl-J newline "
+        " Ctrl-R retry · Enter send · Ctrl-J newline ".to_string()
     } else {
-        " Enter send · Ctrl-J newline "
+        " Enter send · Ctrl-J newline ".to_string()
     };
     let block = Block::default()
         .borders(Borders::TOP)

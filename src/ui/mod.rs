@@ -4,6 +4,7 @@
 //! read the model and never change it (except the transcript, which records the size of its
 //! viewport so that paging moves by what the user sees).
 
+pub mod compare;
 pub mod composer;
 pub mod conversations;
 pub mod inspector;
@@ -70,6 +71,17 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         }
         Mode::Chat | Mode::Variables(_) | Mode::Models(_) => {}
     }
+    if model.is_comparing() {
+        // Each lane's footer carries its numbers: no panel beside the lanes.
+        model.panel_drawn.set(false);
+        let [lanes_area, composer_area] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(composer_rows)])
+                .areas(main_area);
+        compare::render(model, theme, frame, lanes_area);
+        composer::render(model, theme, frame, composer_area);
+        draw_popups(model, theme, frame, main_area);
+        return;
+    }
     let show_panel = match model.panel {
         PanelVisibility::Auto => area.width >= PANEL_MIN_SCREEN_COLUMNS,
         PanelVisibility::Shown => area.width >= PANEL_MIN_FORCED_COLUMNS,
@@ -91,11 +103,16 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         Layout::vertical([Constraint::Min(1), Constraint::Length(composer_rows)]).areas(chat_area);
     transcript::render(model, theme, frame, transcript_area);
     composer::render(model, theme, frame, composer_area);
+    draw_popups(model, theme, frame, main_area);
+}
+
+/// The popups over the chat: the variables form and the model switcher.
+fn draw_popups(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     if let Mode::Variables(form) = &model.mode {
-        variables::render(model, form, theme, frame, main_area);
+        variables::render(model, form, theme, frame, area);
     }
     if let Mode::Models(switcher) = &model.mode {
-        models::render(model, switcher, theme, frame, main_area);
+        models::render(model, switcher, theme, frame, area);
     }
 }
 

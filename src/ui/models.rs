@@ -117,7 +117,10 @@ pub fn render(
     if inner.height > 1 {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                text::truncate(" type to filter · ↑↓ choose · Enter use · Esc close", room),
+                text::truncate(
+                    " type to filter · ↑↓ choose · Enter use · Tab compare · Esc close",
+                    room,
+                ),
                 theme.muted,
             )),
             Rect {

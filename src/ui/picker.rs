@@ -23,7 +23,7 @@ pub const THREE_COLUMNS_MIN_WIDTH: u16 = 110;
 pub fn render(model: &Model, picker: &Picker, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let [help_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    let help = " Prompts · ↑↓ choose · ←→ switch column · Enter use · d diff · m mark · PgUp/PgDn scroll · Esc close";
+    let help = " Prompts · ↑↓ choose · ←→ switch column · Enter use · c compare · d diff · m mark · PgUp/PgDn scroll · Esc close";
     super::help_line(help, theme, frame, help_area);
     let (prompts_area, versions_area, preview_area) = if area.width >= THREE_COLUMNS_MIN_WIDTH {
         let [a, b, c] = Layout::horizontal([

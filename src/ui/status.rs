@@ -20,8 +20,17 @@ const SHORTEST_HINT: &str = " Ctrl-C quit ";
 
 fn left_part(model: &Model) -> String {
     let session = &model.session;
+    let lane = if model.is_comparing() {
+        format!(
+            " · lane {}/{}",
+            model.compare.focus + 1,
+            model.others.len() + 1
+        )
+    } else {
+        String::new()
+    };
     let mut left = format!(
-        " {} · {}",
+        " {}{lane} · {}",
         session.provider,
         text::sanitize(&model.lane.model)
     );
@@ -52,7 +61,7 @@ fn message(model: &Model, theme: &Theme) -> (String, Style) {
                 StatusTone::Error => theme.status_bar.patch(theme.error),
             },
         ),
-        None if model.lane.active.is_some() => (" streaming… ".to_string(), theme.status_bar),
+        None if model.streaming_lane().is_some() => (" streaming… ".to_string(), theme.status_bar),
         None => (String::new(), theme.status_bar),
     }
 }

@@ -12,27 +12,33 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
 use super::theme::{Theme, Tone};
+use crate::model::lane::Lane;
 use crate::model::transcript::{
     BODY_INDENT_COLUMNS, Entry, Measure, Reply, ReplyState, Row, header_rows,
 };
 use crate::model::{Model, Scroll};
 use crate::text;
 
-/// Draws the visible part of the transcript into `area`.
+/// Draws the visible part of the focused lane's transcript into `area`.
 pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let now = model.now.unwrap_or_else(Instant::now);
+    render_lane(&model.lane, now, theme, frame, area);
+}
+
+/// Draws the visible part of `lane`'s transcript into `area`.
+pub fn render_lane(lane: &Lane, now: Instant, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     if area.height == 0 || area.width == 0 {
         return;
     }
     // One column for the scrollbar.
     let text_width = area.width.saturating_sub(1).max(1);
-    model.transcript_view.set((text_width, area.height));
-    let transcript = &model.lane.transcript;
+    lane.view.set((text_width, area.height));
+    let transcript = &lane.transcript;
     let rows_visible = area.height as usize;
-    let now = model.now.unwrap_or_else(Instant::now);
 
     let total = transcript.total_rows(text_width);
     let max_top = total.saturating_sub(rows_visible);
-    let top = match model.scroll {
+    let top = match lane.scroll {
         Scroll::Follow => max_top,
         Scroll::Fixed { top_row } => top_row.min(max_top),
     };
@@ -134,7 +140,7 @@ pub fn seconds(d: std::time::Duration) -> String {
     }
 }
 
-fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
+pub fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
     let model = reply.answered_model().unwrap_or(reply.model());
     let mut parts = vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))];
     if let Some(label) = &reply.label {
