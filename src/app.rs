@@ -31,9 +31,10 @@ use crate::model::history::ResumeTarget;
 use crate::model::{Effect, Model};
 use crate::prompts::{PromptWatcher, Reference, SessionVersions, WatchEvent};
 use crate::records::HistoryError;
+use crate::records::Reopened;
 use crate::request::{End, Pump};
 use crate::store::resolve::resolve_with_history;
-use crate::store::{ConversationWithMessages, RequestFilter, StoreHandle};
+use crate::store::{RequestFilter, StoreHandle};
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -458,10 +459,12 @@ impl Services {
 }
 
 /// Reads the conversation `target` names.
+/// The conversation to reopen, with the other lanes of its compare run (a compare comes back
+/// as a compare).
 async fn load_conversation(
     store: &StoreHandle,
     target: ResumeTarget,
-) -> Result<ConversationWithMessages, HistoryError> {
+) -> Result<Reopened, HistoryError> {
     let id = match target {
         ResumeTarget::Id(id) => id,
         ResumeTarget::Latest => store
@@ -472,7 +475,28 @@ async fn load_conversation(
             .map(|c| c.id)
             .ok_or(HistoryError::NoConversation)?,
     };
-    Ok(store.load_conversation(id).wait().await?)
+    let Some((compare_id, ids)) = store.compare_lanes(id).wait().await? else {
+        return Ok(Reopened::single(store.load_conversation(id).wait().await?));
+    };
+    let mut lanes = Vec::with_capacity(ids.len());
+    let mut focus = 0;
+    for lane in ids.into_iter().take(crate::model::compare::MAX_LANES) {
+        if lane == id {
+            focus = lanes.len();
+        }
+        lanes.push(store.load_conversation(lane).wait().await?);
+    }
+    if !lanes.iter().any(|l| l.conversation.id == id) {
+        // Past the lanes shown: the one asked for replaces the last.
+        lanes.pop();
+        focus = lanes.len();
+        lanes.push(store.load_conversation(id).wait().await?);
+    }
+    Ok(Reopened {
+        compare_id: Some(compare_id),
+        lanes,
+        focus,
+    })
 }
 
 async fn read_terminal(tx: mpsc::UnboundedSender<AppEvent>) {

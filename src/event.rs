@@ -10,7 +10,7 @@ use crate::llm::LlmError;
 use crate::llm::StreamEvent;
 use crate::llm::retry::Progress;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
-use crate::records::{ConversationRow, ConversationWithMessages, HistoryError, RequestRow};
+use crate::records::{ConversationRow, HistoryError, Reopened, RequestRow};
 use crate::request::{End, PumpEvent, Stamp, Stamped};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
@@ -67,7 +67,7 @@ pub enum AppEvent {
     /// Stored conversations (answer to `Effect::LoadConversations`).
     ConversationsListed(Result<Vec<ConversationRow>, HistoryError>),
     /// A stored conversation (answer to `Effect::LoadConversation`).
-    ConversationLoaded(Result<ConversationWithMessages, HistoryError>),
+    ConversationLoaded(Result<Reopened, HistoryError>),
     /// The endpoint's model ids, or why it could not list them (answer to
     /// `Effect::ListModels`).
     ModelsListed(Result<Vec<String>, LlmError>),

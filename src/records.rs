@@ -580,6 +580,29 @@ pub struct ConversationMessage {
     pub request: Option<RequestRow>,
 }
 
+/// A stored conversation to reopen (`--resume`, Ctrl-O), with the other lanes of the compare
+/// run it belongs to, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reopened {
+    /// The compare run's id, when the conversation is a lane of one.
+    pub compare_id: Option<String>,
+    /// The lanes' conversations in order (just the one outside a compare).
+    pub lanes: Vec<ConversationWithMessages>,
+    /// Which of them was asked for: it gets the focus.
+    pub focus: usize,
+}
+
+impl Reopened {
+    /// A conversation that is no lane of a compare.
+    pub fn single(conversation: ConversationWithMessages) -> Reopened {
+        Reopened {
+            compare_id: None,
+            lanes: vec![conversation],
+            focus: 0,
+        }
+    }
+}
+
 /// A conversation with all its messages, oldest first: what `--resume` and `export` read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationWithMessages {

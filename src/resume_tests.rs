@@ -14,7 +14,7 @@ use crate::model::*;
 use crate::prompts::{GitState, Provenance, Reference, content_hash};
 use crate::records::{
     ConversationId, HistoryError, MessageState, NewConversation, NewMessage, PromptVersion,
-    RateLimitHeaders, RequestOutcome, RequestParams, RequestRecord, RequestStatus,
+    RateLimitHeaders, Reopened, RequestOutcome, RequestParams, RequestRecord, RequestStatus,
 };
 use crate::store::Store;
 
@@ -137,7 +137,10 @@ fn a_resumed_conversation_becomes_the_transcript_and_later_messages_continue_it(
         ]
     );
     let now = Instant::now();
-    let effects = m.update(AppEvent::ConversationLoaded(Ok(loaded)), now);
+    let effects = m.update(
+        AppEvent::ConversationLoaded(Ok(Reopened::single(loaded))),
+        now,
+    );
     assert_eq!(
         effects,
         vec![Effect::ResolvePrompt {
@@ -277,7 +280,10 @@ fn a_stored_prompt_text_is_restored_exactly_without_git() {
         .unwrap();
     let loaded = store.load_conversation(id).unwrap();
     let mut m = chat();
-    let effects = m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
+    let effects = m.update(
+        AppEvent::ConversationLoaded(Ok(Reopened::single(loaded))),
+        Instant::now(),
+    );
     assert_eq!(effects, vec![], "no git needed");
     let active = m.lane.prompt.clone().expect("the prompt is back");
     assert_eq!(&*active.text, PROMPT);
@@ -317,10 +323,16 @@ fn reopening_a_conversation_without_a_prompt_drops_the_previous_one() {
         .unwrap();
     let mut m = chat();
     let loaded = store.load_conversation(with_prompt).unwrap();
-    m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
+    m.update(
+        AppEvent::ConversationLoaded(Ok(Reopened::single(loaded))),
+        Instant::now(),
+    );
     assert!(m.lane.prompt.is_some(), "greeter is active");
     let loaded = store.load_conversation(without_prompt).unwrap();
-    m.update(AppEvent::ConversationLoaded(Ok(loaded)), Instant::now());
+    m.update(
+        AppEvent::ConversationLoaded(Ok(Reopened::single(loaded))),
+        Instant::now(),
+    );
     assert_eq!(m.lane.prompt, None);
     assert_eq!(m.lane.conversation, Some(without_prompt));
     for c in "next".chars() {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::lane::Lane;
 use super::prompt::Loadable;
 use super::prompt::Tracking;
 use super::transcript::{Entry, Reply, ReplyState};
@@ -18,8 +19,8 @@ use crate::llm::{LlmError, Role, StopReason, StreamEvent};
 use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
 use crate::records::{
-    ConversationId, ConversationRow, ConversationWithMessages, HistoryError, MessageState,
-    PromptCommit, PromptVersion, RequestRow,
+    ConversationId, ConversationMessage, ConversationRow, ConversationWithMessages, HistoryError,
+    MessageState, PromptCommit, PromptVersion, Reopened, RequestRow,
 };
 use crate::request::{Stamp, Stamped};
 use std::sync::Arc;
@@ -127,13 +128,14 @@ impl Model {
         vec![Effect::LoadConversation { target }]
     }
 
-    /// A conversation was read: it becomes the transcript, and later messages continue it.
+    /// A conversation was read: it becomes the transcript, and later messages continue it. A
+    /// lane of a compare run comes back with the run's other lanes, as a compare.
     pub(super) fn on_conversation_loaded(
         &mut self,
-        result: Result<ConversationWithMessages, HistoryError>,
+        result: Result<Reopened, HistoryError>,
         now: Instant,
     ) -> Vec<Effect> {
-        let loaded = match result {
+        let reopened = match result {
             Ok(c) => c,
             Err(e) => {
                 self.status = Some(Status {
@@ -146,89 +148,92 @@ impl Model {
                 return Vec::new();
             }
         };
-        if self.lane.active.is_some() {
+        if self.streaming_lane().is_some() || reopened.lanes.is_empty() {
             return Vec::new();
         }
-        // The lane shows this conversation now: its transcript, its totals, and (below) its
-        // prompt version and variable values, exactly, or none.
-        self.lane.transcript = super::Transcript::default();
-        self.lane.totals = super::SessionTotals::default();
-        self.lane.selected_reply = None;
-        self.lane.vars.clear();
-        for item in &loaded.messages {
-            let m = &item.message;
-            match m.role {
-                Role::User => self.lane.transcript.push(Entry::User {
-                    text: m.content.clone(),
-                }),
-                Role::Assistant => {
-                    let id = RequestId(self.next_request);
-                    self.next_request += 1;
-                    let row = item.request.as_ref();
-                    let model = row.map_or(loaded.conversation.model.clone(), |r| {
-                        r.gen_ai_request_model.clone()
-                    });
-                    let mut reply = Reply::new(
-                        id,
-                        model.clone(),
-                        self.session.provider_label.clone(),
-                        now,
-                        std::sync::Arc::clone(&self.prices),
-                    );
-                    reply.prompt = row.and_then(|r| r.prompt.as_ref().and_then(provenance_of));
-                    // The stored numbers go through the ledger like live ones: one rule.
-                    for item in replayed(row, &model, &m.content, now) {
-                        reply.ledger.apply(&item);
-                    }
-                    let stop = row
-                        .and_then(|r| r.gen_ai_response_finish_reasons.first())
-                        .map_or(StopReason::EndTurn, |s| StopReason::from_wire(s));
-                    let state = match m.state {
-                        MessageState::Complete => ReplyState::Finished(stop),
-                        MessageState::Cancelled => ReplyState::Cancelled,
-                        MessageState::Interrupted | MessageState::Streaming => {
-                            ReplyState::Failed(LlmError::Interrupted)
-                        }
-                        MessageState::Failed => ReplyState::Failed(LlmError::Stream {
-                            kind: row
-                                .and_then(|r| r.error_type.clone())
-                                .unwrap_or_else(|| "error".into()),
-                            message: row
-                                .and_then(|r| r.error_message.clone())
-                                .unwrap_or_else(|| "the request failed".into()),
-                        }),
-                    };
-                    let took = row
-                        .and_then(|r| r.duration_ms)
-                        .and_then(|v| u64::try_from(v).ok())
-                        .map(Duration::from_millis)
-                        .unwrap_or_default();
-                    reply.end(state, now + took);
-                    // Two replies in a row: the first was retried (Ctrl-R) by the second.
-                    if let Some(Entry::Reply(previous)) = self.lane.transcript.entries().last() {
-                        let previous = previous.id;
-                        self.lane.transcript.supersede(previous);
-                    }
-                    self.lane.transcript.push(Entry::Reply(Box::new(reply)));
+        let focus = reopened.focus.min(reopened.lanes.len() - 1);
+        let comparing = reopened.lanes.len() > 1;
+        let mut lanes = Vec::with_capacity(reopened.lanes.len());
+        let mut effects = Vec::new();
+        for (i, loaded) in reopened.lanes.iter().enumerate() {
+            let (mut lane, resolve) = self.lane_from_stored(loaded, now);
+            if comparing {
+                // Lanes may differ by model: each asks the model of its last request again.
+                if let Some(model) = loaded
+                    .messages
+                    .iter()
+                    .rev()
+                    .find_map(|m| Some(m.request.as_ref()?.gen_ai_request_model.clone()))
+                {
+                    lane.model = model;
                 }
             }
+            // A prompt resolved from git is activated into the focused lane; another lane
+            // with an unresolved prompt refuses to send until one is picked for it.
+            if i == focus {
+                effects.extend(resolve);
+            }
+            lanes.push(lane);
         }
-        let conversation = &loaded.conversation;
-        self.lane.conversation = Some(conversation.id);
-        self.lane.scroll = super::Scroll::Follow;
+        let focused = &reopened.lanes[focus];
+        let conversation = &focused.conversation;
+        let lanes_note = if comparing {
+            format!(" · compare of {} lanes", lanes.len())
+        } else {
+            String::new()
+        };
         self.status = Some(Status {
             tone: StatusTone::Info,
             text: format!(
-                "resumed conversation {}{} ({} messages)",
+                "resumed conversation {}{} ({} messages){lanes_note}",
                 conversation.id.0,
                 conversation
                     .title
                     .as_deref()
                     .map(|t| format!(": {}", crate::text::sanitize(t)))
                     .unwrap_or_default(),
-                loaded.messages.len()
+                focused.messages.len()
             ),
         });
+        self.lane = lanes.remove(focus);
+        self.others = lanes;
+        self.compare.focus = focus;
+        self.compare.id = if comparing { reopened.compare_id } else { None };
+        effects
+    }
+
+    /// A lane showing a stored conversation: its transcript, its totals, its prompt version
+    /// and variable values, exactly, or none. Returns the lane, and the resolution to ask for
+    /// when the prompt's text is not in the database.
+    fn lane_from_stored(
+        &mut self,
+        loaded: &ConversationWithMessages,
+        now: Instant,
+    ) -> (Lane, Vec<Effect>) {
+        let mut lane = Lane::new(&self.session);
+        lane.model = self.lane.model.clone();
+        lane.max_tokens = self.lane.max_tokens;
+        lane.temperature = self.lane.temperature;
+        for item in &loaded.messages {
+            let m = &item.message;
+            match m.role {
+                Role::User => lane.transcript.push(Entry::User {
+                    text: m.content.clone(),
+                }),
+                Role::Assistant => {
+                    let id = self.next_request_id();
+                    let reply = self.stored_reply(id, item, &loaded.conversation, now);
+                    // Two replies in a row: the first was retried (Ctrl-R) by the second.
+                    if let Some(Entry::Reply(previous)) = lane.transcript.entries().last() {
+                        let previous = previous.id;
+                        lane.transcript.supersede(previous);
+                    }
+                    lane.transcript.push(Entry::Reply(Box::new(reply)));
+                }
+            }
+        }
+        let conversation = &loaded.conversation;
+        lane.conversation = Some(conversation.id);
         // The variable values of the last request come back with its prompt.
         if let Some(params) = loaded
             .messages
@@ -237,7 +242,7 @@ impl Model {
             .find_map(|m| m.request.as_ref()?.request_params.as_ref())
         {
             for (name, value) in &params.variables {
-                self.lane.vars.insert(name.clone(), value.clone());
+                lane.vars.insert(name.clone(), value.clone());
             }
         }
         // The prompt version of the last reply (else the conversation's first) becomes
@@ -249,12 +254,10 @@ impl Model {
             .rev()
             .find_map(|m| m.request.as_ref()?.prompt.clone())
             .or_else(|| conversation.prompt.clone());
+        // Reopened without a prompt: the prompt of the conversation shown before must not
+        // drive this one (it would be sent silently as its system prompt).
         let Some(version) = version else {
-            // Reopened without a prompt: the prompt of the conversation shown before must not
-            // drive this one (it would be sent silently as its system prompt).
-            self.lane.prompt = None;
-            self.prompts.unresolved = None;
-            return Vec::new();
+            return (lane, Vec::new());
         };
         let stored = loaded.prompt_texts.get(&version.content_hash);
         match (provenance_of(&version), stored) {
@@ -262,28 +265,76 @@ impl Model {
                 let prompt =
                     self.prompts
                         .activate(provenance, Arc::from(text.as_str()), Tracking::Pinned);
-                self.lane.prompt = Some(prompt);
-                Vec::new()
+                lane.prompt = Some(prompt);
+                (lane, Vec::new())
             }
-            (Some(provenance), _) if provenance.name == INLINE_PROMPT_NAME => {
-                // Made with an inline system text: no library prompt either.
-                self.lane.prompt = None;
-                self.prompts.unresolved = None;
-                Vec::new()
-            }
+            // Made with an inline system text: no library prompt either.
+            (Some(provenance), _) if provenance.name == INLINE_PROMPT_NAME => (lane, Vec::new()),
             _ => {
                 // Until it is resolved nothing is sent, rather than the prompt shown before.
-                self.lane.prompt = None;
-                self.prompts.unresolved = Some(version.reference());
-                match Reference::parse(&version.reference()) {
+                lane.unresolved = Some(version.reference());
+                let resolve = match Reference::parse(&version.reference()) {
                     Ok(reference) => vec![Effect::ResolvePrompt {
                         reference,
                         purpose: ResolvePurpose::Activate,
                     }],
                     Err(_) => Vec::new(),
-                }
+                };
+                (lane, resolve)
             }
         }
+    }
+
+    /// A stored reply rebuilt by replaying its request row through the ledger.
+    fn stored_reply(
+        &self,
+        id: RequestId,
+        item: &ConversationMessage,
+        conversation: &ConversationRow,
+        now: Instant,
+    ) -> Reply {
+        let m = &item.message;
+        let row = item.request.as_ref();
+        let model = row.map_or(conversation.model.clone(), |r| {
+            r.gen_ai_request_model.clone()
+        });
+        let mut reply = Reply::new(
+            id,
+            model.clone(),
+            self.session.provider_label.clone(),
+            now,
+            std::sync::Arc::clone(&self.prices),
+        );
+        reply.prompt = row.and_then(|r| r.prompt.as_ref().and_then(provenance_of));
+        // The stored numbers go through the ledger like live ones: one rule.
+        for item in replayed(row, &model, &m.content, now) {
+            reply.ledger.apply(&item);
+        }
+        let stop = row
+            .and_then(|r| r.gen_ai_response_finish_reasons.first())
+            .map_or(StopReason::EndTurn, |s| StopReason::from_wire(s));
+        let state = match m.state {
+            MessageState::Complete => ReplyState::Finished(stop),
+            MessageState::Cancelled => ReplyState::Cancelled,
+            MessageState::Interrupted | MessageState::Streaming => {
+                ReplyState::Failed(LlmError::Interrupted)
+            }
+            MessageState::Failed => ReplyState::Failed(LlmError::Stream {
+                kind: row
+                    .and_then(|r| r.error_type.clone())
+                    .unwrap_or_else(|| "error".into()),
+                message: row
+                    .and_then(|r| r.error_message.clone())
+                    .unwrap_or_else(|| "the request failed".into()),
+            }),
+        };
+        let took = row
+            .and_then(|r| r.duration_ms)
+            .and_then(|v| u64::try_from(v).ok())
+            .map(Duration::from_millis)
+            .unwrap_or_default();
+        reply.end(state, now + took);
+        reply
     }
 }
 

@@ -37,6 +37,10 @@ pub struct Lane {
     pub active: Option<RequestId>,
     /// The reply its usage panel shows (Alt-↑/↓); `None` follows the latest.
     pub selected_reply: Option<RequestId>,
+    /// A prompt that was asked for (`--prompt`, a resumed conversation) but could not be
+    /// loaded: nothing is sent from this lane until one is chosen, rather than silently
+    /// sending without it.
+    pub unresolved: Option<String>,
     /// The stored conversation it appends to (after its first message, or resumed).
     pub conversation: Option<ConversationId>,
     /// Where its transcript view is.
@@ -76,6 +80,7 @@ impl Lane {
             totals: SessionTotals::default(),
             active: None,
             selected_reply: None,
+            unresolved: None,
             conversation: None,
             scroll: Scroll::Follow,
             view: Cell::new((80, 20)),

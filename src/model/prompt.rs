@@ -113,9 +113,6 @@ pub struct PromptState {
     pub start_vars: BTreeMap<String, String>,
     /// Every text of every prompt seen this session.
     pub session: SessionVersions,
-    /// A prompt that was asked for (`--prompt`, a resumed conversation) but could not be
-    /// loaded: nothing is sent until one is chosen, rather than silently sending without it.
-    pub unresolved: Option<String>,
 }
 
 impl PromptState {
@@ -126,7 +123,6 @@ impl PromptState {
             library: Loadable::Loading,
             start_vars: vars,
             session: SessionVersions::new(),
-            unresolved: None,
         }
     }
 
@@ -145,7 +141,6 @@ impl PromptState {
         text: Arc<str>,
         tracking: Tracking,
     ) -> ActivePrompt {
-        self.unresolved = None;
         self.session.record(&provenance.name, &text);
         ActivePrompt {
             provenance,
@@ -216,17 +211,16 @@ impl Model {
     /// else the configured `system` text. Refused (with a message naming them) while a
     /// variable has no value: a raw `{{name}}` is never sent.
     pub(super) fn system_prompt(&self) -> Result<SystemPrompt, String> {
-        if let (None, Some(wanted)) = (&self.lane.prompt, &self.prompts.unresolved) {
+        self.system_prompt_of(&self.lane)
+    }
+
+    /// [`Model::system_prompt`] for any lane.
+    pub(super) fn system_prompt_of(&self, lane: &super::Lane) -> Result<SystemPrompt, String> {
+        if let (None, Some(wanted)) = (&lane.prompt, &lane.unresolved) {
             return Err(format!(
                 "not sent: the prompt {wanted} is not loaded — Ctrl-P picks one (or no prompt)"
             ));
         }
-        self.system_prompt_of(&self.lane)
-    }
-
-    /// [`Model::system_prompt`] for any lane (the focused one alone can wait for a prompt to
-    /// resolve).
-    pub(super) fn system_prompt_of(&self, lane: &super::Lane) -> Result<SystemPrompt, String> {
         let Some(active) = &lane.prompt else {
             let text = self.session.system.clone();
             let provenance = text.as_deref().map(Provenance::inline);
@@ -383,7 +377,7 @@ impl Model {
         }
         if picker.selected == 0 {
             self.lane.prompt = None;
-            self.prompts.unresolved = None;
+            self.lane.unresolved = None;
             self.mode = Mode::Chat;
             self.set_status(
                 StatusTone::Info,
@@ -441,6 +435,7 @@ impl Model {
             Pick::Focused => {
                 self.set_status(StatusTone::Info, format!("prompt {describe} ({how})"));
                 self.lane.prompt = Some(prompt);
+                self.lane.unresolved = None;
                 self.mode = Mode::Chat;
             }
             Pick::NewLane => {
@@ -563,9 +558,10 @@ impl Model {
                     self.prompts
                         .activate(loaded.provenance, Arc::from(loaded.text), tracking);
                 self.lane.prompt = Some(prompt);
+                self.lane.unresolved = None;
             }
             (ResolvePurpose::Activate, Err(e)) => {
-                self.prompts.unresolved = Some(reference.to_string());
+                self.lane.unresolved = Some(reference.to_string());
                 self.set_status(StatusTone::Error, describe_error(&e));
             }
             (ResolvePurpose::Reload, Ok(loaded)) if self.is_comparing() => {

@@ -127,6 +127,35 @@ impl Store {
         })
     }
 
+    /// The compare run conversation `id` was last a lane of, with every lane's conversation
+    /// in the order their first requests were logged; `None` outside a compare.
+    pub fn compare_lanes(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<(String, Vec<ConversationId>)>, StoreError> {
+        let compare_id: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT compare_id FROM requests WHERE conversation_id = ?1 \
+                 AND compare_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![id.0], |r| r.get(0))
+            .optional()?;
+        let Some(compare_id) = compare_id else {
+            return Ok(None);
+        };
+        let lanes = self
+            .conn
+            .prepare_cached(
+                "SELECT conversation_id FROM requests WHERE compare_id = ?1 \
+                 AND conversation_id IS NOT NULL GROUP BY conversation_id ORDER BY MIN(id)",
+            )?
+            .query_map(params![compare_id], |r| r.get::<_, i64>(0))?
+            .map(|r| r.map(ConversationId))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((compare_id, lanes)))
+    }
+
     /// The text of the prompt version with this content hash, if it was ever used.
     pub fn prompt_text(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
         Ok(self

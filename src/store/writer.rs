@@ -168,6 +168,13 @@ pub enum StoreCommand {
         /// Receives it.
         reply: Reply<ConversationWithMessages>,
     },
+    /// The compare run a conversation is a lane of, and its lanes' conversations.
+    CompareLanes {
+        /// Which conversation.
+        id: ConversationId,
+        /// Receives the run's id and lanes, or `None`.
+        reply: Reply<Option<(String, Vec<ConversationId>)>>,
+    },
     /// A write naming rows by client-side keys (failures go to the error sink).
     Keyed(KeyedWrite),
     /// Reply once every earlier command has been carried out.
@@ -299,6 +306,14 @@ impl StoreHandle {
     /// See [`StoreCommand::LoadConversation`].
     pub fn load_conversation(&self, id: ConversationId) -> Pending<ConversationWithMessages> {
         self.ask(|reply| StoreCommand::LoadConversation { id, reply })
+    }
+
+    /// See [`StoreCommand::CompareLanes`].
+    pub fn compare_lanes(
+        &self,
+        id: ConversationId,
+    ) -> Pending<Option<(String, Vec<ConversationId>)>> {
+        self.ask(|reply| StoreCommand::CompareLanes { id, reply })
     }
 
     /// Sends a write naming rows by client-side keys; never waits.
@@ -469,6 +484,9 @@ fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) 
             }
             StoreCommand::LoadConversation { id, reply } => {
                 let _ = reply.send(store.load_conversation(id));
+            }
+            StoreCommand::CompareLanes { id, reply } => {
+                let _ = reply.send(store.compare_lanes(id));
             }
             StoreCommand::Flush { reply } => {
                 let _ = reply.send(Ok(()));

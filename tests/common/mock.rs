@@ -127,6 +127,8 @@ struct Shared {
     script: Mutex<VecDeque<MockResponse>>,
     /// Responses for requests naming a model (several requests in flight at once).
     by_model: Mutex<Vec<(String, MockResponse)>>,
+    /// Responses for requests whose body contains a text (a system prompt, a message).
+    by_text: Mutex<Vec<(String, MockResponse)>>,
     requests: Mutex<Vec<RecordedRequest>>,
     /// Response bodies currently being streamed (decremented when the body is dropped,
     /// e.g. because the client closed the connection).
@@ -171,6 +173,16 @@ impl MockServer {
             .lock()
             .unwrap()
             .push((model.to_string(), response));
+    }
+
+    /// Queues a response for the next request whose body contains `needle` (a system prompt,
+    /// a message), ahead of every other queue: lanes that run at once, told apart by prompt.
+    pub fn push_when(&self, needle: &str, response: MockResponse) {
+        self.shared
+            .by_text
+            .lock()
+            .unwrap()
+            .push((needle.to_string(), response));
     }
 
     /// `http://127.0.0.1:PORT` (Anthropic-style base URL).
@@ -249,18 +261,26 @@ async fn handle(
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let model = body["model"].as_str().unwrap_or_default().to_string();
+    let text = body.to_string();
     shared.requests.lock().unwrap().push(RecordedRequest {
         path: uri.path().to_string(),
         headers,
         body,
     });
-    let routed = {
+    let by_text = {
+        let mut by_text = shared.by_text.lock().unwrap();
+        by_text
+            .iter()
+            .position(|(needle, _)| text.contains(needle.as_str()))
+            .map(|i| by_text.remove(i).1)
+    };
+    let routed = by_text.or_else(|| {
         let mut by_model = shared.by_model.lock().unwrap();
         by_model
             .iter()
             .position(|(m, _)| *m == model)
             .map(|i| by_model.remove(i).1)
-    };
+    });
     let scripted = routed.or_else(|| shared.script.lock().unwrap().pop_front());
     let Some(scripted) = scripted else {
         return Response::builder()

@@ -1,0 +1,171 @@
+//! Compare as a new user meets it: the real binary in a pseudo-terminal over a real git
+//! repository. Start on a prompt's working file, add its previous commit as a second lane
+//! from the picker, send one message and see both replies; turn re-run on save on, save an
+//! edit as another pane would, and see the re-run in a new lane beside the old replies; quit,
+//! and `--resume` brings the compare back as a compare. The log files every lane's request
+//! under one compare id.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::mock::{MockResponse, MockServer, anthropic};
+use common::pty::{Running, anthropic_env};
+use promptdeck::prompts::content_hash;
+
+const COMMITTED: &str = "You greet people. Say hello in French.\n";
+const WORKING: &str = "You greet people. Say hello in German.\n";
+const SAVED: &str = "You greet people. Say hello in Japanese.\n";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.invalid")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_a_commit_with_the_working_file_then_rerun_on_save_and_resume() {
+    let repo = tempfile::tempdir().unwrap();
+    let prompts = repo.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    git(repo.path(), &["init", "-q"]);
+    std::fs::write(prompts.join("greeter.txt"), COMMITTED).unwrap();
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "greeter: french"]);
+    let commit = git(repo.path(), &["rev-parse", "HEAD"]);
+    std::fs::write(prompts.join("greeter.txt"), WORKING).unwrap();
+
+    let server = MockServer::start().await;
+    // The lanes run at once: each answer goes to the request carrying its prompt.
+    server.push_when(
+        "in French",
+        MockResponse::sse(anthropic::reply(&["Bonjour !"], 10, 3)),
+    );
+    server.push_when(
+        "in German",
+        MockResponse::sse(anthropic::reply(&["Hallo!"], 10, 2)),
+    );
+    server.push_when(
+        "in Japanese",
+        MockResponse::sse(anthropic::reply(&["Konnichiwa!"], 10, 4)),
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let mut env = anthropic_env(home.path(), &server.base_url());
+    env.push(("PATH", std::env::var("PATH").unwrap_or_default()));
+    let mut app = Running::start_with(&env, Some(repo.path()), &["--prompt", "greeter"]);
+    app.screen.wait_for("the working file active", |s| {
+        s.contains("(uncommitted)") && s.contains("Enter send")
+    });
+
+    // The picker opens on greeter; its versions: the working file, then the commit.
+    app.type_bytes(b"\x10"); // Ctrl-P
+    app.screen
+        .wait_for("the versions", |s| s.contains("greeter: french"));
+    app.type_bytes(b"\x1b[C"); // Right: versions
+    app.type_bytes(b"\x1b[B"); // Down: the commit
+    app.screen
+        .wait_for("the old text", |s| s.contains("Say hello in French."));
+    app.type_bytes(b"c");
+    let short = &commit[..12];
+    app.screen.wait_for("a second lane on the commit", |s| {
+        s.contains("lane 2/2") && s.contains(&format!("greeter@{short}"))
+    });
+
+    app.type_bytes(b"hi\r");
+    let shown = app.screen.wait_for("both replies", |s| {
+        s.contains("Bonjour !") && s.contains("Hallo!") && s.contains("fastest first token")
+    });
+    assert!(
+        shown.contains("1 greeter@#") && shown.contains(&format!("2 greeter@{short}")),
+        "each lane is titled with its version:\n{shown}"
+    );
+
+    // Re-run on save, then another pane saves the file.
+    app.type_bytes(b"\x1ba"); // Alt-A
+    app.screen
+        .wait_for("the toggle said", |s| s.contains("re-run on save: on"));
+    std::fs::write(prompts.join("greeter.txt"), SAVED).unwrap();
+    let saved = content_hash(SAVED);
+    // The new lane opens right beside the lane it re-runs, and takes the focus.
+    let shown = app.screen.wait_for("the re-run in a third lane", |s| {
+        s.contains("Konnichiwa!") && s.contains("lane 2/3")
+    });
+    assert!(
+        shown.contains(&format!("greeter@#{}", saved.short())),
+        "the new lane runs the saved text:\n{shown}"
+    );
+    assert!(
+        shown.contains("Bonjour !") && shown.contains("Hallo!"),
+        "the old replies stay beside it:\n{shown}"
+    );
+
+    let requests = server.requests();
+    let systems: Vec<String> = requests
+        .iter()
+        .map(|r| r.body["system"].to_string())
+        .collect();
+    assert_eq!(requests.len(), 3, "{systems:?}");
+    let rerun = &requests[2].body;
+    assert!(rerun["system"].to_string().contains("in Japanese"));
+    assert_eq!(
+        rerun["messages"],
+        serde_json::json!([{"role": "user", "content": "hi"}]),
+        "the last message is re-run"
+    );
+
+    app.type_bytes(b"\x03"); // Ctrl-C
+    app.wait_exit_restored();
+
+    // One compare id for all three lanes' requests.
+    let log = Command::new(env!("CARGO_BIN_EXE_promptdeck"))
+        .args(["log", "--json"])
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.clone())))
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    let ids: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["compare_id"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter().all(|id| *id == ids[0] && *id != "none"),
+        "{ids:?}"
+    );
+
+    // `--resume` brings the compare back as a compare.
+    let mut app = Running::start_with(&env, Some(repo.path()), &["--resume"]);
+    let shown = app.screen.wait_for("the compare reopened", |s| {
+        s.contains("compare of 3 lanes") && s.contains("Konnichiwa!")
+    });
+    assert!(
+        shown.contains("Bonjour !") && shown.contains("Hallo!"),
+        "every lane's reply is back:\n{shown}"
+    );
+    app.type_bytes(b"\x03");
+    app.wait_exit_restored();
+}
