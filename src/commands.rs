@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::cli::{ConversationsArgs, ExportArgs, ExportFormat, LogArgs, exit};
 use crate::config::Resolved;
+use crate::store::compare_report::{compare_markdown, compare_table};
 use crate::store::report::format_utc_ms;
 use crate::store::{
     ConversationId, ConversationRow, RequestFilter, Store, StoreError, db_path, export_jsonl,
@@ -69,6 +70,21 @@ pub fn log(
     })?;
     if args.json {
         writeln!(out, "{}", log_json(&rows)?)?;
+    } else if let Some(compare_id) = &args.compare {
+        let lanes = store
+            .compare_conversations(compare_id)?
+            .into_iter()
+            .map(|id| store.load_conversation(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        if lanes.is_empty() {
+            writeln!(
+                out,
+                "no requests logged for compare {}",
+                text::sanitize(compare_id)
+            )?;
+        } else {
+            out.write_all(compare_table(compare_id, &lanes).as_bytes())?;
+        }
     } else if let (true, Some(name)) = (rows.is_empty(), prompt_name) {
         writeln!(
             out,
@@ -103,10 +119,25 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let store = open(resolved)?;
-    let conversation = store.load_conversation(ConversationId(args.id))?;
-    let text = match args.format {
-        ExportFormat::Md => export_markdown(&conversation),
-        ExportFormat::Jsonl => export_jsonl(&conversation)?,
+    let id = ConversationId(args.id);
+    let conversation = store.load_conversation(id)?;
+    // A lane of a compare run: the Markdown shows every lane side by side.
+    let compare = match args.format {
+        ExportFormat::Md => store
+            .compare_lanes(id)?
+            .filter(|(_, lanes)| lanes.len() > 1),
+        ExportFormat::Jsonl => None,
+    };
+    let text = match (args.format, compare) {
+        (ExportFormat::Md, Some((compare_id, ids))) => {
+            let lanes = ids
+                .into_iter()
+                .map(|id| store.load_conversation(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            compare_markdown(&compare_id, &lanes)
+        }
+        (ExportFormat::Md, None) => export_markdown(&conversation),
+        (ExportFormat::Jsonl, _) => export_jsonl(&conversation)?,
     };
     out.write_all(text.as_bytes())?;
     out.flush()?;

@@ -156,6 +156,33 @@ async fn compare_a_commit_with_the_working_file_then_rerun_on_save_and_resume() 
         ids.iter().all(|id| *id == ids[0] && *id != "none"),
         "{ids:?}"
     );
+    let promptdeck = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_promptdeck"))
+            .args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (*k, v.clone())))
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // `log --compare` and the Markdown export put the lanes side by side.
+    let table = promptdeck(&["log", "--compare", ids[0]]);
+    let replies = table
+        .lines()
+        .find(|l| l.starts_with("reply"))
+        .unwrap_or_default();
+    for reply in ["Hallo!", "Bonjour !", "Konnichiwa!"] {
+        assert!(replies.contains(reply), "{table}");
+    }
+    let conversation = rows[0]["conversation_id"].to_string();
+    let markdown = promptdeck(&["export", &conversation]);
+    assert!(
+        markdown.contains("| Lane 1 | Lane 2 | Lane 3 |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("Konnichiwa!"), "{markdown}");
 
     // `--resume` brings the compare back as a compare.
     let mut app = Running::start_with(&env, Some(repo.path()), &["--resume"]);

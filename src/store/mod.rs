@@ -60,6 +60,7 @@
 //! the database; `writes` and `queries` hold the `impl Store` methods that write and read it,
 //! `decode` the column lists and row decoding, and `liveness` the crash recovery.
 
+pub mod compare_report;
 mod decode;
 pub mod export;
 mod liveness;

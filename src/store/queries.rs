@@ -144,6 +144,16 @@ impl Store {
         let Some(compare_id) = compare_id else {
             return Ok(None);
         };
+        let lanes = self.compare_conversations(&compare_id)?;
+        Ok(Some((compare_id, lanes)))
+    }
+
+    /// The conversations of compare run `compare_id` (its lanes), in the order their first
+    /// requests were logged.
+    pub fn compare_conversations(
+        &self,
+        compare_id: &str,
+    ) -> Result<Vec<ConversationId>, StoreError> {
         let lanes = self
             .conn
             .prepare_cached(
@@ -153,7 +163,7 @@ impl Store {
             .query_map(params![compare_id], |r| r.get::<_, i64>(0))?
             .map(|r| r.map(ConversationId))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some((compare_id, lanes)))
+        Ok(lanes)
     }
 
     /// The text of the prompt version with this content hash, if it was ever used.
