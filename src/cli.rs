@@ -71,6 +71,10 @@ pub struct Cli {
     /// Reopen an earlier conversation (the most recent without an ID) with its prompt version
     #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "latest")]
     pub resume: Option<String>,
+    /// Send each message N times through every lane, to see how much the replies vary
+    /// (Alt-R changes it in the chat)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: Option<u32>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -86,7 +86,13 @@ fn main() -> ExitCode {
         }
         Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
         Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
-        None => runtime.block_on(interactive(resolved, provider, prompt, cli.resume)),
+        None => runtime.block_on(interactive(
+            resolved,
+            provider,
+            prompt,
+            cli.resume,
+            cli.repeat.unwrap_or(1),
+        )),
     };
     ExitCode::from(code)
 }
@@ -275,6 +281,7 @@ async fn interactive(
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
     resume: Option<String>,
+    repeat: u32,
 ) -> u8 {
     if !std::io::stdout().is_terminal() {
         eprintln!(
@@ -340,6 +347,7 @@ async fn interactive(
         .with_prices(Arc::clone(&resolved.prices))
         .with_fallback(resolved.retry.fallback_models.clone())
         .with_compare_seed(format!("{}-", promptdeck::compare::compare_id()))
+        .with_repeat(repeat)
         .with_draft_autosave();
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());

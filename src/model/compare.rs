@@ -24,9 +24,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::lane::Lane;
 use super::prompt::{ActivePrompt, Tracking};
+use super::reply::Run;
 use super::{Effect, Entry, Model, Scroll, StatusTone, fresh_composer, normalize_history};
 use crate::event::RequestId;
 use crate::llm::{Message, Role};
+use crate::request::RequestSpec;
 use crate::request::verdict::Contender;
 
 /// Most lanes on one screen.
@@ -75,7 +77,7 @@ pub enum RerunOnSave {
 }
 
 /// The compare screen's state.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Compare {
     /// Screen position of the focused lane (0 is the leftmost or top one).
     pub focus: usize,
@@ -86,11 +88,36 @@ pub struct Compare {
     pub scroll: ScrollLink,
     pub diff: DiffView,
     pub rerun_on_save: RerunOnSave,
+    /// How many times Enter sends the message through each lane (Alt-R, `--repeat`), to see
+    /// how much the replies vary; 1 is a plain send.
+    pub repeat: u32,
     /// Makes this session's compare ids unique (given at start: time and process).
     pub seed: String,
     /// Compare runs started this session.
     runs: u32,
 }
+
+impl Default for Compare {
+    fn default() -> Compare {
+        Compare {
+            focus: 0,
+            id: None,
+            zoom: Zoom::Off,
+            scroll: ScrollLink::Together,
+            diff: DiffView::Off,
+            rerun_on_save: RerunOnSave::Off,
+            repeat: 1,
+            seed: String::new(),
+            runs: 0,
+        }
+    }
+}
+
+/// The repeat counts Alt-R cycles through.
+pub const REPEATS: [u32; 4] = [1, 3, 5, 10];
+
+/// Most runs of one message per lane.
+pub const MAX_REPEAT: u32 = 20;
 
 /// A lane's place: where a request's events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,13 +146,11 @@ impl Model {
     }
 
     fn place_of(&self, id: RequestId) -> Option<Place> {
-        if self.lane.active == Some(id) {
+        let owns = |l: &Lane| l.active == Some(id) || l.runs.contains(&id);
+        if owns(&self.lane) {
             return Some(Place::Focused);
         }
-        self.others
-            .iter()
-            .position(|l| l.active == Some(id))
-            .map(Place::Other)
+        self.others.iter().position(owns).map(Place::Other)
     }
 
     /// The lane whose reply `id` is streaming.
@@ -140,7 +165,7 @@ impl Model {
     fn lane_number_of(&self, id: RequestId) -> Option<usize> {
         self.lanes()
             .iter()
-            .position(|l| l.active == Some(id))
+            .position(|l| l.active == Some(id) || l.runs.contains(&id))
             .map(|i| i + 1)
     }
 
@@ -148,7 +173,7 @@ impl Model {
     pub fn streaming_lane(&self) -> Option<usize> {
         self.lanes()
             .iter()
-            .position(|l| l.active.is_some())
+            .position(|l| l.is_streaming())
             .map(|i| i + 1)
     }
 
@@ -232,27 +257,34 @@ impl Model {
         effects
     }
 
-    /// Alt-X: cancels the focused lane's reply only.
-    fn cancel_focused(&mut self, now: Instant) -> Vec<Effect> {
-        match self.lane.active {
-            Some(id) => {
-                self.lane.transcript.cancel(id, now);
-                self.end_request(id);
-                vec![Effect::CancelRequest { id }]
+    /// Alt-X: cancels the focused lane's reply (every run of it) only.
+    pub(super) fn cancel_focused(&mut self, now: Instant) -> Vec<Effect> {
+        let ids = self.lane.streaming_ids();
+        self.cancel_requests(&ids, now)
+    }
+
+    /// Cancels requests `ids`, keeping their partial texts.
+    fn cancel_requests(&mut self, ids: &[RequestId], now: Instant) -> Vec<Effect> {
+        for id in ids {
+            if let Some(lane) = self.lane_of(*id) {
+                lane.transcript.cancel(*id, now);
+                lane.waiting_runs.retain(|(waiting, _)| waiting != id);
             }
-            None => Vec::new(),
+            self.end_request(*id);
         }
+        ids.iter()
+            .map(|id| Effect::CancelRequest { id: *id })
+            .collect()
     }
 
     /// Esc in a compare: cancels every lane's reply, keeping their partial texts.
     pub(super) fn cancel_every_lane(&mut self, now: Instant) -> Vec<Effect> {
-        let ids: Vec<RequestId> = self.lanes().iter().filter_map(|l| l.active).collect();
-        for id in &ids {
-            if let Some(lane) = self.lane_of(*id) {
-                lane.transcript.cancel(*id, now);
-            }
-            self.end_request(*id);
-        }
+        let ids: Vec<RequestId> = self
+            .lanes()
+            .iter()
+            .flat_map(|l| l.streaming_ids())
+            .collect();
+        let effects = self.cancel_requests(&ids, now);
         if ids.is_empty() {
             self.status = None;
         } else {
@@ -261,9 +293,7 @@ impl Model {
                 "every lane cancelled — the partial texts are kept",
             );
         }
-        ids.into_iter()
-            .map(|id| Effect::CancelRequest { id })
-            .collect()
+        effects
     }
 
     /// The compare keys; `None` when `key` is not one of them.
@@ -325,6 +355,21 @@ impl Model {
                 };
                 Vec::new()
             }
+            KeyCode::Char('r') => {
+                let at = REPEATS.iter().position(|r| *r == self.compare.repeat);
+                self.compare.repeat = at
+                    .and_then(|i| REPEATS.get(i + 1))
+                    .copied()
+                    .unwrap_or(REPEATS[0]);
+                let how = match self.compare.repeat {
+                    1 => "repeat off: Enter sends each message once".to_string(),
+                    n => format!(
+                        "repeat ×{n}: Enter sends each message {n} times per lane, to see how much the replies vary (Alt-R changes)"
+                    ),
+                };
+                self.set_status(StatusTone::Info, how);
+                Vec::new()
+            }
             KeyCode::Char('a') => {
                 self.compare.rerun_on_save = match self.compare.rerun_on_save {
                     RerunOnSave::Off => RerunOnSave::On,
@@ -372,8 +417,9 @@ impl Model {
             }
         }
         let mut effects = Vec::new();
+        let runs = self.compare.repeat.clamp(1, MAX_REPEAT);
         for (i, system) in systems.into_iter().enumerate() {
-            let id = self.next_request_id();
+            let ids: Vec<RequestId> = (0..runs).map(|_| self.next_request_id()).collect();
             let lane = self.lanes()[i];
             let mut messages = lane.transcript.history();
             messages.push(Message {
@@ -381,25 +427,55 @@ impl Model {
                 content: message.clone(),
             });
             let provenance = system.provenance.clone();
-            let spec = self.spec_of(
+            let mut spec = self.spec_of(
                 lane,
                 system,
                 normalize_history(messages),
                 Some(message.clone()),
             );
-            let reply = self.new_reply(lane, id, provenance, now);
+            // The message leaves the shared composer at once: it is stored even when the
+            // limiter refuses it.
+            spec.store_even_if_refused = true;
+            let mut replies = Vec::with_capacity(ids.len());
+            let mut waiting = Vec::new();
+            for (n, id) in ids.iter().enumerate() {
+                let mut reply = self.new_reply(lane, *id, provenance.clone(), now);
+                let number = n as u32 + 1;
+                if runs > 1 {
+                    reply.run = Some(Run { number, of: runs });
+                    // The last run continues the conversation (as it will when reopened:
+                    // its reply is stored last).
+                    reply.superseded = number < runs;
+                }
+                replies.push(reply);
+                if n > 0 {
+                    // Later runs append to the conversation the first one stores the
+                    // message in; they start once it has (`PumpEvent::Stored`).
+                    let run = RequestSpec {
+                        user_text: None,
+                        ..spec.clone()
+                    };
+                    waiting.push((*id, Box::new(run)));
+                }
+            }
             let lane = self.lane_at_mut(i);
             lane.transcript.push(Entry::User {
                 text: message.clone(),
             });
-            lane.transcript.push(Entry::Reply(Box::new(reply)));
-            lane.active = Some(id);
+            for reply in replies {
+                lane.transcript.push(Entry::Reply(Box::new(reply)));
+            }
+            lane.active = ids.first().copied();
+            lane.runs = ids.iter().skip(1).copied().collect();
+            lane.waiting_runs = waiting;
             lane.selected_reply = None;
             lane.scroll = Scroll::Follow;
-            effects.push(Effect::StartRequest {
-                id,
-                spec: Box::new(spec),
-            });
+            if let Some(id) = ids.first() {
+                effects.push(Effect::StartRequest {
+                    id: *id,
+                    spec: Box::new(spec),
+                });
+            }
         }
         self.composer = fresh_composer(&self.composer);
         self.composer_changed(now);
@@ -441,7 +517,7 @@ impl Model {
                 p.provenance.name == *name
                     && p.provenance.content_hash != prompt.provenance.content_hash
                     && (p.tracking == Tracking::WorkingTree || !comparing)
-            }) && l.active.is_none()
+            }) && !l.is_streaming()
                 && l.transcript
                     .entries()
                     .any(|e| matches!(e, Entry::User { .. }))
@@ -508,7 +584,7 @@ impl Model {
     /// The lanes' latest replies as contenders for the summary row, once none is streaming.
     pub fn contenders(&self) -> Vec<Contender> {
         let lanes = self.lanes();
-        if lanes.iter().any(|l| l.active.is_some()) {
+        if lanes.iter().any(|l| l.is_streaming()) {
             return Vec::new();
         }
         lanes

@@ -12,6 +12,7 @@ use crate::event::{AppEvent, ResolvePurpose};
 use crate::llm::retry::Progress;
 use crate::llm::{LlmError, StopReason, StreamEvent, Usage};
 use crate::model::ReplyState;
+use crate::model::lane::{self, Lane};
 use crate::model::prompt::{PromptState, Tracking};
 use crate::model::{Session, StartKind};
 use crate::prompts::{GitState, LoadedPrompt, Provenance, Reference, WatchEvent, content_hash};
@@ -51,6 +52,11 @@ impl Harness {
     }
     fn alt(&mut self, c: char) -> Vec<Effect> {
         self.key(KeyCode::Char(c), KeyModifiers::ALT)
+    }
+    /// Every message sent three times (Alt-R once).
+    fn with_repeat(mut self) -> Harness {
+        self.alt('r');
+        self
     }
     /// Two lanes: the first asks model-a, the second (focused) model-b.
     fn two_lanes() -> Harness {
@@ -443,4 +449,164 @@ fn without_rerun_on_save_following_lanes_take_the_save_and_pinned_lanes_stay() {
         vec![Some(content_hash(V1)), Some(content_hash(V2))],
         "the pinned lane is the baseline"
     );
+}
+
+fn runs_of(lane: &Lane) -> Vec<(u32, u32, bool)> {
+    lane.transcript
+        .entries()
+        .filter_map(|e| match e {
+            Entry::Reply(r) => r.run.map(|run| (run.number, run.of, r.superseded)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn alt_r_sends_each_message_three_times_per_lane_and_later_runs_join_the_first_ones_conversation()
+{
+    let mut h = Harness::two_lanes();
+    h.alt('r');
+    assert_eq!(h.model.compare.repeat, 3);
+    let firsts = h.send("hi");
+    assert_eq!(firsts.len(), 2, "one request per lane starts at once");
+    for lane in h.model.lanes() {
+        // Every run has its slot; only the last continues the conversation.
+        assert_eq!(
+            runs_of(lane),
+            vec![(1, 3, true), (2, 3, true), (3, 3, false)]
+        );
+        assert_eq!(lane.runs.len(), 2);
+    }
+    // Lane 1's first run stored the message: its other runs append to that conversation.
+    let now = h.at(1);
+    let effects = h.model.update(
+        AppEvent::Request {
+            id: firsts[0].0,
+            event: crate::request::PumpEvent::Stored {
+                conversation: crate::records::ConversationId(7),
+            },
+        },
+        now,
+    );
+    let runs: Vec<(Option<i64>, Option<String>, Option<&str>)> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StartRequest { spec, .. } => Some((
+                spec.conversation.map(|c| c.0),
+                spec.user_text.clone(),
+                spec.compare_id.as_deref(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        vec![(Some(7), None, Some("s-1")), (Some(7), None, Some("s-1"))],
+        "stored once, answered three times"
+    );
+    // Lane 2 has no database behind it: its first attempt starts, and so do the others.
+    let started = Progress::AttemptStarted {
+        number: 1,
+        model: "model-b".into(),
+    };
+    let effects = h
+        .model
+        .update(AppEvent::progress(firsts[1].0, started, now), now);
+    let starts = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::StartRequest { .. }))
+        .count();
+    assert_eq!(starts, 2);
+}
+
+#[test]
+fn the_runs_variation_is_counted_and_the_last_run_continues_the_conversation() {
+    let mut h = Harness::new().with_repeat();
+    let first = h.send("hi");
+    assert_eq!(first.len(), 1, "one lane, one request at first");
+    let ids: Vec<RequestId> = {
+        let lane = &h.model.lane;
+        lane.streaming_ids()
+    };
+    assert_eq!(ids.len(), 3);
+    h.answer(ids[0], "Same answer.", 10, 20, 3);
+    h.answer(ids[1], "Same answer.", 10, 20, 3);
+    assert_eq!(
+        h.model.lane.variation().map(|v| (v.runs, v.identical)),
+        Some((2, 2))
+    );
+    h.answer(ids[2], "A different, longer answer.", 10, 20, 6);
+    assert_eq!(
+        h.model.lane.variation(),
+        Some(lane::Variation {
+            runs: 3,
+            identical: 2,
+            shortest: 3,
+            longest: 6,
+        })
+    );
+    assert!(!h.model.lane.is_streaming());
+    let next = h.send("and?");
+    let contents: Vec<&str> = next[0]
+        .1
+        .request
+        .messages
+        .iter()
+        .map(|m| m.content.as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        vec!["hi", "A different, longer answer.", "and?"],
+        "the last run is the history"
+    );
+}
+
+#[test]
+fn runs_that_never_started_fail_with_the_first_and_esc_cancels_every_run() {
+    let mut h = Harness::new().with_repeat();
+    let first = h.send("hi")[0].0;
+    h.ended(
+        first,
+        End::Refused {
+            attempt: 1,
+            message: "rate limit 1/1h reached".into(),
+            retry_after: Duration::from_secs(60),
+        },
+    );
+    assert!(!h.model.lane.is_streaming());
+    let errors: Vec<String> = h
+        .model
+        .lane
+        .transcript
+        .entries()
+        .filter_map(|e| match e {
+            Entry::Reply(r) => match &r.state {
+                ReplyState::Failed(e) => Some(e.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[1].contains("run 1 ended before the message was stored"),
+        "{errors:?}"
+    );
+
+    let ids = {
+        h.send("again");
+        h.model.lane.streaming_ids()
+    };
+    assert_eq!(ids.len(), 3);
+    let mut cancelled: Vec<RequestId> = h
+        .key(KeyCode::Esc, KeyModifiers::NONE)
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::CancelRequest { id } => Some(id),
+            _ => None,
+        })
+        .collect();
+    cancelled.sort_by_key(|id| id.0);
+    assert_eq!(cancelled, ids);
+    assert!(!h.model.lane.is_streaming());
 }

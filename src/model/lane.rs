@@ -14,6 +14,7 @@ use super::transcript::{Measure, Reply};
 use super::{Scroll, Session, Transcript};
 use crate::event::RequestId;
 use crate::records::ConversationId;
+use crate::request::RequestSpec;
 
 /// One column of a conversation view.
 #[derive(Debug)]
@@ -33,8 +34,12 @@ pub struct Lane {
     pub transcript: Transcript,
     /// Totals over its ended requests.
     pub totals: SessionTotals,
-    /// Its request streaming now, if any.
+    /// Its request streaming now, if any (the first run of a repeated message).
     pub active: Option<RequestId>,
+    /// The other runs of a repeated message still going (Alt-R, `--repeat`).
+    pub runs: Vec<RequestId>,
+    /// Runs waiting for the first to store the message, to append to its conversation.
+    pub waiting_runs: Vec<(RequestId, Box<RequestSpec>)>,
     /// The reply its usage panel shows (Alt-↑/↓); `None` follows the latest.
     pub selected_reply: Option<RequestId>,
     /// A prompt that was asked for (`--prompt`, a resumed conversation) but could not be
@@ -50,7 +55,55 @@ pub struct Lane {
     pub view: Cell<(u16, u16)>,
 }
 
+/// How much the runs of a repeated message differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variation {
+    /// Runs that ended.
+    pub runs: u32,
+    /// Runs whose text is the first run's.
+    pub identical: u32,
+    /// Fewest and most output tokens among them.
+    pub shortest: u64,
+    pub longest: u64,
+}
+
 impl Lane {
+    /// Whether a request of this lane is streaming (or waiting to be sent).
+    pub fn is_streaming(&self) -> bool {
+        self.active.is_some() || !self.runs.is_empty()
+    }
+
+    /// Every request of this lane still going.
+    pub fn streaming_ids(&self) -> Vec<RequestId> {
+        self.active.iter().chain(&self.runs).copied().collect()
+    }
+
+    /// How much the runs of its latest repeated message differ, once two or more ended.
+    pub fn variation(&self) -> Option<Variation> {
+        let mut runs: Vec<&Reply> = Vec::new();
+        for entry in self.transcript.entries().rev() {
+            match entry {
+                super::Entry::Reply(r) if r.run.is_some() => runs.push(r),
+                _ => break,
+            }
+        }
+        runs.reverse();
+        let first = runs
+            .iter()
+            .find(|r| r.run.is_some_and(|run| run.number == 1))?;
+        let ended: Vec<&&Reply> = runs.iter().filter(|r| !r.is_live()).collect();
+        if ended.len() < 2 {
+            return None;
+        }
+        let lengths = ended.iter().map(|r| r.output_tokens().0);
+        Some(Variation {
+            runs: ended.len() as u32,
+            identical: ended.iter().filter(|r| r.text() == first.text()).count() as u32,
+            shortest: lengths.clone().min().unwrap_or(0),
+            longest: lengths.max().unwrap_or(0),
+        })
+    }
+
     /// Moves its view by `delta` rows (negative is up), switching to follow at the bottom.
     pub fn scroll_by(&mut self, delta: isize) {
         let (width, rows) = self.view.get();
@@ -79,6 +132,8 @@ impl Lane {
             transcript: Transcript::default(),
             totals: SessionTotals::default(),
             active: None,
+            runs: Vec::new(),
+            waiting_runs: Vec::new(),
             selected_reply: None,
             unresolved: None,
             conversation: None,

@@ -257,6 +257,12 @@ impl Model {
         self
     }
 
+    /// The same model sending each message `n` times per lane (`--repeat`).
+    pub fn with_repeat(mut self, n: u32) -> Model {
+        self.compare.repeat = n.clamp(1, compare::MAX_REPEAT);
+        self
+    }
+
     /// The same model with a rate limiter in front of every send.
     pub fn with_limits(mut self, limits: LimitConfig, describe: String) -> Model {
         self.admission.limits = Some(limits);
@@ -368,8 +374,11 @@ impl Model {
             AppEvent::Terminate => {
                 // Not the user's choice: a streaming reply is interrupted, not cancelled (the
                 // app records it so as it shuts down).
-                let streaming: Vec<RequestId> =
-                    self.lanes().iter().filter_map(|l| l.active).collect();
+                let streaming: Vec<RequestId> = self
+                    .lanes()
+                    .iter()
+                    .flat_map(|l| l.streaming_ids())
+                    .collect();
                 for id in streaming {
                     if let Some(lane) = self.lane_of(id) {
                         lane.transcript

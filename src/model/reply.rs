@@ -51,8 +51,20 @@ pub struct Reply {
     pub retry: Option<RetryWait>,
     /// The prompt version that produced this reply, if a prompt was active.
     pub prompt: Option<Provenance>,
-    /// Retried with Ctrl-R: kept on screen, left out of the history sent to the model.
+    /// Retried with Ctrl-R, or an earlier run of a repeated message: kept on screen, left
+    /// out of the history sent to the model.
     pub superseded: bool,
+    /// Which run of a repeated message it is (Alt-R, `--repeat`).
+    pub run: Option<Run>,
+}
+
+/// One of the runs of a message sent several times, to see how much replies vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    /// 1-based.
+    pub number: u32,
+    /// How many runs were sent.
+    pub of: u32,
 }
 
 /// An attempt that failed before this reply's answer.
@@ -96,6 +108,7 @@ impl Reply {
             retry: None,
             prompt: None,
             superseded: false,
+            run: None,
         }
     }
 

@@ -13,6 +13,7 @@ use super::{
 use crate::event::RequestId;
 use crate::llm::retry::Progress;
 use crate::llm::{ChatRequest, LlmError, Message, Role, StreamEvent};
+use crate::records::ConversationId;
 use crate::request::{End, PumpEvent, RequestSpec};
 
 impl Model {
@@ -31,9 +32,24 @@ impl Model {
                 // Only a lane on screen: after Ctrl-O another conversation may be shown.
                 if let Some(lane) = self.lane_of(id) {
                     lane.conversation = Some(conversation);
+                    if lane.active == Some(id) {
+                        return start_waiting_runs(lane, Some(conversation));
+                    }
                 }
             }
             PumpEvent::Progress(stamped) => {
+                // Attempt 1 starts after the message is stored; without a database nothing
+                // was, and the other runs go now.
+                if let Progress::AttemptStarted { number: 1, .. } = &stamped.progress
+                    && let Some(lane) = self.lane_of(id)
+                    && lane.active == Some(id)
+                    && !lane.waiting_runs.is_empty()
+                {
+                    let conversation = lane.conversation;
+                    let mut effects = start_waiting_runs(lane, conversation);
+                    effects.extend(self.on_request_event(id, PumpEvent::Progress(stamped), now));
+                    return effects;
+                }
                 if let Progress::Event(StreamEvent::Notice(notice)) = &stamped.progress
                     && self.lane_of(id).is_some()
                 {
@@ -79,10 +95,36 @@ impl Model {
     /// Bookkeeping when request `id` is over, however it ended: its lane stops streaming and
     /// adds it to its totals.
     pub(super) fn end_request(&mut self, id: RequestId) {
-        if let Some(lane) = self.lane_of(id) {
+        let Some(lane) = self.lane_of(id) else {
+            return;
+        };
+        if lane.active == Some(id) {
             lane.active = None;
-            if let Some(reply) = lane.transcript.reply(id) {
-                lane.totals.add(reply);
+        }
+        lane.runs.retain(|run| *run != id);
+        if let Some(reply) = lane.transcript.reply(id) {
+            lane.totals.add(reply);
+        }
+        // The first run ended before storing the message: the others are never sent.
+        if lane.active.is_none() {
+            let why = match lane.transcript.reply(id).map(|r| &r.state) {
+                Some(super::ReplyState::Failed(e)) => format!(" ({})", e.kind()),
+                _ => String::new(),
+            };
+            // When the first run ended: no clock is read here.
+            let ended = lane
+                .transcript
+                .reply(id)
+                .map(|r| r.ended_at().unwrap_or(r.sent_at));
+            for (waiting, _) in std::mem::take(&mut lane.waiting_runs) {
+                lane.runs.retain(|run| *run != waiting);
+                let error = LlmError::LocalLimit {
+                    message: format!("run 1 ended before the message was stored{why}"),
+                };
+                let at = ended.or_else(|| lane.transcript.reply(waiting).map(|r| r.sent_at));
+                if let Some(at) = at {
+                    lane.transcript.fail(waiting, error, at);
+                }
             }
         }
     }
@@ -107,7 +149,7 @@ impl Model {
         if self.admission.pending.is_some() {
             return Vec::new();
         }
-        if self.is_comparing() {
+        if self.is_comparing() || self.compare.repeat > 1 {
             return self.send_to_every_lane(message, now);
         }
         self.dispatch_send(message, now)
@@ -277,7 +319,7 @@ impl Model {
             });
             return vec![Effect::CancelRequest { id: pending.id }];
         }
-        if self.is_comparing() {
+        if self.is_comparing() || !self.lane.runs.is_empty() {
             return self.cancel_every_lane(now);
         }
         match self.lane.active {
@@ -302,4 +344,16 @@ impl Model {
         effects.push(Effect::Quit);
         effects
     }
+}
+
+/// Starts the runs of `lane` that waited for the first to store the message in
+/// `conversation`.
+fn start_waiting_runs(lane: &mut Lane, conversation: Option<ConversationId>) -> Vec<Effect> {
+    std::mem::take(&mut lane.waiting_runs)
+        .into_iter()
+        .map(|(id, mut spec)| {
+            spec.conversation = conversation;
+            Effect::StartRequest { id, spec }
+        })
+        .collect()
 }

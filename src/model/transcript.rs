@@ -402,7 +402,7 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
             if let Some((tone, line)) = footer {
                 rows.extend(text::wrap(&[span(tone, line)], inner));
             }
-            if reply.superseded {
+            if reply.superseded && reply.run.is_none() {
                 rows.extend(text::wrap(
                     &[span(Tone::Muted, "↻ retried below (not sent as history)")],
                     inner,

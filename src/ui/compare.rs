@@ -16,10 +16,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::theme::Theme;
-use super::transcript::{render_lane, seconds};
+use super::transcript::{Headers, render_lane, seconds};
 use crate::model::Model;
 use crate::model::compare::{RerunOnSave, Zoom};
-use crate::model::lane::Lane;
+use crate::model::lane::{Lane, Variation};
 use crate::model::transcript::{Measure, ReplyState};
 use crate::request::verdict::verdict;
 use crate::text::{self, diff};
@@ -128,7 +128,7 @@ fn render_one(
             let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
             frame.render_widget(paragraph, body_area);
         }
-        None => render_lane(lane, now, theme, frame, body_area),
+        None => render_lane(lane, Headers::InLane, now, theme, frame, body_area),
     }
     if footer_rows > 0 {
         frame.render_widget(
@@ -176,8 +176,12 @@ fn footer(lane: &Lane, now: Instant, theme: &Theme, width: u16) -> Line<'static>
         ReplyState::Cancelled => ("cancelled".to_string(), theme.warning),
         ReplyState::Failed(e) => (format!("failed: {}", e.kind()), theme.error),
     };
+    let runs = lane
+        .variation()
+        .map(|v| format!("{} · ", variation(v)))
+        .unwrap_or_default();
     let numbers = format!(
-        "{ttft} · {} · {tokens} · {} · ",
+        "{runs}{ttft} · {} · {tokens} · {} · ",
         seconds(reply.elapsed(now)),
         reply.cost()
     );
@@ -187,6 +191,16 @@ fn footer(lane: &Lane, now: Instant, theme: &Theme, width: u16) -> Line<'static>
         Span::styled(numbers, theme.muted),
         Span::styled(text::truncate(&status, rest), tone),
     ])
+}
+
+/// `3 runs: 2 identical, 40–52 tok`.
+pub fn variation(v: Variation) -> String {
+    let spread = if v.shortest == v.longest {
+        format!("{} tok each", v.shortest)
+    } else {
+        format!("{}–{} tok", v.shortest, v.longest)
+    };
+    format!("{} runs: {} identical, {spread}", v.runs, v.identical)
 }
 
 /// The pieces of a reply as lines, the words only this lane has highlighted.

@@ -21,10 +21,18 @@ pub fn height(model: &Model, screen_rows: u16) -> u16 {
 /// Draws the composer.
 pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let lanes = model.lanes().len();
+    let times = match model.compare.repeat {
+        1 => String::new(),
+        n => format!(" ×{n}"),
+    };
     let hint = if model.is_comparing() && model.streaming_lane().is_some() {
         " Esc cancel all · Alt-X this lane ".to_string()
     } else if model.is_comparing() {
-        format!(" Enter sends to {lanes} lanes · Ctrl-J newline ")
+        format!(" Enter sends{times} to {lanes} lanes · Ctrl-J newline ")
+    } else if model.lane.is_streaming() && !model.lane.runs.is_empty() {
+        " Esc cancel all runs ".to_string()
+    } else if model.compare.repeat > 1 && !model.lane.is_streaming() {
+        format!(" Enter sends{times} · Alt-R repeat · Ctrl-J newline ")
     } else if model.lane.active.is_some() {
         " Esc cancel ".to_string()
     } else if model.lane.transcript.retryable().is_some() {

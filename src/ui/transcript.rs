@@ -22,11 +22,28 @@ use crate::text;
 /// Draws the visible part of the focused lane's transcript into `area`.
 pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let now = model.now.unwrap_or_else(Instant::now);
-    render_lane(&model.lane, now, theme, frame, area);
+    render_lane(&model.lane, Headers::Full, now, theme, frame, area);
+}
+
+/// How much a reply header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Headers {
+    /// Model and prompt version on every reply.
+    Full,
+    /// In a compare lane, whose title names them: only a model other than the lane's (a
+    /// fallback's) and a prompt version other than the lane's.
+    InLane,
 }
 
 /// Draws the visible part of `lane`'s transcript into `area`.
-pub fn render_lane(lane: &Lane, now: Instant, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+pub fn render_lane(
+    lane: &Lane,
+    headers: Headers,
+    now: Instant,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
     if area.height == 0 || area.width == 0 {
         return;
     }
@@ -55,7 +72,18 @@ pub fn render_lane(lane: &Lane, now: Instant, theme: &Theme, frame: &mut Frame<'
         };
         let mut entry_lines = Vec::new();
         if header_rows(entry) > 0 {
-            entry_lines.push(header(entry, theme, now, text_width as usize));
+            // The last run of a repeated message says how much the runs varied.
+            let note = match entry {
+                Entry::Reply(r) if r.run.is_some_and(|run| run.number == run.of) => {
+                    lane.variation().map(super::compare::variation)
+                }
+                _ => None,
+            };
+            let context = match headers {
+                Headers::Full => None,
+                Headers::InLane => Some(lane),
+            };
+            entry_lines.push(header(entry, note, context, theme, now, text_width as usize));
         }
         let indent = match entry {
             Entry::Welcome { .. } => 0,
@@ -108,12 +136,22 @@ fn styled(row: &Row, theme: &Theme, indent: usize) -> Line<'static> {
 }
 
 /// The one-line header above a message.
-fn header(entry: &Entry, theme: &Theme, now: Instant, width: usize) -> Line<'static> {
-    let parts: Vec<(Tone, String)> = match entry {
+fn header(
+    entry: &Entry,
+    note: Option<String>,
+    lane: Option<&Lane>,
+    theme: &Theme,
+    now: Instant,
+    width: usize,
+) -> Line<'static> {
+    let mut parts: Vec<(Tone, String)> = match entry {
         Entry::Welcome { .. } => Vec::new(),
         Entry::User { .. } => vec![(Tone::User, "▌ you".into())],
-        Entry::Reply(reply) => reply_header(reply, now),
+        Entry::Reply(reply) => reply_header(reply, lane, now),
     };
+    if let Some(note) = note {
+        parts.push((Tone::Warning, format!(" · {note}")));
+    }
     // Keep the header to one row: cut the last parts first.
     let mut used = 0usize;
     let mut spans = Vec::new();
@@ -140,17 +178,30 @@ pub fn seconds(d: std::time::Duration) -> String {
     }
 }
 
-pub fn reply_header(reply: &Reply, now: Instant) -> Vec<(Tone, String)> {
+/// The parts of a reply's header; in a compare lane (`lane`), the model and prompt version
+/// only where they differ from the lane's title.
+pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(Tone, String)> {
     let model = reply.answered_model().unwrap_or(reply.model());
-    let mut parts = vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))];
+    let same_model = lane.is_some_and(|l| reply.model() == l.model);
+    let mut parts = if same_model {
+        vec![(Tone::Accent, "◆ reply".to_string())]
+    } else {
+        vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))]
+    };
     if let Some(label) = &reply.label {
         parts.push((Tone::Warning, format!(" · {label}")));
     }
-    if let Some(prompt) = &reply.prompt {
+    let lane_prompt = lane.and_then(|l| l.prompt.as_ref().map(|p| &p.provenance));
+    if let Some(prompt) = &reply.prompt
+        && (lane.is_none() || lane_prompt != Some(prompt))
+    {
         parts.push((
             Tone::Code,
             format!(" · {}", text::sanitize(&prompt.as_reference())),
         ));
+    }
+    if let Some(run) = reply.run {
+        parts.push((Tone::Warning, format!(" · run {}/{}", run.number, run.of)));
     }
     let elapsed = seconds(reply.elapsed(now));
     let tokens = match reply.output_tokens() {

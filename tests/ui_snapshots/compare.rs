@@ -224,3 +224,35 @@ fn a_lane_refused_by_the_limit_says_so_in_its_own_column_120x40() {
     );
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn repeats_show_how_much_each_lanes_runs_vary_120x40() {
+    let mut s = Screen::new(StartKind::Configured);
+    resolve(&mut s, "greeter", WORKING, GitState::Uncommitted);
+    alt(&mut s, 'n');
+    alt(&mut s, 'r'); // ×3
+    s.type_text("Say hi to Alice", 0);
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    s.model.update(AppEvent::Key(enter), s.at(0));
+    let answers = [
+        ["Hi Alice!", "Hi Alice!", "Hello, Alice."],
+        ["Hey Alice.", "Good day, Alice!", "Hey Alice."],
+    ];
+    for (lane, texts) in answers.iter().enumerate() {
+        let ids = s.model.lanes()[lane].streaming_ids();
+        assert_eq!(ids.len(), 3);
+        for (run, (id, text)) in ids.iter().zip(texts).enumerate() {
+            let at = 100 * (run as u64 + 1);
+            s.attempt(*id, 1, "claude-sonnet-4-5", 0);
+            s.stream(*id, StreamEvent::TextDelta((*text).into()), at);
+            finish(&mut s, *id, text.len() as u64 / 3, at + 50);
+        }
+    }
+    let screen = s.render(120, 40);
+    assert!(
+        screen.contains("3 runs: 2 identical, 3–4 tok"),
+        "lane 1's footer:\n{screen}"
+    );
+    assert!(screen.contains("run 3/3"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
