@@ -21,8 +21,9 @@ use promptdeck::llm::Provider;
 use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::demo::DemoProvider;
 use promptdeck::llm::openai::OpenAiProvider;
+use promptdeck::model::compare::LaneStart;
 use promptdeck::model::history::ResumeTarget;
-use promptdeck::model::prompt::PromptState;
+use promptdeck::model::prompt::{PromptState, Tracking};
 use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
 use promptdeck::prompts::{Reference, parse_var};
 use promptdeck::store::ConversationId;
@@ -65,9 +66,10 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
-    let comparing = matches!(cli.command, Some(Command::Compare(_)));
+    // `compare` and the chat take several --prompt / --model (one lane each).
+    let comparing = matches!(cli.command, Some(Command::Compare(_)) | None);
     if !comparing && cli.global.model.len() > 1 {
-        eprintln!("promptdeck: only `compare` takes several --model");
+        eprintln!("promptdeck: only `compare` and the chat take several --model");
         return ExitCode::from(exit::USAGE);
     }
     let prompt = match PromptChoice::from_args(&cli.global, comparing) {
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
             resolved,
             provider,
             prompt,
+            cli.global.model.clone(),
             cli.resume,
             cli.repeat.unwrap_or(1),
         )),
@@ -134,29 +137,102 @@ fn report_command_error(e: &CommandError) -> u8 {
 
 /// `--prompt` and `--var`, parsed.
 struct PromptChoice {
+    /// The first `--prompt` (`ask` and a one-lane chat).
     reference: Option<Reference>,
+    /// Every `--prompt`, `None` for `none` (a lane without a prompt): the chat's lanes.
+    references: Vec<Option<Reference>>,
     vars: BTreeMap<String, String>,
 }
 
 impl PromptChoice {
+    /// `comparing`: the command takes several `--prompt` (`compare` parses them itself; the
+    /// chat opens one lane per `--prompt` × `--model`).
     fn from_args(global: &GlobalArgs, comparing: bool) -> Result<PromptChoice, String> {
         if global.prompt.len() > 1 && !comparing {
-            return Err("only `compare` takes several --prompt".into());
+            return Err("only `compare` and the chat take several --prompt".into());
         }
-        let reference = global
-            .prompt
-            .first()
-            .filter(|_| !comparing)
-            .map(|p| Reference::parse(p))
-            .transpose()
-            .map_err(|e| e.to_string())?;
+        let mut references = Vec::new();
+        for p in &global.prompt {
+            references.push(match p.as_str() {
+                "none" if comparing => None,
+                p => Some(Reference::parse(p).map_err(|e| e.to_string())?),
+            });
+        }
+        let reference = references.first().cloned().flatten();
         let mut vars = BTreeMap::new();
         for var in &global.vars {
             let (name, value) = parse_var(var).map_err(|e| e.to_string())?;
             vars.insert(name, value);
         }
-        Ok(PromptChoice { reference, vars })
+        Ok(PromptChoice {
+            reference,
+            references,
+            vars,
+        })
     }
+}
+
+/// The chat's lanes for several `--prompt` × `--model` (empty for one lane, whose prompt the
+/// chat resolves itself): each prompt resolved now, so that a wrong one is named before the
+/// screen opens.
+async fn chat_lanes(
+    resolved: &Resolved,
+    prompt: &PromptChoice,
+    models: &[String],
+) -> Result<Vec<LaneStart>, u8> {
+    let lanes = prompt.references.len().max(1) * models.len().max(1);
+    if lanes < 2 {
+        return Ok(Vec::new());
+    }
+    if lanes > promptdeck::model::compare::MAX_LANES {
+        eprintln!(
+            "promptdeck: {lanes} lanes asked for (--prompt × --model); the chat shows {} at most",
+            promptdeck::model::compare::MAX_LANES
+        );
+        return Err(exit::USAGE);
+    }
+    let references = if prompt.references.is_empty() {
+        vec![None]
+    } else {
+        prompt.references.clone()
+    };
+    let models = if models.is_empty() {
+        vec![resolved.model.clone()]
+    } else {
+        models.to_vec()
+    };
+    let session = promptdeck::prompts::SessionVersions::new();
+    let mut out = Vec::new();
+    for reference in &references {
+        let loaded = match reference {
+            Some(reference) => {
+                let loaded = promptdeck::store::resolve::resolve_with_history(
+                    &resolved.prompts_dir,
+                    reference,
+                    &session,
+                    None,
+                )
+                .await
+                .map_err(|e| {
+                    eprintln!("promptdeck: {e}");
+                    exit::USAGE
+                })?;
+                let tracking = match reference.selector {
+                    promptdeck::prompts::Selector::Working => Tracking::WorkingTree,
+                    _ => Tracking::Pinned,
+                };
+                Some((loaded, tracking))
+            }
+            None => None,
+        };
+        for model in &models {
+            out.push(LaneStart {
+                prompt: loaded.clone(),
+                model: model.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 async fn list_prompts(resolved: &Resolved) -> u8 {
@@ -280,6 +356,7 @@ async fn interactive(
     resolved: Resolved,
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
+    models: Vec<String>,
     resume: Option<String>,
     repeat: u32,
 ) -> u8 {
@@ -301,6 +378,11 @@ async fn interactive(
                 return exit::USAGE;
             }
         },
+    };
+    // Several --prompt / --model: one lane each, their prompts resolved before the screen opens.
+    let lanes = match chat_lanes(&resolved, &prompt, &models).await {
+        Ok(lanes) => lanes,
+        Err(code) => return code,
     };
     // Nothing may be sent unlimited: without a limiter the chat does not start.
     let (limiter, limiter_warning) = match limiter_for(&resolved).await {
@@ -348,6 +430,7 @@ async fn interactive(
         .with_fallback(resolved.retry.fallback_models.clone())
         .with_compare_seed(format!("{}-", promptdeck::compare::compare_id()))
         .with_repeat(repeat)
+        .with_lanes(lanes)
         .with_draft_autosave();
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());
@@ -373,7 +456,12 @@ async fn interactive(
         theme: resolved.theme.clone(),
         data_dir: resolved.data_dir.clone(),
         prompts_dir: resolved.prompts_dir.clone(),
-        initial_prompt: prompt.reference,
+        // A compare's prompts are resolved already.
+        initial_prompt: if prompt.references.len() > 1 || models.len() > 1 {
+            None
+        } else {
+            prompt.reference
+        },
         limiter: Some(limiter),
         store: writer.as_ref().map(|w| w.handle()),
         resume,

@@ -196,3 +196,57 @@ async fn compare_a_commit_with_the_working_file_then_rerun_on_save_and_resume() 
     app.type_bytes(b"\x03");
     app.wait_exit_restored();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_models_on_the_command_line_open_a_compare() {
+    let server = MockServer::start().await;
+    server.push_for(
+        "model-one",
+        MockResponse::sse(anthropic::reply(&["One says hi."], 10, 3)),
+    );
+    server.push_for(
+        "model-two",
+        MockResponse::sse(anthropic::reply(&["Two says hello."], 10, 4)),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let env = anthropic_env(home.path(), &server.base_url());
+    let mut app = Running::start_with(
+        &env,
+        Some(home.path()),
+        &[
+            "--model",
+            "model-one",
+            "--model",
+            "model-two",
+            "--repeat",
+            "2",
+        ],
+    );
+    app.screen.wait_for("two lanes", |s| {
+        s.contains("lane 1/2") && s.contains("Enter sends ×2 to 2 lanes")
+    });
+    server.push_for(
+        "model-one",
+        MockResponse::sse(anthropic::reply(&["One again."], 10, 2)),
+    );
+    server.push_for(
+        "model-two",
+        MockResponse::sse(anthropic::reply(&["Two again."], 10, 2)),
+    );
+    app.type_bytes(b"hi\r");
+    let shown = app.screen.wait_for("both lanes' runs", |s| {
+        s.contains("One says hi.")
+            && s.contains("Two says hello.")
+            && s.contains("One again.")
+            && s.contains("Two again.")
+    });
+    assert!(shown.contains("2 runs: 1 identical"), "{shown}");
+    let models: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.body["model"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(models.len(), 4, "{models:?}");
+    app.type_bytes(b"\x03");
+    app.wait_exit_restored();
+}

@@ -16,7 +16,8 @@
 //! Alt-←/→ move the focus, Alt-W closes the focused lane, Alt-X cancels its reply (Esc
 //! cancels every lane), Alt-Z zooms it, Alt-S scrolls lanes together or apart, Alt-D shows the
 //! word differences between the focused lane's latest reply and the next lane's, Alt-A
-//! re-runs the last message on every save of a lane's prompt file, in a new lane.
+//! re-runs the last message on every save of a lane's prompt file, in a new lane; Alt-T
+//! cycles the focused lane's temperature, Alt-R how many times each message is sent.
 
 use std::time::Instant;
 
@@ -28,6 +29,9 @@ use super::reply::Run;
 use super::{Effect, Entry, Model, Scroll, StatusTone, fresh_composer, normalize_history};
 use crate::event::RequestId;
 use crate::llm::{Message, Role};
+use std::sync::Arc;
+
+use crate::prompts::LoadedPrompt;
 use crate::request::RequestSpec;
 use crate::request::verdict::Contender;
 
@@ -116,8 +120,19 @@ impl Default for Compare {
 /// The repeat counts Alt-R cycles through.
 pub const REPEATS: [u32; 4] = [1, 3, 5, 10];
 
+/// The temperatures Alt-T cycles a lane through (`None`: the provider's default).
+pub const TEMPERATURES: [Option<f32>; 4] = [None, Some(0.0), Some(0.5), Some(1.0)];
+
 /// Most runs of one message per lane.
 pub const MAX_REPEAT: u32 = 20;
+
+/// A lane to open at start (several `--prompt` × `--model`).
+#[derive(Debug, Clone)]
+pub struct LaneStart {
+    /// Its prompt, resolved, and whether it follows the file.
+    pub prompt: Option<(LoadedPrompt, Tracking)>,
+    pub model: String,
+}
 
 /// A lane's place: where a request's events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +208,28 @@ impl Model {
         let insert_at = if to < from { from - 1 } else { from };
         self.others.insert(insert_at, previous);
         self.compare.focus = to;
+    }
+
+    /// The same model opening these lanes (none: one plain lane), the first focused.
+    pub fn with_lanes(mut self, lanes: Vec<LaneStart>) -> Model {
+        for (i, start) in lanes.into_iter().enumerate() {
+            let mut lane = self.lane_like_focused(None);
+            lane.model = start.model;
+            lane.prompt = start.prompt.map(|(loaded, tracking)| {
+                self.prompts
+                    .activate(loaded.provenance, Arc::from(loaded.text), tracking)
+            });
+            if i == 0 {
+                self.lane = lane;
+            } else {
+                self.add_lane(lane);
+            }
+        }
+        if self.is_comparing() {
+            self.focus_lane(0);
+            self.status = None;
+        }
+        self
     }
 
     /// Opens `lane` right of the focused one and focuses it; refused past [`MAX_LANES`].
@@ -353,6 +390,29 @@ impl Model {
                     DiffView::Off => DiffView::Words,
                     DiffView::Words => DiffView::Off,
                 };
+                Vec::new()
+            }
+            KeyCode::Char('t') => {
+                let at = TEMPERATURES
+                    .iter()
+                    .position(|t| *t == self.lane.temperature);
+                self.lane.temperature = at
+                    .and_then(|i| TEMPERATURES.get(i + 1))
+                    .copied()
+                    .unwrap_or(TEMPERATURES[0]);
+                let what = match self.lane.temperature {
+                    Some(t) => format!("temperature {t}"),
+                    None => "the provider's default temperature".to_string(),
+                };
+                let whose = if self.is_comparing() {
+                    format!("lane {}", self.compare.focus + 1)
+                } else {
+                    "this chat".to_string()
+                };
+                self.set_status(
+                    StatusTone::Info,
+                    format!("{whose}: {what} (Alt-T changes; Alt-N adds a lane to compare)"),
+                );
                 Vec::new()
             }
             KeyCode::Char('r') => {

@@ -462,8 +462,7 @@ fn runs_of(lane: &Lane) -> Vec<(u32, u32, bool)> {
 }
 
 #[test]
-fn alt_r_sends_each_message_three_times_per_lane_and_later_runs_join_the_first_ones_conversation()
-{
+fn alt_r_sends_each_message_three_times_per_lane_and_later_runs_join_the_first_ones_conversation() {
     let mut h = Harness::two_lanes();
     h.alt('r');
     assert_eq!(h.model.compare.repeat, 3);
@@ -609,4 +608,20 @@ fn runs_that_never_started_fail_with_the_first_and_esc_cancels_every_run() {
     cancelled.sort_by_key(|id| id.0);
     assert_eq!(cancelled, ids);
     assert!(!h.model.lane.is_streaming());
+}
+
+#[test]
+fn alt_t_gives_the_focused_lane_its_own_temperature() {
+    let mut h = Harness::new();
+    h.alt('n');
+    h.alt('t');
+    h.alt('t');
+    let temperatures: Vec<Option<f32>> = h
+        .send("hi")
+        .iter()
+        .map(|(_, spec)| spec.request.temperature)
+        .collect();
+    assert_eq!(temperatures, vec![None, Some(0.5)]);
+    let status = h.model.status.clone().map(|s| s.text).unwrap_or_default();
+    assert!(status.is_empty(), "sending clears the message: {status}");
 }

@@ -167,6 +167,15 @@ impl Model {
                 {
                     lane.model = model;
                 }
+                // … and its temperature.
+                if let Some(params) = loaded
+                    .messages
+                    .iter()
+                    .rev()
+                    .find_map(|m| m.request.as_ref()?.request_params.as_ref())
+                {
+                    lane.temperature = params.temperature;
+                }
             }
             // A prompt resolved from git is activated into the focused lane; another lane
             // with an unresolved prompt refuses to send until one is picked for it.

@@ -144,8 +144,12 @@ fn title(lane: &Lane, place: LanePlace, theme: &Theme, width: u16) -> Line<'stat
     let prompt = lane.prompt.as_ref().map_or("no prompt".to_string(), |p| {
         text::sanitize(&p.provenance.as_reference())
     });
+    let temperature = lane
+        .temperature
+        .map(|t| format!(" · t={t}"))
+        .unwrap_or_default();
     let label = format!(
-        "{marker} {} {prompt} · {}",
+        "{marker} {} {prompt} · {}{temperature}",
         place.number,
         text::sanitize(&lane.model)
     );

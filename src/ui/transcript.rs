@@ -83,7 +83,14 @@ pub fn render_lane(
                 Headers::Full => None,
                 Headers::InLane => Some(lane),
             };
-            entry_lines.push(header(entry, note, context, theme, now, text_width as usize));
+            entry_lines.push(header(
+                entry,
+                note,
+                context,
+                theme,
+                now,
+                text_width as usize,
+            ));
         }
         let indent = match entry {
             Entry::Welcome { .. } => 0,
