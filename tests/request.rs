@@ -341,4 +341,126 @@ mod chat {
             "TTFT {shown} on the panel:\n{screen}"
         );
     }
+
+    impl Chat {
+        /// Presses Enter on `text` in a compare and runs every lane's request at once,
+        /// handing their events to the model in the order they arrive; returns the order in
+        /// which the requests ended.
+        pub async fn send_to_lanes(&mut self, text: &str) -> Vec<promptdeck::event::RequestId> {
+            let now = Instant::now();
+            self.model.update(AppEvent::Paste(text.into()), now);
+            let enter = AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+            let started: Vec<_> = self
+                .model
+                .update(enter, now)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Effect::StartRequest { id, spec } => Some((id, spec)),
+                    _ => None,
+                })
+                .collect();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let pump = &self.pump;
+            futures_util::future::join_all(started.into_iter().map(|(id, spec)| {
+                let tx = tx.clone();
+                async move {
+                    let events = tx.clone();
+                    let outcome = pump
+                        .run(
+                            *spec,
+                            move |event| {
+                                let _ = events.send(AppEvent::Request { id, event });
+                            },
+                            std::future::pending(),
+                        )
+                        .await;
+                    let _ = tx.send(AppEvent::RequestEnded {
+                        id,
+                        end: outcome.end,
+                    });
+                }
+            }))
+            .await;
+            drop(tx);
+            let mut ended = Vec::new();
+            while let Some(event) = rx.recv().await {
+                if let AppEvent::RequestEnded { id, .. } = &event {
+                    ended.push(*id);
+                }
+                self.model.update(event, Instant::now());
+            }
+            ended
+        }
+    }
+
+    #[tokio::test]
+    async fn lanes_run_at_once_the_fast_one_ends_first_and_a_refused_one_never_stops_the_others() {
+        let server = MockServer::start().await;
+        let slow = anthropic::message_start("m-slow", "msg_s", 10);
+        let slow_rest = anthropic::text_block(0, &["Slow and thorough."])
+            + &anthropic::message_delta("end_turn", 4)
+            + &anthropic::message_stop();
+        server.push_for(
+            "m-slow",
+            MockResponse::sse_steps(vec![
+                Step::Chunk(Bytes::from(slow)),
+                Step::Sleep(Duration::from_millis(400)),
+                Step::Chunk(Bytes::from(slow_rest)),
+            ]),
+        );
+        server.push_for(
+            "m-fast",
+            MockResponse::sse(anthropic::reply(&["Fast."], 10, 1)),
+        );
+        server.push_for(
+            "m-third",
+            MockResponse::sse(anthropic::reply(&["Third."], 10, 1)),
+        );
+        // Two requests a minute: one lane is refused (whichever the limiter sees last), the
+        // others go.
+        let mut chat = chat(&server, 2).await;
+        let alt = |c| AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+        chat.model.lane.model = "m-slow".into();
+        chat.model.update(alt('n'), Instant::now());
+        chat.model.lane.model = "m-fast".into();
+        chat.model.update(alt('n'), Instant::now());
+        chat.model.lane.model = "m-third".into();
+        let ended = chat.send_to_lanes("go").await;
+        assert_eq!(ended.len(), 3);
+        let lanes = chat.model.lanes();
+        let outcome = |i: usize| {
+            let reply = lanes[i].transcript.last_reply().expect("a reply");
+            (
+                reply.text().to_string(),
+                reply.ttft().map(|d| d.as_millis()),
+            )
+        };
+        let refused: Vec<usize> = (0..3)
+            .filter(|i| {
+                lanes[*i]
+                    .transcript
+                    .last_reply()
+                    .is_some_and(|r| matches!(&r.state, promptdeck::model::ReplyState::Failed(e) if e.to_string().contains("rate limit")))
+            })
+            .collect();
+        assert_eq!(refused.len(), 1, "exactly one lane is over the limit");
+        let answered: Vec<(String, Option<u128>)> = (0..3)
+            .filter(|i| !refused.contains(i))
+            .map(outcome)
+            .collect();
+        assert_eq!(answered.len(), 2);
+        for (text, ttft) in &answered {
+            assert!(!text.is_empty() && ttft.is_some(), "{answered:?}");
+        }
+        // Whichever two the limiter let through, a fast lane ends before the slow one.
+        if refused[0] != 0 {
+            let slow_id = lanes[0].transcript.last_reply().map(|r| r.id);
+            assert_eq!(ended.last().copied(), slow_id, "the slow lane ends last");
+            let slow_ttft = outcome(0).1.unwrap_or(0);
+            assert!(slow_ttft >= 300, "{slow_ttft}");
+        }
+        let screen = chat.screen(Instant::now());
+        assert!(screen.contains("not sent: rate limit"), "{screen}");
+        assert!(screen.contains("fastest first token"), "{screen}");
+    }
 }
