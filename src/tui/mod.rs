@@ -15,10 +15,13 @@ use crossterm::terminal::{
 };
 use crossterm::{cursor::Hide, execute};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+
+pub mod backend;
+
+use backend::LeanBackend;
 
 /// The terminal type the app draws on.
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<LeanBackend<Stdout>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -33,7 +36,7 @@ pub fn init() -> io::Result<Term> {
         restore();
         return Err(e);
     }
-    match Terminal::new(CrosstermBackend::new(io::stdout())) {
+    match Terminal::new(LeanBackend::new(io::stdout())) {
         Ok(t) => Ok(t),
         Err(e) => {
             restore();
@@ -47,6 +50,8 @@ pub fn init() -> io::Result<Term> {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut stdout = io::stdout();
+        // The lean backend leaves the last frame's style set: reset it first.
+        let _ = stdout.write_all(b"\x1b[0m");
         let _ = execute!(stdout, DisableBracketedPaste, LeaveAlternateScreen, Show);
         let _ = disable_raw_mode();
         let _ = stdout.flush();

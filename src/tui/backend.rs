@@ -1,0 +1,325 @@
+//! A ratatui backend that writes what a frame changed and nothing else.
+//!
+//! Over SSH every byte is latency, and a streamed token should cost about its own text.
+//! ratatui's crossterm backend ends every frame with four reset sequences, hides the cursor
+//! again on every frame, repeats `ESC[row;colH` wherever a changed cell does not follow the
+//! previous one, and writes colours and attributes as separate sequences. This backend:
+//!
+//! - keeps the terminal's colours and attributes from one frame to the next, and writes a
+//!   style change as one combined SGR sequence (`ESC[0;1;36m`), never a trailing reset;
+//! - remembers where the terminal's cursor is after each frame, so the next token, which
+//!   continues where the last one ended, needs no cursor move; a move on the same row is the
+//!   short `ESC[nC`;
+//! - writes `ESC[?25l` / `ESC[?25h` only when the cursor's visibility changes;
+//! - never queries the terminal (no cursor-position report: the position is tracked);
+//! - buffers a frame and writes it in one `write`; a frame larger than [`SYNC_MIN_BYTES`] is
+//!   wrapped in synchronized output (mode 2026) so that a slow link never shows it torn.
+//!   Smaller frames (a token, a counter) go out in one write, which a terminal does not tear
+//!   in any way a reader can see, and skip the 16 bytes the mode costs.
+
+use std::io::{self, Write};
+
+use ratatui::backend::{Backend, ClearType, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+use ratatui::style::{Color, Modifier};
+
+/// Frames larger than this are wrapped in synchronized output.
+pub const SYNC_MIN_BYTES: usize = 256;
+
+const BEGIN_SYNC: &[u8] = b"\x1b[?2026h";
+const END_SYNC: &[u8] = b"\x1b[?2026l";
+
+/// The colours and attributes the terminal draws with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pen {
+    fg: Color,
+    bg: Color,
+    modifier: Modifier,
+}
+
+impl Pen {
+    const DEFAULT: Pen = Pen {
+        fg: Color::Reset,
+        bg: Color::Reset,
+        modifier: Modifier::empty(),
+    };
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct LeanBackend<W: Write> {
+    writer: W,
+    /// The frame being written.
+    frame: Vec<u8>,
+    pen: Pen,
+    /// Where the terminal's cursor is, when known.
+    cursor: Option<Position>,
+    cursor_hidden: bool,
+    /// Bytes written to the terminal so far (for the benchmark and tests).
+    written: u64,
+    /// A fixed size instead of the terminal's (tests).
+    fixed_size: Option<Size>,
+    /// The width seen by the last [`Backend::size`], for the last-column rule.
+    width: std::cell::Cell<u16>,
+}
+
+impl<W: Write> LeanBackend<W> {
+    /// A backend writing to `writer`, on a terminal whose cursor the caller has hidden and
+    /// whose style is the default.
+    pub fn new(writer: W) -> LeanBackend<W> {
+        LeanBackend {
+            writer,
+            frame: Vec::with_capacity(16 * 1024),
+            pen: Pen::DEFAULT,
+            cursor: None,
+            cursor_hidden: true,
+            written: 0,
+            fixed_size: None,
+            width: std::cell::Cell::new(u16::MAX),
+        }
+    }
+
+    /// The same backend on a terminal of `size` that is never asked (tests).
+    pub fn with_size(mut self, size: Size) -> LeanBackend<W> {
+        self.fixed_size = Some(size);
+        self.width.set(size.width);
+        self
+    }
+
+    /// Bytes written to the terminal so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The writer (a test's buffer).
+    pub fn writer(&self) -> &W {
+        &self.writer
+    }
+
+    fn move_to(&mut self, x: u16, y: u16) {
+        match self.cursor {
+            Some(c) if c.x == x && c.y == y => {}
+            Some(c) if c.y == y && x > c.x => {
+                let _ = write!(self.frame, "\x1b[{}C", x - c.x);
+            }
+            _ => {
+                let _ = write!(self.frame, "\x1b[{};{}H", y + 1, x + 1);
+            }
+        }
+        self.cursor = Some(Position { x, y });
+    }
+
+    fn set_pen(&mut self, to: Pen) {
+        if to == self.pen {
+            return;
+        }
+        let mut params: Vec<String> = Vec::new();
+        let removed = self.pen.modifier - to.modifier;
+        let from = if removed.is_empty() {
+            self.pen
+        } else {
+            params.push("0".into());
+            Pen::DEFAULT
+        };
+        for (flag, code) in MODIFIER_CODES {
+            if to.modifier.contains(flag) && !from.modifier.contains(flag) {
+                params.push(code.to_string());
+            }
+        }
+        if to.fg != from.fg {
+            params.push(color_code(to.fg, Layer::Foreground));
+        }
+        if to.bg != from.bg {
+            params.push(color_code(to.bg, Layer::Background));
+        }
+        if !params.is_empty() {
+            let _ = write!(self.frame, "\x1b[{}m", params.join(";"));
+        }
+        self.pen = to;
+    }
+
+    /// Back to the default style (before clearing: the terminal fills erased cells with the
+    /// current background).
+    fn reset_pen(&mut self) {
+        if self.pen != Pen::DEFAULT {
+            self.frame.extend_from_slice(b"\x1b[0m");
+            self.pen = Pen::DEFAULT;
+        }
+    }
+}
+
+const MODIFIER_CODES: [(Modifier, u8); 9] = [
+    (Modifier::BOLD, 1),
+    (Modifier::DIM, 2),
+    (Modifier::ITALIC, 3),
+    (Modifier::UNDERLINED, 4),
+    (Modifier::SLOW_BLINK, 5),
+    (Modifier::RAPID_BLINK, 6),
+    (Modifier::REVERSED, 7),
+    (Modifier::HIDDEN, 8),
+    (Modifier::CROSSED_OUT, 9),
+];
+
+#[derive(Clone, Copy)]
+enum Layer {
+    Foreground,
+    Background,
+}
+
+/// The SGR parameters for `color` on `layer`.
+fn color_code(color: Color, layer: Layer) -> String {
+    let (base, bright, extended, reset) = match layer {
+        Layer::Foreground => (30, 90, 38, 39),
+        Layer::Background => (40, 100, 48, 49),
+    };
+    let ansi = |n: u8| -> String {
+        if n < 8 {
+            (base + n as u16).to_string()
+        } else {
+            (bright + (n - 8) as u16).to_string()
+        }
+    };
+    match color {
+        Color::Reset => reset.to_string(),
+        Color::Black => ansi(0),
+        Color::Red => ansi(1),
+        Color::Green => ansi(2),
+        Color::Yellow => ansi(3),
+        Color::Blue => ansi(4),
+        Color::Magenta => ansi(5),
+        Color::Cyan => ansi(6),
+        Color::Gray => ansi(7),
+        Color::DarkGray => ansi(8),
+        Color::LightRed => ansi(9),
+        Color::LightGreen => ansi(10),
+        Color::LightYellow => ansi(11),
+        Color::LightBlue => ansi(12),
+        Color::LightMagenta => ansi(13),
+        Color::LightCyan => ansi(14),
+        Color::White => ansi(15),
+        Color::Indexed(i) => format!("{extended};5;{i}"),
+        Color::Rgb(r, g, b) => format!("{extended};2;{r};{g};{b}"),
+    }
+}
+
+impl<W: Write> Backend for LeanBackend<W> {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        let width = self.width.get();
+        for (x, y, cell) in content {
+            self.move_to(x, y);
+            self.set_pen(Pen {
+                fg: cell.fg,
+                bg: cell.bg,
+                modifier: cell.modifier,
+            });
+            let symbol = cell.symbol();
+            self.frame.extend_from_slice(symbol.as_bytes());
+            let columns = crate::text::width(symbol);
+            // A wide character, or the last column (the terminal may wait to wrap): the
+            // cursor's place is not certain, so the next cell moves there explicitly.
+            self.cursor = if columns == 1 && x + 1 < width {
+                Some(Position { x: x + 1, y })
+            } else {
+                None
+            };
+        }
+        Ok(())
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        if !self.cursor_hidden {
+            self.frame.extend_from_slice(b"\x1b[?25l");
+            self.cursor_hidden = true;
+        }
+        Ok(())
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        if self.cursor_hidden {
+            self.frame.extend_from_slice(b"\x1b[?25h");
+            self.cursor_hidden = false;
+        }
+        Ok(())
+    }
+
+    /// The tracked position: the terminal is never asked (a query costs a round trip).
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        Ok(self.cursor.unwrap_or_default())
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        let Position { x, y } = position.into();
+        self.move_to(x, y);
+        Ok(())
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.clear_region(ClearType::All)
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.reset_pen();
+        let code: &[u8] = match clear_type {
+            ClearType::All => b"\x1b[2J",
+            ClearType::AfterCursor => b"\x1b[J",
+            ClearType::BeforeCursor => b"\x1b[1J",
+            ClearType::CurrentLine => b"\x1b[2K",
+            ClearType::UntilNewLine => b"\x1b[K",
+        };
+        self.frame.extend_from_slice(code);
+        Ok(())
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        let size = match self.fixed_size {
+            Some(size) => size,
+            None => {
+                let (width, height) = crossterm::terminal::size()?;
+                Size { width, height }
+            }
+        };
+        self.width.set(size.width);
+        Ok(size)
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        let size = crossterm::terminal::window_size()?;
+        Ok(WindowSize {
+            columns_rows: Size {
+                width: size.columns,
+                height: size.rows,
+            },
+            pixels: Size {
+                width: size.width,
+                height: size.height,
+            },
+        })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.frame.is_empty() {
+            return Ok(());
+        }
+        let sync = self.frame.len() > SYNC_MIN_BYTES;
+        let mut out = Vec::with_capacity(self.frame.len() + 2 * BEGIN_SYNC.len());
+        if sync {
+            out.extend_from_slice(BEGIN_SYNC);
+        }
+        out.append(&mut self.frame);
+        if sync {
+            out.extend_from_slice(END_SYNC);
+        }
+        self.writer.write_all(&out)?;
+        self.written += out.len() as u64;
+        self.writer.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests;
