@@ -13,6 +13,7 @@
 //! every earlier command has been carried out.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -410,6 +411,15 @@ fn keyed(
 fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) {
     let mut rows: HashMap<RowKey, i64> = HashMap::new();
     for command in rx {
+        if matches!(command, StoreCommand::Shutdown) {
+            break;
+        }
+        // The file deleted or replaced under us: recreate or reopen it before this write, so
+        // that it is not lost into a deleted file (see `recreate`). Said once.
+        if let Some(change) = store.keep_at_path() {
+            let path = store.path().map(Path::to_path_buf).unwrap_or_default();
+            on_error(change.into_error(path));
+        }
         match command {
             StoreCommand::Keyed(write) => {
                 if let Err(e) = keyed(&mut store, &mut rows, write) {
