@@ -304,8 +304,11 @@ async fn interactive(
         }
     };
     // The UI owns the terminal: database errors go to the log file, and to the status line.
-    let on_error: promptdeck::store::ErrorSink =
-        Box::new(|e| tracing::warn!("history database: {e}"));
+    let (warn, database_messages) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let on_error: promptdeck::store::ErrorSink = Box::new(move |e| {
+        tracing::warn!("history database: {e}");
+        let _ = warn.send(e.to_string());
+    });
     let (writer, store_warning) =
         match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
             Ok(writer) => (Some(writer), None),
@@ -368,6 +371,7 @@ async fn interactive(
         initial_prompt: prompt.reference,
         limiter: Some(limiter),
         store: writer.as_ref().map(|w| w.handle()),
+        store_warnings: Some(database_messages),
         resume,
         prices: Arc::clone(&resolved.prices),
     };
