@@ -16,6 +16,7 @@ use promptdeck::app::AppConfig;
 use promptdeck::cli::{Cli, Command, GlobalArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
+use promptdeck::data_dir::Access;
 use promptdeck::limit::{LimitConfig, LimitSetting, Limiter};
 use promptdeck::llm::Provider;
 use promptdeck::llm::anthropic::AnthropicProvider;
@@ -42,7 +43,20 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
-    let _log_guard = init_logging(&resolved.data_dir);
+    // One look at the data dir, so that a file there (or a read-only directory) is said once
+    // and clearly, not by each of the files kept there.
+    let access = match promptdeck::data_dir::check(&resolved.data_dir) {
+        Ok(access) => access,
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    let _log_guard = match access {
+        Access::Writable => init_logging(&resolved.data_dir),
+        // Said with the history below (or by the command that reads it): no second warning.
+        Access::ReadOnly { .. } => None,
+    };
     // The price dataset is decoded off the first reply's path.
     std::thread::spawn(promptdeck::llm::pricing::warm_up);
     if let Some(code) = history_command(&cli, &resolved) {
@@ -79,14 +93,18 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Some(Command::Ask(args)) => {
-            runtime.block_on(headless::ask(args, &resolved, provider, prompt))
+            runtime.block_on(headless::ask(args, &resolved, &access, provider, prompt))
         }
-        Some(Command::Compare(args)) => {
-            runtime.block_on(headless::compare(args, &resolved, provider, &cli.global))
-        }
+        Some(Command::Compare(args)) => runtime.block_on(headless::compare(
+            args,
+            &resolved,
+            &access,
+            provider,
+            &cli.global,
+        )),
         Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
         Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
-        None => runtime.block_on(interactive(resolved, provider, prompt, cli.resume)),
+        None => runtime.block_on(interactive(resolved, &access, provider, prompt, cli.resume)),
     };
     ExitCode::from(code)
 }
@@ -254,6 +272,20 @@ fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::Worke
     Some(guard)
 }
 
+/// Why nothing is sent when the limiter cannot open: in a data dir that cannot be written,
+/// that is the reason, with the ways out.
+fn limiter_failure(access: &Access, e: &promptdeck::limit::LimitError) -> String {
+    match access {
+        Access::ReadOnly { path, reason } => format!(
+            "the data dir {} is not writable ({reason}), so the rate limiter cannot keep its \
+             counts and nothing is sent; make it writable, give another --data-dir, or use \
+             --rate-limit off",
+            path.display()
+        ),
+        Access::Writable => format!("cannot open the rate limiter, so nothing is sent: {e}"),
+    }
+}
+
 /// The rate limiter for this run. The demo provider sends nothing and costs nothing, so it
 /// is not limited (a new user trying every screen never waits for a slot).
 async fn limiter_for(
@@ -272,6 +304,7 @@ async fn limiter_for(
 
 async fn interactive(
     resolved: Resolved,
+    access: &Access,
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
     resume: Option<String>,
@@ -299,7 +332,7 @@ async fn interactive(
     let (limiter, limiter_warning) = match limiter_for(&resolved).await {
         Ok(pair) => pair,
         Err(e) => {
-            eprintln!("promptdeck: cannot open the rate limiter: {e}");
+            eprintln!("promptdeck: {}", limiter_failure(access, &e));
             return exit::CONFIG;
         }
     };
@@ -309,8 +342,9 @@ async fn interactive(
         tracing::warn!("history database: {e}");
         let _ = warn.send(e.to_string());
     });
-    let (writer, store_warning) =
-        match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
+    let (writer, store_warning) = match access.warning() {
+        Some(warning) => (None, Some(warning)),
+        None => match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
             Ok(writer) => (Some(writer), None),
             Err(e) => (
                 None,
@@ -318,7 +352,8 @@ async fn interactive(
                     "history database unavailable ({e}): replies are not saved"
                 )),
             ),
-        };
+        },
+    };
     let config_path = resolved
         .config_path
         .as_ref()

@@ -6,7 +6,9 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::process::Output;
 
 use common::cli::{anthropic_cmd, promptdeck, run, stderr, stdout};
 use common::mock::{MockResponse, MockServer, Step, anthropic};
@@ -161,5 +163,147 @@ async fn a_data_dir_deleted_mid_reply_is_recreated_and_the_request_kept() {
             (&json!("keep me"), &json!("complete")),
             (&json!("first half, second half"), &json!("complete")),
         ]
+    );
+}
+
+/// A `--data-dir` that is a file (or has a file on its way): one line naming it and the
+/// problem, exit 3 (configuration), nothing sent, for `ask` and for `log` alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_dir_that_is_a_file_is_one_clear_line_and_exit_3() {
+    let server = MockServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("notes.txt");
+    std::fs::write(&file, "not a directory").unwrap();
+    let file = file.to_str().unwrap();
+    let below = format!("{file}/data");
+    for (dir, command) in [
+        (file, vec!["ask", "hi"]),
+        (file, vec!["log"]),
+        (below.as_str(), vec!["ask", "hi"]),
+    ] {
+        let mut args = vec!["--data-dir", dir];
+        args.extend(command);
+        let out = run(
+            anthropic_cmd(home.path(), &server, "sk-ant-secret-123"),
+            &args,
+        )
+        .await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(
+            err.contains(&format!("the data dir {dir}"))
+                && err.contains(&format!("{file} is a file, not a directory")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("os error"),
+            "{err}"
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+/// `cmd` run as an unprivileged user when this test runs as root (root writes through
+/// `chmod 555`); `None` when that is not possible here.
+fn unprivileged(cmd: tokio::process::Command, home: &Path) -> Option<tokio::process::Command> {
+    let probe = home.join("uid-probe");
+    std::fs::write(&probe, "").ok()?;
+    let root = std::fs::metadata(&probe).ok()?.uid() == 0;
+    if !root {
+        return Some(cmd);
+    }
+    let std = cmd.as_std();
+    let mut wrapped = tokio::process::Command::new("setpriv");
+    wrapped
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(std.get_program())
+        .env_clear()
+        .kill_on_drop(true);
+    for (key, value) in std.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(key, value);
+        }
+    }
+    // The other user must be able to reach the data dir (to be refused writing in it).
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o755)).ok()?;
+    let works = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then_some(wrapped)
+}
+
+/// Runs `cmd` in a read-only data dir (`chmod 555`); `None` (with a note) when read-only
+/// cannot be had here (root without `setpriv`), rather than a false pass.
+async fn run_read_only(home: &Path, cmd: tokio::process::Command, args: &[&str]) -> Option<Output> {
+    let data = home.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let Some(cmd) = unprivileged(cmd, home) else {
+        eprintln!(
+            "skipped: running as root and cannot drop privileges (setpriv), so 555 is writable"
+        );
+        return None;
+    };
+    Some(run(cmd, args).await)
+}
+
+/// A read-only data dir: one warning that nothing is saved, and `ask` still prints its reply
+/// when the request can go (the demo; `--rate-limit off`). With a rate limit to keep, its
+/// counts cannot be kept, so nothing is sent, in one line that says why and the ways out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_data_dir_is_one_warning_and_the_reply_still_prints() {
+    let home = tempfile::tempdir().unwrap();
+    let mut demo = promptdeck(home.path());
+    demo.args(["--provider", "demo"]);
+    let Some(out) = run_read_only(home.path(), demo, &["ask", "hi"]).await else {
+        return;
+    };
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(stdout(&out).contains("demo"), "the reply is printed");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("is not writable (permission denied)")
+            && warnings[0].contains("nothing is saved"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(anthropic::reply(&["ok"], 3, 1)));
+    let cmd = anthropic_cmd(home.path(), &server, "sk-ant-secret-123");
+    let out = run_read_only(home.path(), cmd, &["--rate-limit", "off", "ask", "hi"])
+        .await
+        .expect("read-only was had above");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ok");
+    assert_eq!(
+        stderr(&out).matches("not writable").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+
+    let cmd = anthropic_cmd(home.path(), &server, "sk-ant-secret-123");
+    let out = run_read_only(home.path(), cmd, &["ask", "hi"])
+        .await
+        .expect("read-only was had above");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("not writable")
+            && err.contains("nothing is sent")
+            && err.contains("--rate-limit off"),
+        "{err}"
+    );
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "only the --rate-limit off request was sent"
     );
 }
