@@ -11,6 +11,10 @@
 //! Order is the guarantee the invariants rest on: a user message sent before a request is in
 //! the database before anything of that request, and [`StoreHandle::flush`] resolves only when
 //! every earlier command has been carried out.
+//!
+//! Before each command the thread checks that the database file is still the one it opened
+//! (see [`super::recreate`]): a file deleted mid-session is recreated, and the user is told
+//! once through the error sink.
 
 use std::collections::HashMap;
 use std::path::Path;
