@@ -61,6 +61,9 @@ pub struct AppConfig {
     pub limiter: Option<Limiter>,
     /// The request log and conversations (`None` when the database could not be opened).
     pub store: Option<StoreHandle>,
+    /// What the database thread has to tell the user (a write failed, its file was deleted
+    /// and recreated): each becomes an [`AppEvent::Warning`] on the status line.
+    pub store_warnings: Option<mpsc::UnboundedReceiver<String>>,
     /// A conversation to reopen at start (`--resume`).
     pub resume: Option<ResumeTarget>,
     /// Prices for the request log's costs.
@@ -166,6 +169,9 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
     let input = tokio::spawn(read_terminal(tx.clone()));
     let signals = tokio::spawn(watch_signals(tx.clone()));
+    let store_warnings = config
+        .store_warnings
+        .map(|warnings| tokio::spawn(forward_warnings(warnings, tx.clone())));
     let theme = config.theme;
     let mut services = Services {
         pump: Pump {
@@ -268,10 +274,28 @@ async fn event_loop(
     }
     input.abort();
     signals.abort();
+    if let Some(forwarder) = store_warnings {
+        forwarder.abort();
+    }
     drop(watcher.await);
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+/// Passes the database thread's messages to the status line.
+async fn forward_warnings(
+    mut warnings: mpsc::UnboundedReceiver<String>,
+    tx: mpsc::UnboundedSender<AppEvent>,
+) {
+    while let Some(warning) = warnings.recv().await {
+        if tx
+            .send(AppEvent::Warning(format!("history database: {warning}")))
+            .is_err()
+        {
+            break;
+        }
     }
 }
 

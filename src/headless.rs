@@ -7,12 +7,13 @@ use std::sync::Arc;
 use promptdeck::ask::OutputMode;
 use promptdeck::cli::{AskArgs, CompareArgs, GlobalArgs, exit};
 use promptdeck::config::Resolved;
+use promptdeck::data_dir::Access;
 use promptdeck::llm::{ChatRequest, Message, Provider, Role};
 use promptdeck::prompts::{Reference, SessionVersions, parse_var};
 use promptdeck::request::{Pump, RequestSpec};
 use promptdeck::store::resolve::resolve_with_history;
 
-use crate::{PromptChoice, limiter_for};
+use crate::{PromptChoice, limiter_failure, limiter_for};
 
 /// A system prompt as a request sends it: its text, version, raw text and the variable
 /// values it used.
@@ -135,10 +136,11 @@ fn output_mode(json: bool) -> OutputMode {
 pub(crate) async fn ask(
     args: AskArgs,
     resolved: &Resolved,
+    access: &Access,
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
 ) -> u8 {
-    let Some(services) = ask_services(resolved, provider).await else {
+    let Some(services) = ask_services(resolved, access, provider).await else {
         return exit::CONFIG;
     };
     let store = services.pump.store.as_ref();
@@ -164,6 +166,7 @@ pub(crate) async fn ask(
 pub(crate) async fn compare(
     args: CompareArgs,
     resolved: &Resolved,
+    access: &Access,
     provider: Arc<dyn Provider>,
     global: &GlobalArgs,
 ) -> u8 {
@@ -207,7 +210,7 @@ pub(crate) async fn compare(
         );
         return exit::USAGE;
     }
-    let Some(services) = ask_services(resolved, provider).await else {
+    let Some(services) = ask_services(resolved, access, provider).await else {
         return exit::CONFIG;
     };
     let message = match read_message(args.message).await {
@@ -245,6 +248,7 @@ pub(crate) async fn compare(
 /// opened only warns: the reply matters more than its record.
 async fn ask_services(
     resolved: &Resolved,
+    access: &Access,
     provider: Arc<dyn Provider>,
 ) -> Option<AskServicesGuard> {
     let limiter = match limiter_for(resolved).await {
@@ -255,10 +259,18 @@ async fn ask_services(
             limiter
         }
         Err(e) => {
-            eprintln!("promptdeck: cannot open the rate limiter, so nothing is sent: {e}");
+            eprintln!("promptdeck: {}", limiter_failure(access, &e));
             return None;
         }
     };
+    // A data dir that cannot be written: said once; the reply is still printed.
+    if let Some(warning) = access.warning() {
+        eprintln!("promptdeck: warning: {warning}");
+        return Some(AskServicesGuard {
+            pump: pump(resolved, provider, Some(limiter), None),
+            writer: None,
+        });
+    }
     let on_error: promptdeck::store::ErrorSink = Box::new(|e| {
         tracing::warn!("history database: {e}");
         eprintln!("promptdeck: warning: history database: {e}");
@@ -276,16 +288,30 @@ async fn ask_services(
         }
     };
     Some(AskServicesGuard {
-        pump: Pump {
+        pump: pump(
+            resolved,
             provider,
-            policy: Arc::new(resolved.retry.clone()),
-            store: writer.as_ref().map(|w| w.handle()),
-            limiter: Some(limiter),
-            prices: Arc::clone(&resolved.prices),
-            shutting_down: Arc::default(),
-        },
+            Some(limiter),
+            writer.as_ref().map(|w| w.handle()),
+        ),
         writer,
     })
+}
+
+fn pump(
+    resolved: &Resolved,
+    provider: Arc<dyn Provider>,
+    limiter: Option<promptdeck::limit::Limiter>,
+    store: Option<promptdeck::store::StoreHandle>,
+) -> Pump {
+    Pump {
+        provider,
+        policy: Arc::new(resolved.retry.clone()),
+        store,
+        limiter,
+        prices: Arc::clone(&resolved.prices),
+        shutting_down: Arc::default(),
+    }
 }
 
 /// The request path for `ask` with the database thread it writes to; dropping it finishes

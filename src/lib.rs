@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod config;
+pub mod data_dir;
 pub mod event;
 pub mod frames;
 pub mod limit;

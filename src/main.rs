@@ -16,6 +16,7 @@ use promptdeck::app::AppConfig;
 use promptdeck::cli::{Cli, Command, GlobalArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
+use promptdeck::data_dir::Access;
 use promptdeck::limit::{LimitConfig, LimitSetting, Limiter};
 use promptdeck::llm::Provider;
 use promptdeck::llm::anthropic::AnthropicProvider;
@@ -43,7 +44,20 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
-    let _log_guard = init_logging(&resolved.data_dir);
+    // One look at the data dir, so that a file there (or a read-only directory) is said once
+    // and clearly, not by each of the files kept there.
+    let access = match promptdeck::data_dir::check(&resolved.data_dir) {
+        Ok(access) => access,
+        Err(e) => {
+            eprintln!("promptdeck: {e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    let _log_guard = match access {
+        Access::Writable => init_logging(&resolved.data_dir),
+        // Said with the history below (or by the command that reads it): no second warning.
+        Access::ReadOnly { .. } => None,
+    };
     // The price dataset is decoded off the first reply's path.
     std::thread::spawn(promptdeck::llm::pricing::warm_up);
     if let Some(code) = history_command(&cli, &resolved) {
@@ -81,15 +95,20 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Some(Command::Ask(args)) => {
-            runtime.block_on(headless::ask(args, &resolved, provider, prompt))
+            runtime.block_on(headless::ask(args, &resolved, &access, provider, prompt))
         }
-        Some(Command::Compare(args)) => {
-            runtime.block_on(headless::compare(args, &resolved, provider, &cli.global))
-        }
+        Some(Command::Compare(args)) => runtime.block_on(headless::compare(
+            args,
+            &resolved,
+            &access,
+            provider,
+            &cli.global,
+        )),
         Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
         Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
         None => runtime.block_on(interactive(
             resolved,
+            &access,
             provider,
             prompt,
             cli.global.model.clone(),
@@ -336,6 +355,20 @@ fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::Worke
     Some(guard)
 }
 
+/// Why nothing is sent when the limiter cannot open: in a data dir that cannot be written,
+/// that is the reason, with the ways out.
+fn limiter_failure(access: &Access, e: &promptdeck::limit::LimitError) -> String {
+    match access {
+        Access::ReadOnly { path, reason } => format!(
+            "the data dir {} is not writable ({reason}), so the rate limiter cannot keep its \
+             counts and nothing is sent; make it writable, give another --data-dir, or use \
+             --rate-limit off",
+            path.display()
+        ),
+        Access::Writable => format!("cannot open the rate limiter, so nothing is sent: {e}"),
+    }
+}
+
 /// The rate limiter for this run. The demo provider sends nothing and costs nothing, so it
 /// is not limited (a new user trying every screen never waits for a slot).
 async fn limiter_for(
@@ -354,6 +387,7 @@ async fn limiter_for(
 
 async fn interactive(
     resolved: Resolved,
+    access: &Access,
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
     models: Vec<String>,
@@ -388,15 +422,19 @@ async fn interactive(
     let (limiter, limiter_warning) = match limiter_for(&resolved).await {
         Ok(pair) => pair,
         Err(e) => {
-            eprintln!("promptdeck: cannot open the rate limiter: {e}");
+            eprintln!("promptdeck: {}", limiter_failure(access, &e));
             return exit::CONFIG;
         }
     };
     // The UI owns the terminal: database errors go to the log file, and to the status line.
-    let on_error: promptdeck::store::ErrorSink =
-        Box::new(|e| tracing::warn!("history database: {e}"));
-    let (writer, store_warning) =
-        match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
+    let (warn, database_messages) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let on_error: promptdeck::store::ErrorSink = Box::new(move |e| {
+        tracing::warn!("history database: {e}");
+        let _ = warn.send(e.to_string());
+    });
+    let (writer, store_warning) = match access.warning() {
+        Some(warning) => (None, Some(warning)),
+        None => match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
             Ok(writer) => (Some(writer), None),
             Err(e) => (
                 None,
@@ -404,7 +442,8 @@ async fn interactive(
                     "history database unavailable ({e}): replies are not saved"
                 )),
             ),
-        };
+        },
+    };
     let config_path = resolved
         .config_path
         .as_ref()
@@ -464,6 +503,7 @@ async fn interactive(
         },
         limiter: Some(limiter),
         store: writer.as_ref().map(|w| w.handle()),
+        store_warnings: Some(database_messages),
         resume,
         prices: Arc::clone(&resolved.prices),
     };

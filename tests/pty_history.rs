@@ -203,3 +203,43 @@ async fn ctrl_o_to_a_conversation_without_a_prompt_sends_without_the_one_shown_b
     assert_eq!(rows[0]["conversation_id"], 2, "{rows}");
     assert_eq!(rows[0]["prompt"], Value::Null, "{rows}");
 }
+
+/// The data dir deleted while the chat streams a reply: the database thread recreates the
+/// history database and the status line says so (it used to go only to the log file, itself
+/// deleted); the reply is then in the recreated database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_dir_deleted_mid_chat_is_said_on_the_status_line() {
+    let server = MockServer::start().await;
+    let go = std::sync::Arc::new(tokio::sync::Notify::new());
+    server.push(MockResponse::sse_steps(vec![
+        Step::Chunk(
+            (anthropic::message_start("claude-test", "msg_1", 7)
+                + &anthropic::text_block(0, &["before the rm"]))
+                .into(),
+        ),
+        Step::WaitFor(go.clone()),
+        Step::Chunk((anthropic::message_delta("end_turn", 3) + &anthropic::message_stop()).into()),
+    ]));
+    let home = tempfile::tempdir().unwrap();
+    let env = anthropic_env(home.path(), &server.base_url());
+    let mut app = Running::start_in(&env, None);
+    app.screen
+        .wait_for("the chat", |s| s.contains("Ctrl-P prompts"));
+    app.type_bytes(b"hello\r");
+    app.screen
+        .wait_for("the partial reply", |s| s.contains("before the rm"));
+    std::fs::remove_dir_all(home.path().join("data")).expect("delete the data dir");
+    go.notify_one();
+    app.screen
+        .wait_for("the status line", |s| s.contains("was deleted"));
+    app.type_bytes(b"\x03");
+    app.wait_exit_restored();
+    let messages = export_first(&env);
+    assert_eq!(
+        messages
+            .iter()
+            .filter_map(|m| m["content"].as_str())
+            .collect::<Vec<_>>(),
+        vec!["hello", "before the rm"]
+    );
+}

@@ -65,6 +65,7 @@ mod decode;
 pub mod export;
 mod liveness;
 mod queries;
+mod recreate;
 pub mod report;
 pub mod resolve;
 pub mod schema;
@@ -86,6 +87,7 @@ pub use crate::records::{
     RequestRow, RequestStatus, ResponseStart, UnknownValue,
 };
 pub use export::{export_jsonl, export_markdown};
+pub use recreate::FileChange;
 pub use report::{format_log_table, log_json};
 pub use writer::{ErrorSink, Pending, StoreCommand, StoreHandle, StoreWriter};
 
@@ -174,6 +176,33 @@ pub enum StoreError {
         /// SQLite's message, one line.
         message: String,
     },
+    /// The database file was deleted while open; it was written anew at the same path from
+    /// the copy still open, and writing goes on there (a notice: nothing was lost).
+    #[error(
+        "{path} was deleted while promptdeck ran; it was recreated from the copy still open \
+         (nothing lost) and history goes on being saved there"
+    )]
+    Recreated {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// Another file took the database's path while open; writing goes on in it (a notice).
+    #[error("{path} was replaced by another file while promptdeck ran; history is now saved to it")]
+    Replaced {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The database file was deleted and cannot be recreated: later writes are not saved.
+    #[error(
+        "{path} was deleted while promptdeck ran and cannot be recreated ({reason}); this \
+         session's requests are no longer saved"
+    )]
+    Lost {
+        /// The database file.
+        path: PathBuf,
+        /// Why it cannot be recreated.
+        reason: String,
+    },
     /// The writer thread has stopped; the command was not carried out.
     #[error("the database writer has stopped")]
     WriterGone,
@@ -221,12 +250,14 @@ pub struct Store {
     conn: Connection,
     clock: fn() -> i64,
     writer: String,
+    /// The path and the file opened there (`None` in memory, or once the file is lost).
+    watched: Option<recreate::Watched>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.conn.path())
+            .field("path", &self.path())
             .field("writer", &self.writer)
             .finish()
     }
@@ -250,6 +281,10 @@ impl Store {
                 .map_err(StoreError::from)
                 .and_then(Store::from_connection)
             {
+                Ok(mut store) => {
+                    store.watched = Some(recreate::Watched::opened(path));
+                    return Ok(store);
+                }
                 Err(StoreError::Sqlite(e)) if is_busy(&e) && attempt < OPEN_ATTEMPTS => {
                     attempt += 1;
                     std::thread::sleep(OPEN_RETRY_DELAY);
@@ -274,6 +309,7 @@ impl Store {
             conn,
             clock: now_ms,
             writer: writer_identity(),
+            watched: None,
         };
         store.migrate()?;
         store.recover_abandoned()?;

@@ -11,8 +11,13 @@
 //! Order is the guarantee the invariants rest on: a user message sent before a request is in
 //! the database before anything of that request, and [`StoreHandle::flush`] resolves only when
 //! every earlier command has been carried out.
+//!
+//! Before each command the thread checks that the database file is still the one it opened
+//! (see [`super::recreate`]): a file deleted mid-session is recreated, and the user is told
+//! once through the error sink.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -425,6 +430,15 @@ fn keyed(
 fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) {
     let mut rows: HashMap<RowKey, i64> = HashMap::new();
     for command in rx {
+        if matches!(command, StoreCommand::Shutdown) {
+            break;
+        }
+        // The file deleted or replaced under us: recreate or reopen it before this write, so
+        // that it is not lost into a deleted file (see `recreate`). Said once.
+        if let Some(change) = store.keep_at_path() {
+            let path = store.path().map(Path::to_path_buf).unwrap_or_default();
+            on_error(change.into_error(path));
+        }
         match command {
             StoreCommand::Keyed(write) => {
                 if let Err(e) = keyed(&mut store, &mut rows, write) {

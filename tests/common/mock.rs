@@ -36,6 +36,8 @@ pub enum Step {
     Abort,
     /// Send nothing more and never finish.
     Hang,
+    /// Wait until the test says go (`notify_one`; a go given early is kept).
+    WaitFor(Arc<tokio::sync::Notify>),
 }
 
 /// A scripted response.
@@ -304,6 +306,7 @@ async fn handle(
                     return Some((Err(err), (VecDeque::new(), guard)));
                 }
                 Step::Hang => std::future::pending::<()>().await,
+                Step::WaitFor(go) => go.notified().await,
             }
         }
     });
