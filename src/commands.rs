@@ -50,8 +50,33 @@ impl CommandError {
     }
 }
 
+/// The database, for reading. In a data dir that cannot be written (a read-only mount, a
+/// colleague's shared dir), it is opened read-only rather than refused.
 fn open(resolved: &Resolved) -> Result<Store, CommandError> {
-    Ok(Store::open(&db_path(&resolved.data_dir))?)
+    let path = db_path(&resolved.data_dir);
+    match Store::open(&path) {
+        Ok(store) => Ok(store),
+        Err(error) if path.is_file() && !writable(&resolved.data_dir) => {
+            Store::open_read_only(&path).map_err(|read_only| match read_only {
+                StoreError::ReadOnlyUpgrade { .. } => read_only.into(),
+                _ => error.into(),
+            })
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether a file can be created in `dir` (tried, not guessed from the mode bits: root, ACLs
+/// and read-only mounts all count).
+fn writable(dir: &std::path::Path) -> bool {
+    let probe = dir.join(format!(".promptdeck-write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// `promptdeck log`: the newest request attempts, newest first, as a table or (`--json`) one

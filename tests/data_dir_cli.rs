@@ -274,6 +274,26 @@ async fn a_read_only_data_dir_is_one_warning_and_the_reply_still_prints() {
     assert!(!err.contains("panicked"), "{err}");
 
     let server = MockServer::start().await;
+    // The history made before the dir became read-only can still be read.
+    std::fs::set_permissions(
+        home.path().join("data"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let mut demo = promptdeck(home.path());
+    demo.args(["--provider", "demo"]);
+    let out = run(demo, &["ask", "saved first"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_read_only(home.path(), promptdeck(home.path()), &["log"])
+        .await
+        .expect("read-only was had above");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("demo"), "{}", stdout(&out));
+    let out = run_read_only(home.path(), promptdeck(home.path()), &["conversations"])
+        .await
+        .expect("read-only was had above");
+    assert!(stdout(&out).contains("saved first"), "{}", stdout(&out));
+
     server.push(MockResponse::sse(anthropic::reply(&["ok"], 3, 1)));
     let cmd = anthropic_cmd(home.path(), &server, "sk-ant-secret-123");
     let out = run_read_only(home.path(), cmd, &["--rate-limit", "off", "ask", "hi"])

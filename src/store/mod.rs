@@ -148,6 +148,18 @@ pub enum StoreError {
         /// [`schema::SCHEMA_VERSION`].
         supported: usize,
     },
+    /// A read-only data dir holds a database of another schema version, which reading it
+    /// would first need to upgrade (a write).
+    #[error(
+        "the history database is schema version {found} (this promptdeck reads {supported}) and \
+         the data dir is read-only, so it cannot be upgraded: make the data dir writable once"
+    )]
+    ReadOnlyUpgrade {
+        /// The file's `user_version`.
+        found: i64,
+        /// [`schema::SCHEMA_VERSION`].
+        supported: usize,
+    },
     /// No row with that id.
     #[error("no {what} with id {id}")]
     NotFound {
@@ -292,6 +304,42 @@ impl Store {
                 result => return result,
             }
         }
+    }
+
+    /// Opens the database at `path` to read it only, writing nothing — not even the
+    /// write-ahead log's index — for the history commands in a data dir that cannot be written
+    /// (`immutable=1`: nothing else may write it meanwhile, which a read-only dir ensures).
+    /// A database made by an older version is refused: it would need an upgrade.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        use rusqlite::OpenFlags;
+        let mut uri = String::from("file:");
+        for c in path.display().to_string().chars() {
+            match c {
+                '?' => uri.push_str("%3f"),
+                '#' => uri.push_str("%23"),
+                '%' => uri.push_str("%25"),
+                c => uri.push(c),
+            }
+        }
+        uri.push_str("?immutable=1");
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        let store = Store {
+            conn,
+            clock: now_ms,
+            writer: writer_identity(),
+            watched: None,
+        };
+        let version = store.schema_version()?;
+        if version != schema::SCHEMA_VERSION as i64 {
+            return Err(StoreError::ReadOnlyUpgrade {
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        Ok(store)
     }
 
     /// Opens an in-memory database (tests, `--no-history`).
