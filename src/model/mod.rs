@@ -318,6 +318,7 @@ impl Model {
             self.note_tick();
         }
         let mut effects = self.apply(event, now);
+        self.refresh_live_numbers(now);
         effects.extend(self.save_draft_if_due(now));
         effects.extend(self.schedule_wake(now));
         effects
@@ -517,6 +518,29 @@ impl Model {
                 Vec::new()
             }
         }
+    }
+
+    /// Streaming replies' live numbers, refreshed when due ([`reply::COUNTER_REFRESH`]).
+    fn refresh_live_numbers(&mut self, now: Instant) {
+        for lane in self.lanes_mut() {
+            for id in lane.streaming_ids() {
+                lane.transcript.refresh_shown(id, now);
+            }
+        }
+    }
+
+    /// When the next streaming reply's live numbers are due.
+    pub(super) fn next_numbers_due(&self) -> Option<Instant> {
+        let mut due: Option<Instant> = None;
+        for lane in self.lanes() {
+            for id in lane.streaming_ids() {
+                if let Some(reply) = lane.transcript.reply(id) {
+                    let at = reply.shown.at.unwrap_or(reply.sent_at) + reply::COUNTER_REFRESH;
+                    due = Some(due.map_or(at, |d| d.min(at)));
+                }
+            }
+        }
+        due
     }
 
     fn page_rows(&self) -> usize {

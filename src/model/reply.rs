@@ -56,6 +56,25 @@ pub struct Reply {
     pub superseded: bool,
     /// Which run of a repeated message it is (Alt-R, `--repeat`).
     pub run: Option<Run>,
+    /// The live numbers as last shown (see [`Shown`]).
+    pub shown: Shown,
+}
+
+/// How often a streaming reply's live numbers (elapsed time, tokens, cost, speed) change on
+/// screen: three times a second, a pace a reader can follow, not per token.
+pub const COUNTER_REFRESH: Duration = Duration::from_millis(333);
+
+/// A streaming reply's live numbers as last shown. They refresh every [`COUNTER_REFRESH`]
+/// rather than with every token, so that a frame that adds a token's text does not also
+/// rewrite the header's and the panel's counters: over SSH every byte is latency. Once the
+/// reply ends, its exact numbers are shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// When they were taken; `None` before the first time.
+    pub at: Option<Instant>,
+    pub output: (u64, Measure),
+    pub cost: CostView,
+    pub speed: Option<(f64, Measure)>,
 }
 
 /// One of the runs of a message sent several times, to see how much replies vary.
@@ -109,6 +128,60 @@ impl Reply {
             prompt: None,
             superseded: false,
             run: None,
+            shown: Shown {
+                at: None,
+                output: (0, Measure::Estimated),
+                cost: CostView::NotReported,
+                speed: None,
+            },
+        }
+    }
+
+    /// Takes the live numbers at `now` when the last were taken [`COUNTER_REFRESH`] ago or
+    /// more; returns whether it did.
+    pub fn refresh_shown(&mut self, now: Instant) -> bool {
+        if self.shown.at.is_some_and(|at| now < at + COUNTER_REFRESH) {
+            return false;
+        }
+        self.shown = Shown {
+            at: Some(now),
+            output: self.output_tokens(),
+            cost: self.cost(),
+            speed: self.tokens_per_second(now),
+        };
+        true
+    }
+
+    /// Time since it was sent as shown: at the last refresh while it streams, exact once it
+    /// ended.
+    pub fn shown_elapsed(&self) -> Duration {
+        self.elapsed(self.shown.at.unwrap_or(self.sent_at))
+    }
+
+    /// Output tokens as shown (see [`Reply::shown_elapsed`]).
+    pub fn shown_output(&self) -> (u64, Measure) {
+        if self.is_live() {
+            self.shown.output
+        } else {
+            self.output_tokens()
+        }
+    }
+
+    /// Cost as shown (see [`Reply::shown_elapsed`]).
+    pub fn shown_cost(&self) -> CostView {
+        if self.is_live() {
+            self.shown.cost
+        } else {
+            self.cost()
+        }
+    }
+
+    /// Output tokens per second as shown (see [`Reply::shown_elapsed`]).
+    pub fn shown_speed(&self) -> Option<(f64, Measure)> {
+        if self.is_live() {
+            self.shown.speed
+        } else {
+            self.tokens_per_second(self.sent_at)
         }
     }
 

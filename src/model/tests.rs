@@ -95,9 +95,9 @@ fn enter_sends_the_composer_as_a_request_with_history_and_system_prompt() {
     assert_eq!(
         effects.pop(),
         Some(Effect::ScheduleTick {
-            at: h.at(5) + crate::frames::MIN_FRAME_INTERVAL
+            at: h.at(5) + crate::model::reply::COUNTER_REFRESH
         }),
-        "a reply's elapsed time moves: wake me at the next frame"
+        "a reply's elapsed time moves: wake me when it next shows"
     );
     assert_eq!(
         effects,

@@ -7,7 +7,8 @@
 //! the tick it asked for already, returns an [`Effect::ScheduleTick`]. The app keeps only the
 //! earliest pending tick, so the model's `pending` below is exactly what the app will send.
 //!
-//! - While a reply streams: one tick per frame ([`MIN_FRAME_INTERVAL`]).
+//! - While a reply streams: one tick when its live numbers are due (three a second,
+//!   [`COUNTER_REFRESH`](super::reply::COUNTER_REFRESH)); its tokens wake the app anyway.
 //! - While a refusal counts down: one tick when the displayed countdown changes — once a
 //!   second, on the second (the display rounds up, so "45s" turns "44s" exactly 44 s before
 //!   the slot frees), once an hour while it shows days — and a last one when the slot frees.
@@ -53,7 +54,9 @@ const HOUR: Duration = Duration::from_secs(60 * 60);
 impl Model {
     /// When something on screen next changes by itself, seen at `now`; `None` while idle.
     pub fn next_wake(&self, now: Instant) -> Option<Instant> {
-        let streaming = self.streaming_lane().map(|_| now + MIN_FRAME_INTERVAL);
+        let streaming = self
+            .next_numbers_due()
+            .map(|due| due.max(now + MIN_FRAME_INTERVAL));
         let countdown = self
             .admission
             .refusal
@@ -179,32 +182,41 @@ mod tests {
     }
 
     #[test]
-    fn a_streaming_reply_wakes_at_the_frame_rate_until_it_ends() {
+    fn a_streaming_reply_wakes_when_its_numbers_are_due_until_it_ends() {
         let t0 = Instant::now();
         let mut m = model();
         m.update(AppEvent::Paste("hi".into()), t0);
         let effects = key(&mut m, KeyCode::Enter, t0);
         let id = m.lane.active.expect("sent");
-        assert_eq!(ticks_asked(&effects), vec![t0 + MIN_FRAME_INTERVAL]);
-        // Tokens arriving before that tick ask for nothing more.
-        let token = StreamEvent::TextDelta("Hel".into());
+        let every = crate::model::reply::COUNTER_REFRESH;
+        assert_eq!(ticks_asked(&effects), vec![t0 + every]);
+        // Tokens arriving before that tick ask for nothing more, and do not move the numbers.
+        let started = crate::llm::retry::Progress::AttemptStarted {
+            number: 1,
+            model: "m".into(),
+        };
+        m.update(AppEvent::progress(id, started, t0), t0);
+        let token = StreamEvent::TextDelta("Hello there, how are you today?".into());
         let at = t0 + Duration::from_millis(5);
         assert_eq!(m.update(AppEvent::stream(id, token, at), at), vec![]);
-        // Each tick asks for the next, one frame later.
-        let t1 = t0 + MIN_FRAME_INTERVAL;
+        let shown = |m: &Model| m.lane.transcript.reply(id).map(|r| r.shown_output().0);
+        let counted = m.lane.transcript.reply(id).map(|r| r.output_tokens().0);
+        assert!(counted > Some(0));
+        assert_eq!(shown(&m), Some(0), "the count waits for its refresh");
+        // Each tick refreshes them and asks for the next, a quarter second later.
+        let t1 = t0 + every;
         assert_eq!(
             m.update(AppEvent::Tick, t1),
-            vec![Effect::ScheduleTick {
-                at: t1 + MIN_FRAME_INTERVAL
-            }]
+            vec![Effect::ScheduleTick { at: t1 + every }]
         );
+        assert_eq!(shown(&m), counted);
         let done = StreamEvent::Finished {
             stop_reason: StopReason::EndTurn,
         };
         let at = t1 + Duration::from_millis(3);
         assert_eq!(m.update(AppEvent::stream(id, done, at), at), vec![]);
         // The tick already asked for still comes; after it, nothing.
-        assert_eq!(m.update(AppEvent::Tick, t1 + MIN_FRAME_INTERVAL), vec![]);
+        assert_eq!(m.update(AppEvent::Tick, t1 + every), vec![]);
         assert_eq!(m.next_wake(t1 + secs(60)), None);
     }
 

@@ -206,6 +206,15 @@ impl Transcript {
         }
     }
 
+    /// Refreshes the live numbers of reply `id` if they are due at `now` (they sit in the
+    /// header, built per frame: the laid-out body stays cached).
+    pub fn refresh_shown(&mut self, id: RequestId, now: Instant) -> bool {
+        self.items.iter_mut().rev().any(|i| match &mut i.entry {
+            Entry::Reply(r) if r.id == id => r.refresh_shown(now),
+            _ => false,
+        })
+    }
+
     /// The last reply, if it is the transcript's last entry and did not finish: what Ctrl-R
     /// can retry.
     pub fn retryable(&self) -> Option<RequestId> {

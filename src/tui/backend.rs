@@ -10,6 +10,8 @@
 //! - remembers where the terminal's cursor is after each frame, so the next token, which
 //!   continues where the last one ended, needs no cursor move; a move on the same row is the
 //!   short `ESC[nC`;
+//! - erases a run of blank cells in place (`ESC[nX`, which leaves the cursor where it is)
+//!   instead of writing n spaces — a line that got shorter, a page that turned;
 //! - writes `ESC[?25l` / `ESC[?25h` only when the cursor's visibility changes;
 //! - never queries the terminal (no cursor-position report: the position is tracked);
 //! - buffers a frame and writes it in one `write`; a frame larger than [`SYNC_MIN_BYTES`] is
@@ -46,6 +48,43 @@ impl Pen {
     };
 }
 
+/// What the terminal shows, cell by cell: blank or not is all that is kept.
+#[derive(Debug, Default)]
+struct Screen {
+    width: u16,
+    blank: Vec<bool>,
+}
+
+impl Screen {
+    fn resize(&mut self, width: u16, height: u16) {
+        self.width = width;
+        self.blank = vec![true; usize::from(width) * usize::from(height)];
+    }
+
+    fn clear(&mut self) {
+        self.blank.fill(true);
+    }
+
+    fn set(&mut self, x: u16, y: u16, cell: &Cell) {
+        let at = usize::from(y) * usize::from(self.width) + usize::from(x);
+        if x < self.width
+            && let Some(slot) = self.blank.get_mut(at)
+        {
+            *slot = is_blank(cell);
+        }
+    }
+
+    /// How many blank cells there are from (`x`, `y`) to the right, on that row.
+    fn blank_run(&self, x: u16, y: u16) -> u16 {
+        let start = usize::from(y) * usize::from(self.width);
+        let row = self
+            .blank
+            .get(start..start + usize::from(self.width))
+            .unwrap_or(&[]);
+        row.iter().skip(usize::from(x)).take_while(|b| **b).count() as u16
+    }
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct LeanBackend<W: Write> {
@@ -58,10 +97,13 @@ pub struct LeanBackend<W: Write> {
     cursor_hidden: bool,
     /// Bytes written to the terminal so far (for the benchmark and tests).
     written: u64,
+    /// Which cells are blank on the terminal now.
+    screen: Screen,
     /// A fixed size instead of the terminal's (tests).
     fixed_size: Option<Size>,
-    /// The width seen by the last [`Backend::size`], for the last-column rule.
+    /// The size seen by the last [`Backend::size`], for the last-column rule and the screen.
     width: std::cell::Cell<u16>,
+    height: std::cell::Cell<u16>,
 }
 
 impl<W: Write> LeanBackend<W> {
@@ -75,8 +117,10 @@ impl<W: Write> LeanBackend<W> {
             cursor: None,
             cursor_hidden: true,
             written: 0,
+            screen: Screen::default(),
             fixed_size: None,
             width: std::cell::Cell::new(u16::MAX),
+            height: std::cell::Cell::new(0),
         }
     }
 
@@ -84,6 +128,7 @@ impl<W: Write> LeanBackend<W> {
     pub fn with_size(mut self, size: Size) -> LeanBackend<W> {
         self.fixed_size = Some(size);
         self.width.set(size.width);
+        self.height.set(size.height);
         self
     }
 
@@ -100,6 +145,20 @@ impl<W: Write> LeanBackend<W> {
     fn move_to(&mut self, x: u16, y: u16) {
         match self.cursor {
             Some(c) if c.x == x && c.y == y => {}
+            // A word's leading space is unchanged, so the diff skips it: writing the blank
+            // again is shorter than moving over it (when the pen draws blanks as blanks).
+            Some(c)
+                if c.y == y
+                    && x > c.x
+                    && x - c.x <= FILL_MAX_CELLS
+                    && self.pen.bg == Color::Reset
+                    && (self.pen.modifier & VISIBLE_ON_BLANKS).is_empty()
+                    && self.screen.blank_run(c.x, y) >= x - c.x =>
+            {
+                for _ in c.x..x {
+                    self.frame.push(b' ');
+                }
+            }
             Some(c) if c.y == y && x > c.x => {
                 let _ = write!(self.frame, "\x1b[{}C", x - c.x);
             }
@@ -147,6 +206,28 @@ impl<W: Write> LeanBackend<W> {
             self.pen = Pen::DEFAULT;
         }
     }
+}
+
+/// Gaps of blanks up to this long are written as spaces rather than moved over (`ESC[nC`
+/// is 4 bytes).
+const FILL_MAX_CELLS: u16 = 3;
+
+/// Attributes that show on a space: a blank written with them would not look blank.
+const VISIBLE_ON_BLANKS: Modifier = Modifier::REVERSED
+    .union(Modifier::UNDERLINED)
+    .union(Modifier::CROSSED_OUT)
+    .union(Modifier::SLOW_BLINK)
+    .union(Modifier::RAPID_BLINK);
+
+/// Blank runs at least this long are erased (`ESC[nX`) rather than written as spaces.
+const ERASE_MIN_CELLS: usize = 6;
+
+/// A space in the default style: what erasing leaves.
+fn is_blank(cell: &Cell) -> bool {
+    cell.symbol() == " "
+        && cell.fg == Color::Reset
+        && cell.bg == Color::Reset
+        && cell.modifier.is_empty()
 }
 
 const MODIFIER_CODES: [(Modifier, u8); 9] = [
@@ -211,7 +292,39 @@ impl<W: Write> Backend for LeanBackend<W> {
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         let width = self.width.get();
-        for (x, y, cell) in content {
+        let height = self.height.get();
+        if self.screen.width != width
+            || self.screen.blank.len() != usize::from(width) * usize::from(height)
+        {
+            // A new size: ratatui clears the screen before drawing on it.
+            self.screen.resize(width, height);
+        }
+        let cells: Vec<(u16, u16, &Cell)> = content.collect();
+        // What the screen holds once this frame is shown: the cells not in the diff are
+        // unchanged, so a run of blanks can be found across them.
+        for (x, y, cell) in &cells {
+            self.screen.set(*x, *y, cell);
+        }
+        let mut i = 0;
+        while i < cells.len() {
+            let (x, y, cell) = cells[i];
+            // A run of blank cells (a line that got shorter, a page turned) is erased in
+            // place: `ESC[nX` instead of a space per changed cell.
+            if is_blank(cell) {
+                let run = self.screen.blank_run(x, y);
+                let changed = cells[i..]
+                    .iter()
+                    .take_while(|(bx, by, _)| *by == y && *bx < x + run)
+                    .count();
+                if changed >= ERASE_MIN_CELLS || (changed > 1 && run as usize >= ERASE_MIN_CELLS) {
+                    self.move_to(x, y);
+                    self.set_pen(Pen::DEFAULT);
+                    let _ = write!(self.frame, "\x1b[{run}X");
+                    i += changed;
+                    continue;
+                }
+            }
+            i += 1;
             self.move_to(x, y);
             self.set_pen(Pen {
                 fg: cell.fg,
@@ -265,6 +378,9 @@ impl<W: Write> Backend for LeanBackend<W> {
 
     fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
         self.reset_pen();
+        if clear_type == ClearType::All {
+            self.screen.clear();
+        }
         let code: &[u8] = match clear_type {
             ClearType::All => b"\x1b[2J",
             ClearType::AfterCursor => b"\x1b[J",
@@ -285,6 +401,7 @@ impl<W: Write> Backend for LeanBackend<W> {
             }
         };
         self.width.set(size.width);
+        self.height.set(size.height);
         Ok(size)
     }
 

@@ -132,7 +132,7 @@ fn render_one(
     }
     if footer_rows > 0 {
         frame.render_widget(
-            Paragraph::new(footer(lane, now, theme, inner.width)),
+            Paragraph::new(footer(lane, theme, inner.width)),
             footer_area,
         );
     }
@@ -162,14 +162,14 @@ fn title(lane: &Lane, place: LanePlace, theme: &Theme, width: u16) -> Line<'stat
 }
 
 /// The latest reply's numbers: time to first token, total time, tokens, cost, status.
-fn footer(lane: &Lane, now: Instant, theme: &Theme, width: u16) -> Line<'static> {
+fn footer(lane: &Lane, theme: &Theme, width: u16) -> Line<'static> {
     let Some(reply) = lane.transcript.last_reply() else {
         return Line::styled(text::truncate("no reply yet", width as usize), theme.muted);
     };
     let ttft = reply
         .ttft()
         .map_or("-".to_string(), |d| format!("first {}", seconds(d)));
-    let tokens = match reply.output_tokens() {
+    let tokens = match reply.shown_output() {
         (n, Measure::Reported) => format!("{n} tok"),
         (n, Measure::Estimated) => format!("~{n} tok"),
     };
@@ -186,8 +186,8 @@ fn footer(lane: &Lane, now: Instant, theme: &Theme, width: u16) -> Line<'static>
         .unwrap_or_default();
     let numbers = format!(
         "{runs}{ttft} · {} · {tokens} · {} · ",
-        seconds(reply.elapsed(now)),
-        reply.cost()
+        seconds(reply.shown_elapsed()),
+        reply.shown_cost()
     );
     let numbers = text::truncate(&numbers, width as usize);
     let rest = (width as usize).saturating_sub(text::width(&numbers));

@@ -40,7 +40,6 @@ fn row(label: &str, value: (Tone, String), theme: &Theme, width: usize) -> Line<
 fn reply_rows(
     reply: &Reply,
     prices: &PriceTable,
-    now: Instant,
     theme: &Theme,
     width: usize,
 ) -> Vec<Line<'static>> {
@@ -60,7 +59,7 @@ fn reply_rows(
     let live = reply.is_live();
     let u = reply.usage();
     lines.push(row("input", tokens(u.input_tokens, live), theme, width));
-    let output = match reply.output_tokens() {
+    let output = match reply.shown_output() {
         (n, Measure::Reported) => (Tone::Normal, thousands(n)),
         (_, Measure::Estimated) if !live && !reply.output_reported() => (
             Tone::Muted,
@@ -87,20 +86,22 @@ fn reply_rows(
         None => (Tone::Muted, "-".into()),
     };
     lines.push(row("first token", ttft, theme, width));
-    let elapsed = seconds(reply.elapsed(now));
+    let elapsed = seconds(reply.shown_elapsed());
     lines.push(row(
         if live { "elapsed" } else { "latency" },
         (Tone::Normal, elapsed),
         theme,
         width,
     ));
-    let speed = match reply.tokens_per_second(now) {
+    let speed = match reply.shown_speed() {
         Some((tps, Measure::Reported)) => (Tone::Normal, format!("{tps:.1} tok/s")),
-        Some((tps, Measure::Estimated)) => (Tone::Normal, format!("~{tps:.1} tok/s")),
+        // While it streams the rate is an estimate: whole tokens a second, so that the
+        // number does not change at every refresh.
+        Some((tps, Measure::Estimated)) => (Tone::Normal, format!("~{tps:.0} tok/s")),
         None => (Tone::Muted, "-".into()),
     };
     lines.push(row("speed", speed, theme, width));
-    let cost = reply.cost();
+    let cost = reply.shown_cost();
     let cost_tone = match cost {
         CostView::Known(_) => Tone::Normal,
         CostView::Estimate(_) => Tone::Warning,
@@ -185,7 +186,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
                 format!(" Request {} ({which})", reply.id),
                 theme.heading,
             ));
-            lines.extend(reply_rows(reply, &model.prices, now, theme, width));
+            lines.extend(reply_rows(reply, &model.prices, theme, width));
         }
         None => {
             lines.push(Line::styled(" Request", theme.heading));

@@ -56,6 +56,7 @@ pub fn render_lane(
     let total = transcript.total_rows(text_width);
     let max_top = total.saturating_sub(rows_visible);
     let top = match lane.scroll {
+        Scroll::Follow if lane.is_streaming() => follow_a_page_at_a_time(max_top, rows_visible),
         Scroll::Follow => max_top,
         Scroll::Fixed { top_row } => top_row.min(max_top),
     };
@@ -128,6 +129,20 @@ pub fn render_lane(
             &mut state,
         );
     }
+}
+
+/// The first row shown while following a streaming reply: the view stays put while the text
+/// fills it, then turns a page, keeping the last few rows for context (as a pager does).
+/// Scrolling a row per new line would repaint every row of the view for each line of text —
+/// the costliest thing a terminal can be asked over SSH; a page turn repaints it once per
+/// page. Once the reply ends the view settles on the bottom row.
+pub fn follow_a_page_at_a_time(max_top: usize, visible: usize) -> usize {
+    if max_top == 0 {
+        return 0;
+    }
+    let context = (visible / 6).max(2).min(visible.saturating_sub(1));
+    let step = visible.saturating_sub(context).max(1);
+    max_top.div_ceil(step) * step
 }
 
 fn styled(row: &Row, theme: &Theme, indent: usize) -> Line<'static> {
@@ -210,8 +225,8 @@ pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(To
     if let Some(run) = reply.run {
         parts.push((Tone::Warning, format!(" · run {}/{}", run.number, run.of)));
     }
-    let elapsed = seconds(reply.elapsed(now));
-    let tokens = match reply.output_tokens() {
+    let elapsed = seconds(reply.shown_elapsed());
+    let tokens = match reply.shown_output() {
         (n, Measure::Reported) => format!("{n} tok"),
         (_, Measure::Estimated) if !reply.is_live() && !reply.output_reported() => {
             "usage not reported".to_string()

@@ -78,6 +78,17 @@ fn a_move_forward_on_the_same_row_is_the_short_form() {
 }
 
 #[test]
+fn a_blank_run_is_erased_in_place() {
+    let mut t = terminal(30, 2);
+    frame(&mut t, &[Line::from("a long line of text here")]);
+    assert_eq!(
+        frame(&mut t, &[Line::from("a long")]),
+        // From the first changed cell to the end of the row (blank already or not).
+        "\u{1b}[1;8H\u{1b}[23X"
+    );
+}
+
+#[test]
 fn only_a_large_frame_is_wrapped_in_synchronized_output() {
     let mut t = terminal(80, 10);
     let small = frame(&mut t, &[Line::from("hi")]);
@@ -133,8 +144,12 @@ fn a_terminal_shown_the_frames_matches_what_was_drawn() {
         Style::new().fg(Color::Rgb(1, 2, 3)),
     ];
     let mut text = String::new();
-    for step in 0..60 {
+    for step in 0..90 {
         text.push_str(["ab ", "c", "日本 ", "\n", "émoji 🎉 ", "xyz "][step % 6]);
+        if step % 29 == 28 {
+            // A page turns: most of the screen becomes blank.
+            text = text.lines().last().unwrap_or_default().to_string();
+        }
         let lines: Vec<Line<'static>> = text
             .lines()
             .enumerate()
