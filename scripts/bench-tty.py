@@ -24,6 +24,13 @@ Python 3 standard library only. Usage:
 
 Every measurement window for a stream starts when the mock receives the request and ends
 --settle-ms after the later of the stream's end and the last token appearing on screen.
+Latency covers the markers that were drawn: at full speed many scroll past between two
+frames and are never on screen ("markers never seen"); that is expected, not an error.
+"Synchronized frames" counts only frames wrapped in mode 2026 (CSI ?2026h … l); "pty reads"
+approximates the number of writes (a read may join two writes that arrive together).
+CPU comes from /proc/PID/stat in clock ticks (10 ms); the schedstat row sums the per-thread
+run time of the threads alive at both ends of the window (ns, finer, misses exited threads).
+The script's own work (emulating the screen) shares the machine's cores with the app.
 """
 
 import argparse
@@ -448,6 +455,45 @@ def classify(data):
     return out
 
 
+def hotspots(data, band=20, top=10):
+    """Bytes by screen area: every sequence is charged to the cell the cursor is at (a cursor
+    move to the cell it moves to), summed per (row, band of `band` columns). Returns the `top`
+    areas, most bytes first, as (row, first col, last col, bytes), 1-based."""
+    r = c = 0
+    acc = {}
+    for m in Tokenizer().feed(data):
+        g = m.lastgroup
+        s = m.group(0)
+        if g == "csi" and not m.group("priv"):
+            final = m.group("final")
+            ps = [int(x) if x.isdigit() else 0 for x in m.group("params").split(";")] \
+                if m.group("params") else []
+            n = (ps[0] if ps and ps[0] else 1)
+            if final in "Hf":
+                r = (ps[0] if ps and ps[0] else 1) - 1
+                c = (ps[1] if len(ps) > 1 and ps[1] else 1) - 1
+            elif final == "C":
+                c += n
+            elif final == "D":
+                c -= n
+            elif final == "G":
+                c = n - 1
+            elif final == "A":
+                r -= n
+            elif final == "B":
+                r += n
+        key = (r, c // band)
+        acc[key] = acc.get(key, 0) + len(s.encode())
+        if g == "text":
+            c += sum(char_width(ch) for ch in s)
+        elif g == "ctl" and s == "\r":
+            c = 0
+        elif g == "ctl" and s == "\n":
+            r += 1
+    best = sorted(acc.items(), key=lambda kv: -kv[1])[:top]
+    return [(k[0] + 1, k[1] * band + 1, k[1] * band + band, b) for k, b in best]
+
+
 # --------------------------------------------------------------------------------------------
 # The mock server: raw HTTP/1.1 with keep-alive and chunked SSE, one event per chunk
 # --------------------------------------------------------------------------------------------
@@ -759,6 +805,10 @@ class Session:
         with self.lock:
             return self.watch.get(text)
 
+    def reads_between(self, t0, t1):
+        with self.lock:
+            return sum(1 for t, _ in self.reads if t0 <= t <= t1)
+
     def bytes_between(self, t0, t1):
         with self.lock:
             return b"".join(d for t, d in self.reads if t0 <= t <= t1)
@@ -865,6 +915,10 @@ class Bench:
         cpu1 = cpu_ticks(s.pid)
         sch1 = sched_ns(s.pid)
         data = s.bytes_between(plan.t_request, end)
+        if self.args.dump_dir:
+            os.makedirs(self.args.dump_dir, exist_ok=True)
+            with open(os.path.join(self.args.dump_dir, f"{key}-{prefix}.pty"), "wb") as f:
+                f.write(data)
         lats = []
         missing = 0
         for m, t_sent in plan.sent.items():
@@ -896,7 +950,11 @@ class Bench:
             "markers_never_seen": missing,
             "lag_after_end_ms": (t_last - plan.t_end) * 1000 if t_last else None,
             "sync_frames": frames,
+            "pty_reads": s.reads_between(plan.t_request, end),
             "byte_split": split,
+            "hotspots": [{"row": hr, "cols": f"{a}-{b}", "bytes_per_token": n / ntok}
+                         for hr, a, b, n in hotspots(data)],
+            "screen_at_end": s.screen_text(),
         }
 
     def exchanges(self, s, n):
@@ -992,6 +1050,7 @@ STREAM_ROWS = (
     ("latency_ms_p95", "latency p95 ms", "{:.1f}"),
     ("lag_after_end_ms", "last token shown after end ms", "{:.1f}"),
     ("sync_frames", "synchronized frames", "{:.0f}"),
+    ("pty_reads", "pty reads (~ writes)", "{:.0f}"),
     ("stream_s", "stream duration s", "{:.2f}"),
     ("markers_never_seen", "markers never seen", "{:.0f}"),
 )
@@ -1068,6 +1127,15 @@ def print_table(args, runs, summary):
             share = 100 * b / st["bytes_written"] if st["bytes_written"] else 0
             cells.append(f"{b / st['tokens']:.1f} B/tok {share:4.1f}%" + (f" ×{n}" if n else ""))
         print(f"{c:40}" + "".join(f"{x:>24}" for x in cells))
+    print("\nBusiest screen areas (last run, fresh paced stream): bytes per token charged to "
+          "the cells written, and what the final screen shows there")
+    st = runs[-1]["paced"]
+    lines = st.get("screen_at_end", "").split("\n")
+    for h in st.get("hotspots", [])[:8]:
+        a, b = (int(x) for x in h["cols"].split("-"))
+        row = lines[h["row"] - 1] if 0 < h["row"] <= len(lines) else ""
+        print(f"  row {h['row']:>2} cols {h['cols']:>7}: {h['bytes_per_token']:5.1f} B/tok  "
+              f"|{row[a - 1:b]}|")
     print()
 
 
@@ -1088,9 +1156,22 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 300 tokens, 3 s idle, 10 exchanges")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    ap.add_argument("--dump-dir", default=None,
+                    help="write each stream's raw terminal output to DIR/<stream>.pty")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directories")
     ap.add_argument("--verbose", action="store_true", help="progress on stderr with --json")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="print the table of a saved --json output and exit")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        args.binary, args.size = saved["binary"], saved["size"]
+        args.cols, args.rows = (int(x) for x in args.size.split("x"))
+        for k in ("tokens", "rate", "marker_every", "exchanges", "idle_seconds"):
+            setattr(args, k, saved[k])
+        print_table(args, saved["runs"], build_summary(saved["runs"]))
+        return
     if args.binary is None:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         args.binary = os.path.join(root, "target", "release", "promptdeck")
