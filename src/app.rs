@@ -57,6 +57,8 @@ pub struct AppConfig {
     pub prompts_dir: PathBuf,
     /// The prompt to start with (`--prompt`).
     pub initial_prompt: Option<Reference>,
+    /// Most frames a second while text streams (`--max-fps`).
+    pub max_fps: u32,
     /// The local rate limiter every send passes (`None`: `--rate-limit off` and no budgets).
     pub limiter: Option<Limiter>,
     /// The request log and conversations (`None` when the database could not be opened).
@@ -224,7 +226,7 @@ async fn event_loop(
         .err()
         .map(Into::into);
     quit |= failure.is_some();
-    let mut frames = FramePacer::default();
+    let mut frames = FramePacer::with_max_fps(config.max_fps);
     frames.drawn(tokio::time::Instant::now());
 
     while !quit {
@@ -238,13 +240,22 @@ async fn event_loop(
                         Err(_) => break,
                     }
                 }
+                // What the user did shows at once; streamed text at the pace of --max-fps.
+                let by_user = batch.iter().any(|e| {
+                    matches!(e, AppEvent::Key(_) | AppEvent::Paste(_) | AppEvent::Resize { .. })
+                });
                 for event in batch {
                     for effect in model.update(event, clock_now()) {
                         quit |= services.run(effect);
                     }
                 }
                 services.reap_finished_tasks();
-                frames.request(tokio::time::Instant::now());
+                let now = tokio::time::Instant::now();
+                if by_user {
+                    frames.request_now(now);
+                } else {
+                    frames.request(now);
+                }
             }
             () = sleep_until_some(frames.due()) => {
                 frames.drawn(tokio::time::Instant::now());

@@ -71,6 +71,10 @@ pub struct Cli {
     /// Reopen an earlier conversation (the most recent without an ID) with its prompt version
     #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "latest")]
     pub resume: Option<String>,
+    /// Most frames a second the chat draws while a reply streams (1-60; lower it on a slow
+    /// link) [default: 30]; what you type is always drawn at once
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub max_fps: Option<u32>,
     /// Send each message N times through every lane, to see how much the replies vary
     /// (Alt-R changes it in the chat)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]

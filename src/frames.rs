@@ -19,8 +19,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// At most 60 frames per second.
+/// At most 60 frames per second: the fastest the pacer ever draws.
 pub const MIN_FRAME_INTERVAL: Duration = Duration::from_micros(16_667);
+
+/// Frames a second while text streams, unless `--max-fps` says otherwise: smooth to the eye,
+/// and each frame carries a few tokens, so a token costs a third of the bytes and CPU it
+/// would at 60.
+pub const DEFAULT_MAX_FPS: u32 = 30;
 
 /// Coalesces frame requests into paced draw deadlines (see the module docs).
 #[derive(Debug, Clone)]
@@ -56,6 +61,20 @@ impl FramePacer {
             Some(last) => (last + self.min_interval).max(now),
             None => now,
         })
+    }
+
+    /// Asks for a frame for what the user did (a key, a paste, a resize): due at once, so
+    /// typing never waits for the pace set for streamed text.
+    pub fn request_now(&mut self, now: Instant) -> Instant {
+        let due = self.due.map_or(now, |due| due.min(now));
+        self.due = Some(due);
+        due
+    }
+
+    /// A pacer drawing at most `fps` frames a second (1 to 60).
+    pub fn with_max_fps(fps: u32) -> FramePacer {
+        let fps = fps.clamp(1, 60);
+        FramePacer::new(Duration::from_secs(1) / fps)
     }
 
     /// When the pending frame is due, or `None` when nothing was asked for.
@@ -209,5 +228,33 @@ mod tests {
         assert_eq!(pacer.due(), Some(t0 + MIN_FRAME_INTERVAL));
         pacer.drawn(t0 + MIN_FRAME_INTERVAL);
         assert_eq!(pacer.due(), None);
+    }
+
+    #[test]
+    fn what_the_user_does_is_due_at_once_even_right_after_a_draw() {
+        let t0 = Instant::now();
+        let mut pacer = FramePacer::with_max_fps(30);
+        pacer.drawn(t0);
+        let token = pacer.request(t0 + Duration::from_millis(1));
+        assert_eq!(
+            token,
+            t0 + Duration::from_secs(1) / 30,
+            "streamed text waits its turn"
+        );
+        let key = pacer.request_now(t0 + Duration::from_millis(2));
+        assert_eq!(key, t0 + Duration::from_millis(2), "a key does not");
+        assert_eq!(pacer.due(), Some(key));
+    }
+
+    #[test]
+    fn max_fps_is_kept_between_1_and_60() {
+        assert_eq!(
+            FramePacer::with_max_fps(0).min_interval,
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            FramePacer::with_max_fps(500).min_interval,
+            Duration::from_secs(1) / 60
+        );
     }
 }

@@ -114,6 +114,7 @@ fn main() -> ExitCode {
             cli.global.model.clone(),
             cli.resume,
             cli.repeat.unwrap_or(1),
+            cli.max_fps.unwrap_or(promptdeck::frames::DEFAULT_MAX_FPS),
         )),
     };
     ExitCode::from(code)
@@ -393,6 +394,7 @@ async fn interactive(
     models: Vec<String>,
     resume: Option<String>,
     repeat: u32,
+    max_fps: u32,
 ) -> u8 {
     if !std::io::stdout().is_terminal() {
         eprintln!(
@@ -505,6 +507,7 @@ async fn interactive(
         store: writer.as_ref().map(|w| w.handle()),
         store_warnings: Some(database_messages),
         resume,
+        max_fps,
         prices: Arc::clone(&resolved.prices),
     };
     let result = promptdeck::app::run(model, config).await;

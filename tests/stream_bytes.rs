@@ -16,6 +16,9 @@ use promptdeck::ui::{self, theme::Theme};
 use ratatui::Terminal;
 use ratatui::layout::Size;
 
+/// The default pace of frames while text streams (`--max-fps 30`).
+const FRAME: Duration = Duration::from_micros(33_333);
+
 const WORDS: [&str; 12] = [
     " the", " window", " slides", " over", " each", " request", ",", " and", " a", " limit",
     " holds", ".",
@@ -133,7 +136,7 @@ fn stream(tokens: usize, rate: u64, frame: Duration, prior_messages: usize) -> (
 #[test]
 fn a_streamed_token_costs_about_its_own_text_at_a_reading_pace() {
     let tokens = 2_000;
-    let (bytes, text) = stream(tokens, 80, Duration::from_micros(16_667), 0);
+    let (bytes, text) = stream(tokens, 80, FRAME, 0);
     let per_token = bytes as f64 / tokens as f64;
     let text_per_token = text as f64 / tokens as f64;
     println!("{per_token:.1} bytes a token (text {text_per_token:.1})");
@@ -146,8 +149,8 @@ fn a_streamed_token_costs_about_its_own_text_at_a_reading_pace() {
 #[test]
 fn the_cost_does_not_grow_with_the_conversation() {
     let tokens = 2_000;
-    let (short, _) = stream(tokens, 80, Duration::from_micros(16_667), 0);
-    let (long, _) = stream(tokens, 80, Duration::from_micros(16_667), 200);
+    let (short, _) = stream(tokens, 80, FRAME, 0);
+    let (long, _) = stream(tokens, 80, FRAME, 200);
     let ratio = long as f64 / short as f64;
     println!("after 200 messages: {ratio:.2}x the bytes");
     assert!(ratio < 1.2, "{ratio:.2}x");
