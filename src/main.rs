@@ -111,10 +111,12 @@ fn main() -> ExitCode {
             &access,
             provider,
             prompt,
-            cli.global.model.clone(),
-            cli.resume,
-            cli.repeat.unwrap_or(1),
-            cli.max_fps.unwrap_or(promptdeck::frames::DEFAULT_MAX_FPS),
+            ChatOptions {
+                models: cli.global.model.clone(),
+                resume: cli.resume,
+                repeat: cli.repeat.unwrap_or(1),
+                max_fps: cli.max_fps.unwrap_or(promptdeck::frames::DEFAULT_MAX_FPS),
+            },
         )),
     };
     ExitCode::from(code)
@@ -153,6 +155,18 @@ fn report_command_error(e: &CommandError) -> u8 {
         eprintln!("promptdeck: {e}");
     }
     status
+}
+
+/// The chat's own flags.
+struct ChatOptions {
+    /// Every `--model` (several open a compare).
+    models: Vec<String>,
+    /// `--resume [ID]`.
+    resume: Option<String>,
+    /// `--repeat N`.
+    repeat: u32,
+    /// `--max-fps N`.
+    max_fps: u32,
 }
 
 /// `--prompt` and `--var`, parsed.
@@ -391,11 +405,14 @@ async fn interactive(
     access: &Access,
     provider: Arc<dyn Provider>,
     prompt: PromptChoice,
-    models: Vec<String>,
-    resume: Option<String>,
-    repeat: u32,
-    max_fps: u32,
+    options: ChatOptions,
 ) -> u8 {
+    let ChatOptions {
+        models,
+        resume,
+        repeat,
+        max_fps,
+    } = options;
     if !std::io::stdout().is_terminal() {
         eprintln!(
             "promptdeck: the chat needs a terminal; use `promptdeck ask \"message\"` in scripts"
