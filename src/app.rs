@@ -469,6 +469,16 @@ impl Services {
                     let _ = tx.send(AppEvent::ModelsListed(listing.await));
                 });
             }
+            Effect::Copy { text } => {
+                // Between frames, on the same terminal: the sequence is not drawn.
+                let mut stdout = std::io::stdout();
+                let copy = crossterm::clipboard::CopyToClipboard::to_clipboard_from(text);
+                if let Err(e) = crossterm::execute!(stdout, copy) {
+                    let _ = self
+                        .tx
+                        .send(AppEvent::Warning(format!("could not copy: {e}")));
+                }
+            }
             Effect::ScheduleTick { at } => self.wake.set(at),
             Effect::SaveDraft { text } => {
                 let (path, newest) = (self.draft.0.clone(), Arc::clone(&self.draft.1));

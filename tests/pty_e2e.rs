@@ -168,3 +168,35 @@ fn the_draft_survives_kill_9() {
         "a thought worth keeping"
     );
 }
+
+/// Alt-Y copies the latest reply to the clipboard of the terminal the user sits at: the app
+/// writes an OSC 52 sequence with the reply's text (which the terminal, or tmux with
+/// `set-clipboard on`, puts on the clipboard), and says what it copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alt_y_copies_the_reply_with_osc_52() {
+    let server = MockServer::start().await;
+    server.push(MockResponse::sse(anthropic::reply(
+        &["Copy ", "me, ", "please."],
+        5,
+        3,
+    )));
+    let home = tempfile::tempdir().unwrap();
+    let mut app = Running::start(&common::pty::anthropic_env(home.path(), &server.base_url()));
+    app.screen.wait_for("the chat", |s| s.contains("message"));
+    app.type_bytes(b"hi\r");
+    app.screen
+        .wait_for("the reply", |s| s.contains("Copy me, please."));
+    app.type_bytes(b"\x1by"); // Alt-Y
+    app.screen.wait_for("the confirmation", |s| {
+        s.contains("copied the reply: 1 line, 16 characters")
+    });
+    let raw = String::from_utf8_lossy(&app.screen.raw.lock().unwrap()).into_owned();
+    // "Copy me, please." in base64.
+    assert!(
+        raw.contains("\u{1b}]52;c;Q29weSBtZSwgcGxlYXNlLg==\u{1b}\\")
+            || raw.contains("\u{1b}]52;c;Q29weSBtZSwgcGxlYXNlLg==\u{7}"),
+        "no OSC 52 with the reply in the output"
+    );
+    app.type_bytes(b"\x03");
+    app.wait_exit_restored();
+}

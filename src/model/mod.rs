@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod compare;
+pub mod copy;
 pub mod draft;
 pub mod history;
 pub mod inspector;
@@ -82,6 +83,9 @@ pub enum Effect {
     /// Keep the composer's `text` as the draft on disk (written atomically; an empty text
     /// removes the file), so that a crash loses at most the last second of typing.
     SaveDraft { text: String },
+    /// Put `text` on the clipboard of the user's terminal (OSC 52: works over SSH, and in
+    /// tmux with `set-clipboard on`).
+    Copy { text: String },
     /// Restore the terminal and exit.
     Quit,
 }
@@ -150,6 +154,8 @@ pub struct Model {
     pub others: Vec<Lane>,
     /// The compare screen's state (focus, zoom, diff, re-run on save).
     pub compare: compare::Compare,
+    /// The code block Alt-Y copies (chosen with Alt-K), if any.
+    pub code_choice: Option<copy::CodeChoice>,
     pub composer: TextArea<'static>,
     pub status: Option<Status>,
     next_request: u64,
@@ -225,6 +231,7 @@ impl Model {
             lane,
             others: Vec::new(),
             compare: compare::Compare::default(),
+            code_choice: None,
             composer,
             status: None,
             next_request: 1,
@@ -419,6 +426,11 @@ impl Model {
             KeyCode::Char('o') if ctrl => self.open_conversations(),
             KeyCode::Char('r') if ctrl => self.retry(now),
             KeyCode::Char('m') if alt => self.open_switcher(),
+            KeyCode::Char('y') if alt => self.copy(),
+            KeyCode::Char('k') if alt => {
+                self.next_code_block();
+                Vec::new()
+            }
             // Shell habits over the widget's defaults: Ctrl-U deletes to the start of the
             // line (not undo), Ctrl-Z undoes.
             KeyCode::Char('u') if ctrl => {

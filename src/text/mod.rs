@@ -14,6 +14,7 @@
 //! `ui` turns the rows into terminal lines with a theme. Keeping it out of `ui` keeps the
 //! model free of any dependency on rendering.
 
+pub mod code_blocks;
 pub mod diff;
 pub mod markdown;
 mod tone;
