@@ -11,7 +11,7 @@
 //! [`AppEvent::Tick`] then. An idle app sleeps until the next key or message.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -35,6 +35,7 @@ use crate::records::Reopened;
 use crate::request::{End, Pump};
 use crate::store::resolve::resolve_with_history;
 use crate::store::{RequestFilter, StoreHandle};
+use crate::tui::palette::Palette;
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
@@ -57,6 +58,8 @@ pub struct AppConfig {
     pub prompts_dir: PathBuf,
     /// The prompt to start with (`--prompt`).
     pub initial_prompt: Option<Reference>,
+    /// The theme file, reloaded when it is saved.
+    pub theme_path: Option<PathBuf>,
     /// Most frames a second while text streams (`--max-fps`).
     pub max_fps: u32,
     /// The local rate limiter every send passes (`None`: `--rate-limit off` and no budgets).
@@ -174,7 +177,15 @@ async fn event_loop(
     let store_warnings = config
         .store_warnings
         .map(|warnings| tokio::spawn(forward_warnings(warnings, tx.clone())));
-    let theme = config.theme;
+    let no_color = Palette::from_env() == Palette::NoColor;
+    let fit = |theme: Theme| if no_color { theme.monochrome() } else { theme };
+    let mut theme = fit(config.theme);
+    // Saving the theme file restyles the running chat; a file that cannot be used keeps the
+    // last good theme, with the reason on the status line.
+    let _theme_watcher = config
+        .theme_path
+        .clone()
+        .and_then(|path| watch_theme(path, tx.clone()));
     let mut services = Services {
         pump: Pump {
             provider: Arc::clone(&config.provider),
@@ -245,6 +256,19 @@ async fn event_loop(
                     matches!(e, AppEvent::Key(_) | AppEvent::Paste(_) | AppEvent::Resize { .. })
                 });
                 for event in batch {
+                    if let AppEvent::ThemeFileChanged = event {
+                        if let Some(path) = &config.theme_path {
+                            match load_theme(path) {
+                                Ok(new) => theme = fit(new),
+                                Err(e) => {
+                                    let _ = tx.send(AppEvent::Warning(format!(
+                                        "{e} — keeping the theme in use"
+                                    )));
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     for effect in model.update(event, clock_now()) {
                         quit |= services.run(effect);
                     }
@@ -542,6 +566,38 @@ async fn load_conversation(
         lanes,
         focus,
     })
+}
+
+/// Reads and parses the theme file at `path`.
+fn load_theme(path: &Path) -> Result<Theme, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read theme file {}: {e}", path.display()))?;
+    Theme::with_overrides(&text, &path.display().to_string()).map_err(|e| e.to_string())
+}
+
+/// Watches the theme file at `path` (through its directory, so that editors that replace the
+/// file on save are seen); each change sends [`AppEvent::ThemeFileChanged`].
+fn watch_theme(
+    path: PathBuf,
+    tx: mpsc::UnboundedSender<AppEvent>,
+) -> Option<notify_debouncer_full::notify::RecommendedWatcher> {
+    use notify_debouncer_full::notify::{self, RecursiveMode, Watcher};
+    let name = path.file_name()?.to_owned();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+            && event.paths.iter().any(|p| p.file_name() == Some(&name))
+        {
+            let _ = tx.send(AppEvent::ThemeFileChanged);
+        }
+    })
+    .ok()?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive).ok()?;
+    Some(watcher)
 }
 
 async fn read_terminal(tx: mpsc::UnboundedSender<AppEvent>) {

@@ -238,6 +238,8 @@ pub struct LimitChoice {
 pub struct Resolved {
     /// Colours: the built-in theme with the theme file's overrides.
     pub theme: crate::ui::theme::Theme,
+    /// The theme file it came from, watched for changes by the chat.
+    pub theme_path: Option<PathBuf>,
     pub provider: ProviderKind,
     /// True when nothing chose the provider and the demo runs as a first-run fallback.
     pub first_run: bool,
@@ -540,7 +542,8 @@ pub fn resolve(
         price_scope(provider, endpoint.as_ref()),
         file.prices.as_ref(),
     )?);
-    let theme = match overrides.theme.as_ref().or(file.theme.as_ref()) {
+    let theme_path = overrides.theme.clone().or(file.theme.clone());
+    let theme = match theme_path.as_ref() {
         None => crate::ui::theme::Theme::default(),
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -552,6 +555,7 @@ pub fn resolve(
     };
     Ok(Resolved {
         theme,
+        theme_path,
         limit,
         prices,
         openai_max_tokens_field: file.openai.max_tokens_field,

@@ -36,6 +36,8 @@ pub enum ResolvePurpose {
 /// Something that happened.
 #[derive(Debug, Clone)]
 pub enum AppEvent {
+    /// The theme file changed on disk: the app reloads it (the model never sees this).
+    ThemeFileChanged,
     /// A key was pressed in the terminal (releases and repeats are filtered out before).
     Key(KeyEvent),
     /// Text pasted with bracketed paste, as one event however large.

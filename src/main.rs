@@ -525,6 +525,7 @@ async fn interactive(
         store_warnings: Some(database_messages),
         resume,
         max_fps,
+        theme_path: resolved.theme_path.clone(),
         prices: Arc::clone(&resolved.prices),
     };
     let result = promptdeck::app::run(model, config).await;

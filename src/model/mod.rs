@@ -347,7 +347,7 @@ impl Model {
                 }
                 Vec::new()
             }
-            AppEvent::Resize { .. } => Vec::new(),
+            AppEvent::Resize { .. } | AppEvent::ThemeFileChanged => Vec::new(),
             AppEvent::Tick => {
                 self.expire_refusal(now);
                 Vec::new()

@@ -26,6 +26,8 @@ use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 use ratatui::style::{Color, Modifier};
 
+use super::palette::Palette;
+
 /// Frames larger than this are wrapped in synchronized output.
 pub const SYNC_MIN_BYTES: usize = 256;
 
@@ -99,6 +101,8 @@ pub struct LeanBackend<W: Write> {
     written: u64,
     /// Which cells are blank on the terminal now.
     screen: Screen,
+    /// The colours the terminal can show: every colour is fitted to it.
+    palette: Palette,
     /// A fixed size instead of the terminal's (tests).
     fixed_size: Option<Size>,
     /// The size seen by the last [`Backend::size`], for the last-column rule and the screen.
@@ -118,10 +122,17 @@ impl<W: Write> LeanBackend<W> {
             cursor_hidden: true,
             written: 0,
             screen: Screen::default(),
+            palette: Palette::TrueColor,
             fixed_size: None,
             width: std::cell::Cell::new(u16::MAX),
             height: std::cell::Cell::new(0),
         }
+    }
+
+    /// The same backend for a terminal that shows `palette`.
+    pub fn with_palette(mut self, palette: Palette) -> LeanBackend<W> {
+        self.palette = palette;
+        self
     }
 
     /// The same backend on a terminal of `size` that is never asked (tests).
@@ -327,8 +338,8 @@ impl<W: Write> Backend for LeanBackend<W> {
             i += 1;
             self.move_to(x, y);
             self.set_pen(Pen {
-                fg: cell.fg,
-                bg: cell.bg,
+                fg: self.palette.fit(cell.fg),
+                bg: self.palette.fit(cell.bg),
                 modifier: cell.modifier,
             });
             let symbol = cell.symbol();

@@ -17,6 +17,7 @@ use crossterm::{cursor::Hide, execute};
 use ratatui::Terminal;
 
 pub mod backend;
+pub mod palette;
 
 use backend::LeanBackend;
 
@@ -36,7 +37,7 @@ pub fn init() -> io::Result<Term> {
         restore();
         return Err(e);
     }
-    match Terminal::new(LeanBackend::new(io::stdout())) {
+    match Terminal::new(LeanBackend::new(io::stdout()).with_palette(palette::Palette::from_env())) {
         Ok(t) => Ok(t),
         Err(e) => {
             restore();

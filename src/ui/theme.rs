@@ -162,6 +162,27 @@ impl Theme {
         Ok(theme)
     }
 
+    /// The same theme without colour, for `NO_COLOR`: structure shows through the attributes
+    /// every terminal has — muted text and borders dim, accents and warnings bold, errors bold
+    /// and underlined, the status bar reversed.
+    pub fn monochrome(mut self) -> Theme {
+        for name in ROLE_NAMES {
+            if let Some(style) = self.role_mut(name) {
+                style.fg = None;
+                style.bg = None;
+            }
+        }
+        self.muted = self.muted.add_modifier(Modifier::DIM);
+        self.border = self.border.add_modifier(Modifier::DIM);
+        self.accent = self.accent.add_modifier(Modifier::BOLD);
+        self.warning = self.warning.add_modifier(Modifier::BOLD);
+        self.error = self
+            .error
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+        self.status_bar = self.status_bar.add_modifier(Modifier::REVERSED);
+        self
+    }
+
     fn role_mut(&mut self, name: &str) -> Option<&mut Style> {
         Some(match name {
             "normal" => &mut self.normal,
