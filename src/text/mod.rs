@@ -15,6 +15,7 @@
 //! model free of any dependency on rendering.
 
 pub mod diff;
+pub mod highlight;
 pub mod markdown;
 mod tone;
 
