@@ -21,11 +21,11 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use syntect::easy::HighlightLines;
 use syntect::highlighting::{
-    Color, ScopeSelectors, StyleModifier, Theme, ThemeItem, ThemeSettings,
+    Color, HighlightIterator, HighlightState, Highlighter, ScopeSelectors, StyleModifier, Theme,
+    ThemeItem, ThemeSettings,
 };
-use syntect::parsing::{SyntaxReference, SyntaxSet};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
 
 use crate::text::{StyledSpan, Tone};
 
@@ -92,6 +92,9 @@ static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(two_face::syntax::extra_new
 /// The scope → tone table as a syntect theme.
 static TONE_THEME: LazyLock<Theme> = LazyLock::new(tone_theme);
 
+static HIGHLIGHTER: LazyLock<Highlighter<'static>> =
+    LazyLock::new(|| Highlighter::new(&TONE_THEME));
+
 fn encode(tone: Tone) -> Color {
     let index = TONES.iter().position(|t| *t == tone).unwrap_or(0);
     Color {
@@ -138,7 +141,7 @@ fn tone_theme() -> Theme {
 pub fn warm_up() -> Duration {
     let start = Instant::now();
     LazyLock::force(&SYNTAXES);
-    LazyLock::force(&TONE_THEME);
+    LazyLock::force(&HIGHLIGHTER);
     start.elapsed()
 }
 
@@ -167,13 +170,16 @@ fn syntax_for(info: &str) -> Option<&'static SyntaxReference> {
     SYNTAXES.find_syntax_by_token(token)
 }
 
-/// Highlights one fenced code block, line by line, in order.
+/// Highlights one fenced code block, line by line, in order. Cloning it keeps its place, to
+/// resume after the lines seen so far (see [`HighlightCache`]).
+#[derive(Clone)]
 pub struct CodeHighlighter {
     state: State,
 }
 
+#[derive(Clone)]
 enum State {
-    Highlighting(Box<HighlightLines<'static>>),
+    Highlighting(Box<(ParseState, HighlightState)>),
     /// Unknown language, or something went wrong: plain code from here on.
     Plain,
 }
@@ -182,7 +188,10 @@ impl CodeHighlighter {
     /// A highlighter for a block whose fence says `info` (empty for none).
     pub fn new(info: &str) -> CodeHighlighter {
         let state = match syntax_for(info) {
-            Some(syntax) => State::Highlighting(Box::new(HighlightLines::new(syntax, &TONE_THEME))),
+            Some(syntax) => State::Highlighting(Box::new((
+                ParseState::new(syntax),
+                HighlightState::new(&HIGHLIGHTER, ScopeStack::new()),
+            ))),
             None => State::Plain,
         };
         CodeHighlighter { state }
@@ -196,18 +205,20 @@ impl CodeHighlighter {
     /// The next line of the block (without its `\n`), as toned spans. Adjacent spans of the
     /// same tone are merged; the texts joined give `line` back exactly.
     pub fn line(&mut self, line: &str) -> Vec<StyledSpan<Tone>> {
-        if let State::Highlighting(h) = &mut self.state {
+        if let State::Highlighting(states) = &mut self.state {
             if line.len() <= MAX_HIGHLIGHT_LINE_BYTES {
+                let (parse, highlight) = &mut **states;
                 // The grammars expect each line with its newline.
                 let with_newline = format!("{line}\n");
-                if let Ok(ranges) = h.highlight_line(&with_newline, &SYNTAXES) {
+                if let Ok(ops) = parse.parse_line(&with_newline, &SYNTAXES) {
                     let mut spans: Vec<StyledSpan<Tone>> = Vec::new();
-                    for (style, piece) in ranges {
+                    for (style, piece) in
+                        HighlightIterator::new(highlight, &ops, &with_newline, &HIGHLIGHTER)
+                    {
                         let piece = piece.strip_suffix('\n').unwrap_or(piece);
-                        if piece.is_empty() {
-                            continue;
+                        if !piece.is_empty() {
+                            push(&mut spans, decode(style.foreground), piece);
                         }
-                        push(&mut spans, decode(style.foreground), piece);
                     }
                     return spans;
                 }
@@ -221,6 +232,73 @@ impl CodeHighlighter {
             style: Tone::Code,
             text: line.to_string(),
         }]
+    }
+}
+
+/// Highlighted code blocks kept between layouts of one streaming reply, so that a frame
+/// highlights only lines it has not seen: a finished block is found whole, a block still
+/// growing resumes after the lines highlighted last time. Blocks that a layout did not ask for
+/// are dropped at [`HighlightCache::end_layout`], so it holds at most one reply's code.
+#[derive(Default)]
+pub struct HighlightCache {
+    blocks: Vec<CachedBlock>,
+}
+
+struct CachedBlock {
+    info: String,
+    /// The lines highlighted, each followed by `\n`.
+    text: String,
+    lines: Vec<Vec<StyledSpan<Tone>>>,
+    /// The highlighter after those lines.
+    after: CodeHighlighter,
+    used: bool,
+}
+
+impl HighlightCache {
+    /// The toned lines of a block (its complete lines, without their `\n`): exactly what a
+    /// fresh [`CodeHighlighter`] gives for them.
+    pub fn block(&mut self, info: &str, lines: &[&str]) -> Vec<Vec<StyledSpan<Tone>>> {
+        let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        // The longest block seen before that this one continues.
+        let best = self
+            .blocks
+            .iter_mut()
+            .filter(|b| b.info == info && text.starts_with(&b.text))
+            .max_by_key(|b| b.lines.len());
+        let (mut out, mut highlighter) = match best {
+            Some(b) if b.lines.len() == lines.len() => {
+                b.used = true;
+                return b.lines.clone();
+            }
+            Some(b) => {
+                b.used = true;
+                (b.lines.clone(), b.after.clone())
+            }
+            None => (Vec::new(), CodeHighlighter::new(info)),
+        };
+        for line in &lines[out.len()..] {
+            out.push(highlighter.line(line));
+        }
+        self.blocks.push(CachedBlock {
+            info: info.to_string(),
+            text,
+            lines: out.clone(),
+            after: highlighter,
+            used: true,
+        });
+        out
+    }
+
+    /// Forgets the blocks the last layout did not use.
+    pub fn end_layout(&mut self) {
+        self.blocks.retain(|b| b.used);
+        for b in &mut self.blocks {
+            b.used = false;
+        }
     }
 }
 
@@ -383,6 +461,32 @@ mod tests {
                 assert_eq!(joined, line, "{info}");
             }
         }
+    }
+
+    #[test]
+    fn the_cache_resumes_a_growing_block_exactly_as_a_fresh_highlighter() {
+        let code = [
+            "/* open",
+            "still comment */ let x = \"s",
+            "tr\";",
+            "fn f() {}",
+        ];
+        let fresh = |n: usize| {
+            let mut h = CodeHighlighter::new("rust");
+            code[..n].iter().map(|l| h.line(l)).collect::<Vec<_>>()
+        };
+        let mut cache = HighlightCache::default();
+        for n in 0..=code.len() {
+            assert_eq!(cache.block("rust", &code[..n]), fresh(n), "{n} lines");
+            cache.end_layout();
+        }
+        // Finished blocks are found whole; unused ones are forgotten.
+        assert_eq!(cache.block("rust", &code), fresh(code.len()));
+        cache.end_layout();
+        assert_eq!(cache.blocks.len(), 1);
+        assert_eq!(cache.block("python", &code[..1]).len(), 1);
+        cache.end_layout();
+        assert_eq!(cache.blocks.len(), 1);
     }
 
     /// The one-time grammar load, printed: `cargo test --release --lib syntax_set_load_time

@@ -13,9 +13,10 @@
 //!
 //! Two entry points: [`layout`] for a finished reply, [`layout_live`] for one still streaming,
 //! where only the complete lines are read as Markdown and the unfinished last line is shown as
-//! plain text, so half-typed markup (`**bo`, a fence's first backticks) never flickers. It is
-//! not incremental: a whole reply is laid out per frame, which stays cheap (see the timing test
-//! `a_long_reply_lays_out_quickly`), and the transcript caches rows per entry and width.
+//! plain text, so half-typed markup (`**bo`, a fence's first backticks) never flickers.
+//! [`LiveLayout`] gives the same rows incrementally: it keeps the complete lines' rows until
+//! another line completes, and highlighted code so that only new code lines are highlighted
+//! (the timing test `a_long_reply_lays_out_quickly` prints what each path costs per frame).
 //!
 //! The input is sanitized first, and again after entity decoding, so nothing here can emit a
 //! control sequence.
@@ -26,7 +27,7 @@ use pulldown_cmark::{
     Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
 };
 
-use crate::text::highlight::CodeHighlighter;
+use crate::text::highlight::{CodeHighlighter, HighlightCache};
 use crate::text::{self, StyledLine, StyledSpan, Tone};
 
 /// Code block lines are indented this much under their language label.
@@ -67,7 +68,7 @@ struct List {
 /// Lays out `source` (raw Markdown, complete) as rows of at most `width` columns.
 pub fn layout(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
     let clean = text::sanitize(source);
-    let mut doc = render(&clean);
+    let mut doc = render(&clean, None);
     doc.trim_trailing_blanks();
     doc.rows(width)
 }
@@ -85,18 +86,20 @@ pub fn layout(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
 pub fn layout_live(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
     let clean = text::sanitize(source);
     let (complete, tail) = split_live(&clean);
-    settle(complete, width).with_tail(tail, width)
+    settle(complete, width, None).with_tail(tail, width)
 }
 
 /// Lays out one streaming reply frame after frame, keeping the rows of its complete lines: the
-/// Markdown is read again only when another line completes (or the width changes); the other
-/// frames only wrap the unfinished line. Keep one per streaming reply.
+/// Markdown is read again only when another line completes (or the width changes), and then
+/// only code lines not highlighted before are highlighted; the other frames only wrap the
+/// unfinished line. Keep one per streaming reply.
 ///
 /// [`LiveLayout::layout`] gives exactly [`layout_live`]'s rows, [`LiveLayout::finish`] exactly
 /// [`layout`]'s.
 #[derive(Default)]
 pub struct LiveLayout {
     settled: Option<(String, usize, Settled)>,
+    highlights: HighlightCache,
 }
 
 impl LiveLayout {
@@ -123,7 +126,7 @@ impl LiveLayout {
             // Every line was complete and already laid out, trimmed as `layout` trims.
             return settled.rows.clone();
         }
-        let mut doc = render(&clean);
+        let mut doc = render(&clean, Some(&mut self.highlights));
         doc.trim_trailing_blanks();
         doc.rows(width)
     }
@@ -131,7 +134,11 @@ impl LiveLayout {
     fn settled(&mut self, complete: &str, width: usize) -> &Settled {
         let kept = match self.settled.take() {
             Some((c, w, settled)) if w == width && c == complete => (c, w, settled),
-            _ => (complete.to_string(), width, settle(complete, width)),
+            _ => (
+                complete.to_string(),
+                width,
+                settle(complete, width, Some(&mut self.highlights)),
+            ),
         };
         &self.settled.insert(kept).2
     }
@@ -155,8 +162,8 @@ struct Settled {
     ends_blank: bool,
 }
 
-fn settle(complete: &str, width: usize) -> Settled {
-    let mut doc = render(complete);
+fn settle(complete: &str, width: usize, highlights: Option<&mut HighlightCache>) -> Settled {
+    let mut doc = render(complete, highlights);
     let open_fence = doc.open_fence.take();
     // Blank code lines at the end of an open block are code, not spacing: keep them.
     if open_fence.is_none() {
@@ -259,14 +266,21 @@ struct OpenFence {
     fence_char: char,
 }
 
-fn render(clean: &str) -> Doc {
-    let mut b = Builder::default();
+/// Parses `clean` (sanitized Markdown), highlighting code through `highlights` when given.
+fn render(clean: &str, highlights: Option<&mut HighlightCache>) -> Doc {
+    let mut b = Builder {
+        highlights,
+        ..Builder::default()
+    };
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     for (event, range) in Parser::new_ext(clean, options).into_offset_iter() {
         b.event(event, clean, range);
     }
     b.flush();
+    if let Some(cache) = b.highlights {
+        cache.end_layout();
+    }
     Doc {
         lines: b.lines,
         open_fence: b.open_fence,
@@ -341,7 +355,7 @@ struct Link {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'h> {
     lines: Vec<Logical>,
     current: Option<Logical>,
     tones: Vec<Tone>,
@@ -352,11 +366,11 @@ struct Builder {
     /// A list item's marker waiting for the item's first line.
     pending_marker: Option<String>,
     links: Vec<Link>,
-    images: usize,
     open_fence: Option<OpenFence>,
+    highlights: Option<&'h mut HighlightCache>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn tone(&self) -> Tone {
         self.tones.last().copied().unwrap_or(Tone::Normal)
     }
@@ -580,7 +594,6 @@ impl Builder {
             Tag::Image { .. } => {
                 self.push_text(Tone::Muted, "[image: ");
                 self.tones.push(Tone::Muted);
-                self.images += 1;
             }
             Tag::Table(alignments) => {
                 self.blank_before_block();
@@ -654,7 +667,6 @@ impl Builder {
             }
             TagEnd::Image => {
                 self.tones.pop();
-                self.images = self.images.saturating_sub(1);
                 self.push_text(Tone::Muted, "]");
             }
             TagEnd::TableHead => {
@@ -681,16 +693,24 @@ impl Builder {
         }) else {
             return;
         };
-        let mut highlighter = CodeHighlighter::new(&info);
         // Code keeps every line, blank ones too, but not the newline that ends the last.
         let text = text::sanitize(&raw);
         let text = text.strip_suffix('\n').unwrap_or(&text);
-        if !raw.is_empty() {
-            for line in text.split('\n') {
-                let spans = highlighter.line(line);
-                self.line().spans.extend(spans);
-                self.flush();
+        let lines: Vec<&str> = if raw.is_empty() {
+            Vec::new()
+        } else {
+            text.split('\n').collect()
+        };
+        let toned = match &mut self.highlights {
+            Some(cache) => cache.block(&info, &lines),
+            None => {
+                let mut highlighter = CodeHighlighter::new(&info);
+                lines.iter().map(|l| highlighter.line(l)).collect()
             }
+        };
+        for spans in toned {
+            self.line().spans.extend(spans);
+            self.flush();
         }
         if let Some(fence_char) = unclosed {
             self.open_fence = Some(OpenFence {
@@ -1176,11 +1196,21 @@ mod tests {
         let live_tail = time(&mut || {
             live.layout(&reply, 100);
         });
+        // Frames where a line completes: the Markdown is read again, code comes from the cache.
+        let ends: Vec<usize> = reply.match_indices('\n').map(|(i, _)| i + 1).collect();
+        let last = &ends[ends.len() - frames as usize - 1..];
+        let mut live = LiveLayout::new();
+        live.layout(&reply[..last[0]], 100);
+        let start = std::time::Instant::now();
+        for end in &last[1..] {
+            live.layout(&reply[..*end], 100);
+        }
+        let live_line = start.elapsed() / frames;
         let rows = layout(&reply, 100).len();
         println!(
-            "{} bytes (~{} tokens), {rows} rows at 100 columns: layout {full:?}/frame, \
-             layout_live {live_fresh:?}/frame, LiveLayout with only the last line changed \
-             {live_tail:?}/frame",
+            "{} bytes (~{} tokens), {rows} rows at 100 columns, per frame: layout {full:?}, \
+             layout_live {live_fresh:?}; LiveLayout: last line grew {live_tail:?}, \
+             a line completed {live_line:?}",
             reply.len(),
             reply.len() / 4
         );
