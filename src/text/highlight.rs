@@ -145,6 +145,24 @@ pub fn warm_up() -> Duration {
     start.elapsed()
 }
 
+/// The languages models write most, compiled by [`warm_up_languages`].
+pub const COMMON_LANGUAGES: [&str; 13] = [
+    "rust", "python", "js", "ts", "json", "toml", "yaml", "bash", "sql", "go", "c", "cpp", "diff",
+];
+
+/// Compiles the grammars of [`COMMON_LANGUAGES`] now, and says how long that took. A grammar's
+/// regexes are compiled on its first line (tens of milliseconds each in a release build), so
+/// the first code block in a language is slower to lay out than the next; run this on a
+/// background thread at start to take that off the first frames that show code.
+pub fn warm_up_languages() -> Duration {
+    let start = Instant::now();
+    warm_up();
+    for language in COMMON_LANGUAGES {
+        CodeHighlighter::new(language).line("x");
+    }
+    start.elapsed()
+}
+
 /// The grammar for a fence's info string (`rust`, `py`, `ts`, `sh`, `c++`, `rust,ignore`,
 /// `{.python}`…), if there is one.
 fn syntax_for(info: &str) -> Option<&'static SyntaxReference> {
@@ -235,13 +253,19 @@ impl CodeHighlighter {
     }
 }
 
-/// Highlighted code blocks kept between layouts of one streaming reply, so that a frame
-/// highlights only lines it has not seen: a finished block is found whole, a block still
-/// growing resumes after the lines highlighted last time. Blocks that a layout did not ask for
-/// are dropped at [`HighlightCache::end_layout`], so it holds at most one reply's code.
-#[derive(Default)]
+/// Highlighted code blocks kept between layouts, so that a layout highlights only lines it has
+/// not seen: a finished block is found whole, a block still growing resumes after the lines
+/// highlighted last time. Blocks not used in the last few layouts are dropped at
+/// [`HighlightCache::end_layout`]: one for a cache kept per streaming reply
+/// ([`HighlightCache::new`]), more for the one [`with_shared_cache`] lends to every layout
+/// on a thread.
 pub struct HighlightCache {
     blocks: Vec<CachedBlock>,
+    /// Layouts ended so far.
+    layouts: u64,
+    /// A block is kept while it was used in this many of the last layouts.
+    keep_layouts: u64,
+    max_blocks: usize,
 }
 
 struct CachedBlock {
@@ -251,13 +275,50 @@ struct CachedBlock {
     lines: Vec<Vec<StyledSpan<Tone>>>,
     /// The highlighter after those lines.
     after: CodeHighlighter,
-    used: bool,
+    /// The layout that last used it.
+    last_used: u64,
+}
+
+impl Default for HighlightCache {
+    fn default() -> Self {
+        HighlightCache::new()
+    }
+}
+
+/// How many layouts a block survives unused in the shared cache: enough for every streaming
+/// compare lane and the replies on screen, laid out once per frame each.
+const SHARED_KEEP_LAYOUTS: u64 = 64;
+/// At most this many blocks in the shared cache (the least recently used go first).
+const SHARED_MAX_BLOCKS: usize = 256;
+
+thread_local! {
+    static SHARED: std::cell::RefCell<HighlightCache> = std::cell::RefCell::new(HighlightCache {
+        keep_layouts: SHARED_KEEP_LAYOUTS,
+        max_blocks: SHARED_MAX_BLOCKS,
+        ..HighlightCache::new()
+    });
+}
+
+/// Runs `f` with this thread's shared cache, the one [`crate::text::markdown::layout`] uses.
+pub fn with_shared_cache<T>(f: impl FnOnce(&mut HighlightCache) -> T) -> T {
+    SHARED.with(|cache| f(&mut cache.borrow_mut()))
 }
 
 impl HighlightCache {
+    /// A cache for one reply: it keeps the blocks of the last layout only.
+    pub fn new() -> HighlightCache {
+        HighlightCache {
+            blocks: Vec::new(),
+            layouts: 0,
+            keep_layouts: 1,
+            max_blocks: usize::MAX,
+        }
+    }
+
     /// The toned lines of a block (its complete lines, without their `\n`): exactly what a
     /// fresh [`CodeHighlighter`] gives for them.
     pub fn block(&mut self, info: &str, lines: &[&str]) -> Vec<Vec<StyledSpan<Tone>>> {
+        let now = self.layouts;
         let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
         for line in lines {
             text.push_str(line);
@@ -271,11 +332,11 @@ impl HighlightCache {
             .max_by_key(|b| b.lines.len());
         let (mut out, mut highlighter) = match best {
             Some(b) if b.lines.len() == lines.len() => {
-                b.used = true;
+                b.last_used = now;
                 return b.lines.clone();
             }
             Some(b) => {
-                b.used = true;
+                b.last_used = now;
                 (b.lines.clone(), b.after.clone())
             }
             None => (Vec::new(), CodeHighlighter::new(info)),
@@ -288,16 +349,19 @@ impl HighlightCache {
             text,
             lines: out.clone(),
             after: highlighter,
-            used: true,
+            last_used: now,
         });
         out
     }
 
-    /// Forgets the blocks the last layout did not use.
+    /// Ends a layout: forgets the blocks not used recently.
     pub fn end_layout(&mut self) {
-        self.blocks.retain(|b| b.used);
-        for b in &mut self.blocks {
-            b.used = false;
+        self.layouts += 1;
+        let oldest_kept = self.layouts.saturating_sub(self.keep_layouts);
+        self.blocks.retain(|b| b.last_used >= oldest_kept);
+        if self.blocks.len() > self.max_blocks {
+            self.blocks.sort_by_key(|b| std::cmp::Reverse(b.last_used));
+            self.blocks.truncate(self.max_blocks);
         }
     }
 }
@@ -487,6 +551,29 @@ mod tests {
         assert_eq!(cache.block("python", &code[..1]).len(), 1);
         cache.end_layout();
         assert_eq!(cache.blocks.len(), 1);
+    }
+
+    #[test]
+    fn the_shared_cache_keeps_recent_blocks_up_to_its_bound() {
+        let mut cache = HighlightCache {
+            keep_layouts: 3,
+            max_blocks: 2,
+            ..HighlightCache::new()
+        };
+        for code in ["a", "b", "c"] {
+            cache.block("rust", &[code]);
+        }
+        cache.end_layout();
+        assert_eq!(cache.blocks.len(), 2, "at most max_blocks");
+        cache.end_layout();
+        cache.end_layout();
+        assert_eq!(
+            cache.blocks.len(),
+            2,
+            "used in one of the last three layouts"
+        );
+        cache.end_layout();
+        assert_eq!(cache.blocks.len(), 0, "unused in the last three layouts");
     }
 
     /// The one-time grammar load, printed: `cargo test --release --lib syntax_set_load_time

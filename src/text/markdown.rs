@@ -14,9 +14,12 @@
 //! Two entry points: [`layout`] for a finished reply, [`layout_live`] for one still streaming,
 //! where only the complete lines are read as Markdown and the unfinished last line is shown as
 //! plain text, so half-typed markup (`**bo`, a fence's first backticks) never flickers.
-//! [`LiveLayout`] gives the same rows incrementally: it keeps the complete lines' rows until
-//! another line completes, and highlighted code so that only new code lines are highlighted
-//! (the timing test `a_long_reply_lays_out_quickly` prints what each path costs per frame).
+//! Highlighting is the costly part (~10 ms for a 2,000-token reply full of code, release
+//! build), so highlighted blocks are cached by their text ([`highlight::HighlightCache`]): a
+//! finished block is found whole and a growing one resumes after its lines seen before. Both
+//! functions use a cache shared on the thread; [`LiveLayout`] keeps its own and also keeps the
+//! complete lines' rows until another line completes. The timing test
+//! `a_long_reply_lays_out_quickly` prints what each path costs per frame.
 //!
 //! The input is sanitized first, and again after entity decoding, so nothing here can emit a
 //! control sequence.
@@ -27,7 +30,7 @@ use pulldown_cmark::{
     Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
 };
 
-use crate::text::highlight::{CodeHighlighter, HighlightCache};
+use crate::text::highlight::{self, CodeHighlighter, HighlightCache};
 use crate::text::{self, StyledLine, StyledSpan, Tone};
 
 /// Code block lines are indented this much under their language label.
@@ -68,7 +71,7 @@ struct List {
 /// Lays out `source` (raw Markdown, complete) as rows of at most `width` columns.
 pub fn layout(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
     let clean = text::sanitize(source);
-    let mut doc = render(&clean, None);
+    let mut doc = render(&clean, Highlights::Shared);
     doc.trim_trailing_blanks();
     doc.rows(width)
 }
@@ -86,7 +89,7 @@ pub fn layout(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
 pub fn layout_live(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
     let clean = text::sanitize(source);
     let (complete, tail) = split_live(&clean);
-    settle(complete, width, None).with_tail(tail, width)
+    settle(complete, width, Highlights::Shared).with_tail(tail, width)
 }
 
 /// Lays out one streaming reply frame after frame, keeping the rows of its complete lines: the
@@ -126,7 +129,7 @@ impl LiveLayout {
             // Every line was complete and already laid out, trimmed as `layout` trims.
             return settled.rows.clone();
         }
-        let mut doc = render(&clean, Some(&mut self.highlights));
+        let mut doc = render(&clean, Highlights::Own(&mut self.highlights));
         doc.trim_trailing_blanks();
         doc.rows(width)
     }
@@ -137,7 +140,7 @@ impl LiveLayout {
             _ => (
                 complete.to_string(),
                 width,
-                settle(complete, width, Some(&mut self.highlights)),
+                settle(complete, width, Highlights::Own(&mut self.highlights)),
             ),
         };
         &self.settled.insert(kept).2
@@ -162,7 +165,7 @@ struct Settled {
     ends_blank: bool,
 }
 
-fn settle(complete: &str, width: usize, highlights: Option<&mut HighlightCache>) -> Settled {
+fn settle(complete: &str, width: usize, highlights: Highlights<'_>) -> Settled {
     let mut doc = render(complete, highlights);
     let open_fence = doc.open_fence.take();
     // Blank code lines at the end of an open block are code, not spacing: keep them.
@@ -266,8 +269,20 @@ struct OpenFence {
     fence_char: char,
 }
 
-/// Parses `clean` (sanitized Markdown), highlighting code through `highlights` when given.
-fn render(clean: &str, highlights: Option<&mut HighlightCache>) -> Doc {
+/// Where highlighted code comes from.
+#[derive(Default)]
+enum Highlights<'h> {
+    /// Highlighted afresh (tests compare the caches against this).
+    #[default]
+    Fresh,
+    /// The thread's shared cache: what [`layout`] and [`layout_live`] use.
+    Shared,
+    /// A [`LiveLayout`]'s own.
+    Own(&'h mut HighlightCache),
+}
+
+/// Parses `clean` (sanitized Markdown), highlighting code as `highlights` says.
+fn render(clean: &str, highlights: Highlights<'_>) -> Doc {
     let mut b = Builder {
         highlights,
         ..Builder::default()
@@ -278,8 +293,10 @@ fn render(clean: &str, highlights: Option<&mut HighlightCache>) -> Doc {
         b.event(event, clean, range);
     }
     b.flush();
-    if let Some(cache) = b.highlights {
-        cache.end_layout();
+    match b.highlights {
+        Highlights::Fresh => {}
+        Highlights::Shared => highlight::with_shared_cache(HighlightCache::end_layout),
+        Highlights::Own(cache) => cache.end_layout(),
     }
     Doc {
         lines: b.lines,
@@ -367,7 +384,7 @@ struct Builder<'h> {
     pending_marker: Option<String>,
     links: Vec<Link>,
     open_fence: Option<OpenFence>,
-    highlights: Option<&'h mut HighlightCache>,
+    highlights: Highlights<'h>,
 }
 
 impl Builder<'_> {
@@ -702,11 +719,12 @@ impl Builder<'_> {
             text.split('\n').collect()
         };
         let toned = match &mut self.highlights {
-            Some(cache) => cache.block(&info, &lines),
-            None => {
+            Highlights::Fresh => {
                 let mut highlighter = CodeHighlighter::new(&info);
                 lines.iter().map(|l| highlighter.line(l)).collect()
             }
+            Highlights::Shared => highlight::with_shared_cache(|c| c.block(&info, &lines)),
+            Highlights::Own(cache) => cache.block(&info, &lines),
         };
         for spans in toned {
             self.line().spans.extend(spans);
@@ -802,6 +820,20 @@ mod tests {
         rows.iter()
             .map(|r| r.iter().map(|s| s.text.as_str()).collect())
             .collect()
+    }
+
+    /// [`layout`] without any highlight cache.
+    fn layout_fresh(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
+        let mut doc = render(&text::sanitize(source), Highlights::Fresh);
+        doc.trim_trailing_blanks();
+        doc.rows(width)
+    }
+
+    /// [`layout_live`] without any highlight cache.
+    fn layout_live_fresh(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
+        let clean = text::sanitize(source);
+        let (complete, tail) = split_live(&clean);
+        settle(complete, width, Highlights::Fresh).with_tail(tail, width)
     }
 
     fn s(style: Tone, text: &str) -> StyledSpan<Tone> {
@@ -1123,9 +1155,10 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Streaming a reply chunk by chunk through [`LiveLayout`] (which keeps the complete
-        /// lines' rows between frames) gives what a fresh [`layout_live`] gives at every step,
-        /// the settled rows are always the Markdown layout of the complete lines, and finishing
-        /// gives exactly `layout(full_text)`. The width may change mid-stream (a resize).
+        /// lines' rows and highlighted code between frames) and through [`layout_live`] (the
+        /// thread's shared highlight cache) gives, at every step, what laying it out afresh
+        /// gives; the settled rows are always the Markdown layout of the complete lines; and
+        /// finishing gives exactly `layout(full_text)`. The width may change mid-stream.
         #[test]
         fn streaming_in_any_chunks_ends_in_the_full_layout(
             doc in 0..DOCS.len(),
@@ -1144,12 +1177,15 @@ mod tests {
                 }
                 so_far.push_str(chunk);
                 let rows = live.layout(&so_far, w);
+                prop_assert_eq!(&rows, &layout_live_fresh(&so_far, w));
                 prop_assert_eq!(&rows, &layout_live(&so_far, w));
                 let complete = &so_far[..so_far.rfind('\n').map_or(0, |i| i + 1)];
                 let settled = layout(complete, w);
                 prop_assert_eq!(&rows[..settled.len()], &settled[..]);
             }
-            prop_assert_eq!(live.finish(full, w), layout(full, w));
+            let finished = layout_fresh(full, w);
+            prop_assert_eq!(&live.finish(full, w), &finished);
+            prop_assert_eq!(&layout(full, w), &finished);
         }
     }
 
@@ -1186,6 +1222,9 @@ mod tests {
             }
             start.elapsed() / frames
         };
+        let fresh = time(&mut || {
+            layout_fresh(&reply, 100);
+        });
         let full = time(&mut || {
             layout(&reply, 100);
         });
@@ -1208,9 +1247,9 @@ mod tests {
         let live_line = start.elapsed() / frames;
         let rows = layout(&reply, 100).len();
         println!(
-            "{} bytes (~{} tokens), {rows} rows at 100 columns, per frame: layout {full:?}, \
-             layout_live {live_fresh:?}; LiveLayout: last line grew {live_tail:?}, \
-             a line completed {live_line:?}",
+            "{} bytes (~{} tokens), {rows} rows at 100 columns, per frame: uncached {fresh:?}, \
+             layout {full:?}, layout_live {live_fresh:?}; LiveLayout: last line grew \
+             {live_tail:?}, a line completed {live_line:?}",
             reply.len(),
             reply.len() / 4
         );
