@@ -16,6 +16,7 @@
 
 pub mod code_blocks;
 pub mod diff;
+pub mod highlight;
 pub mod markdown;
 mod tone;
 

@@ -29,4 +29,18 @@ pub enum Tone {
     Strong,
     /// Emphasis (italic).
     Emphasis,
+    /// Code: keywords (`fn`, `if`, `return`) and storage words (`let`, `static`).
+    CodeKeyword,
+    /// Code: string and character literals.
+    CodeString,
+    /// Code: comments.
+    CodeComment,
+    /// Code: numbers and built-in constants (`true`, `null`).
+    CodeNumber,
+    /// Code: names of functions and macros, where defined or called.
+    CodeFunction,
+    /// Code: names of types, classes, modules; keys in data files; diff hunk headers.
+    CodeType,
+    /// Code: operators and punctuation.
+    CodePunctuation,
 }

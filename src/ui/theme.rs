@@ -23,6 +23,14 @@ pub struct Theme {
     pub heading: Style,
     pub strong: Style,
     pub emphasis: Style,
+    /// Highlighted code in fenced blocks (plain code uses `code`).
+    pub code_keyword: Style,
+    pub code_string: Style,
+    pub code_comment: Style,
+    pub code_number: Style,
+    pub code_function: Style,
+    pub code_type: Style,
+    pub code_punctuation: Style,
     /// Pane borders.
     pub border: Style,
     /// The status line's background row.
@@ -47,6 +55,17 @@ impl Default for Theme {
             heading: Style::default().add_modifier(Modifier::BOLD),
             strong: Style::default().add_modifier(Modifier::BOLD),
             emphasis: Style::default().add_modifier(Modifier::ITALIC),
+            code_keyword: Style::default()
+                .fg(Color::Blue)
+                .add_modifier(Modifier::BOLD),
+            code_string: Style::default().fg(Color::Green),
+            code_comment: Style::default()
+                .fg(Color::DarkGray)
+                .add_modifier(Modifier::ITALIC),
+            code_number: Style::default().fg(Color::Red),
+            code_function: Style::default().fg(Color::Yellow),
+            code_type: Style::default().fg(Color::Cyan),
+            code_punctuation: Style::default(),
             border: Style::default().fg(Color::DarkGray),
             status_bar: Style::default().add_modifier(Modifier::REVERSED),
         }
@@ -68,6 +87,13 @@ impl Theme {
             Tone::Heading => self.heading,
             Tone::Strong => self.strong,
             Tone::Emphasis => self.emphasis,
+            Tone::CodeKeyword => self.code_keyword,
+            Tone::CodeString => self.code_string,
+            Tone::CodeComment => self.code_comment,
+            Tone::CodeNumber => self.code_number,
+            Tone::CodeFunction => self.code_function,
+            Tone::CodeType => self.code_type,
+            Tone::CodePunctuation => self.code_punctuation,
         }
     }
 }
@@ -196,6 +222,13 @@ impl Theme {
             "heading" => &mut self.heading,
             "strong" => &mut self.strong,
             "emphasis" => &mut self.emphasis,
+            "code_keyword" => &mut self.code_keyword,
+            "code_string" => &mut self.code_string,
+            "code_comment" => &mut self.code_comment,
+            "code_number" => &mut self.code_number,
+            "code_function" => &mut self.code_function,
+            "code_type" => &mut self.code_type,
+            "code_punctuation" => &mut self.code_punctuation,
             "border" => &mut self.border,
             "status_bar" => &mut self.status_bar,
             _ => return None,
@@ -204,7 +237,7 @@ impl Theme {
 }
 
 /// Every role a theme file may set.
-pub const ROLE_NAMES: [&str; 13] = [
+pub const ROLE_NAMES: [&str; 20] = [
     "normal",
     "muted",
     "accent",
@@ -216,6 +249,13 @@ pub const ROLE_NAMES: [&str; 13] = [
     "heading",
     "strong",
     "emphasis",
+    "code_keyword",
+    "code_string",
+    "code_comment",
+    "code_number",
+    "code_function",
+    "code_type",
+    "code_punctuation",
     "border",
     "status_bar",
 ];
