@@ -615,3 +615,24 @@ fn model_switcher_80x24() {
     s.type_text("5-5", 1500);
     insta::assert_snapshot!(s.render(80, 24));
 }
+
+#[test]
+fn markdown_while_streaming_80x24() {
+    let mut s = Screen::new(StartKind::Configured);
+    let id = s.type_and_send("Show me", 0);
+    s.stream(
+        id,
+        StreamEvent::TextDelta(
+            "## Sliding window\n\n- counts **every** request\n- in `W` seconds\n\n| limit | window |\n|---:|:---|\n| 20 | 1h |\n\n```rust\nfn admit(now: u64) -> bool {\n    let n = 3; // open\n    n < LIM"
+                .into(),
+        ),
+        300,
+    );
+    let screen = s.render(80, 24);
+    assert!(
+        !screen.contains("```"),
+        "no raw fence while streaming:\n{screen}"
+    );
+    assert!(!screen.contains("**"), "no raw emphasis:\n{screen}");
+    insta::assert_snapshot!(screen);
+}

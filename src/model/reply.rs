@@ -140,7 +140,9 @@ impl Reply {
     /// Takes the live numbers at `now` when the last were taken [`COUNTER_REFRESH`] ago or
     /// more; returns whether it did.
     pub fn refresh_shown(&mut self, now: Instant) -> bool {
-        if self.shown.at.is_some_and(|at| now < at + COUNTER_REFRESH) {
+        // The first text shows its count at once; then at the refresh pace.
+        let first_text = self.shown.output.0 == 0 && !self.text().is_empty();
+        if self.shown.at.is_some_and(|at| now < at + COUNTER_REFRESH) && !first_text {
             return false;
         }
         self.shown = Shown {

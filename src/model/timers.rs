@@ -200,16 +200,25 @@ mod tests {
         let at = t0 + Duration::from_millis(5);
         assert_eq!(m.update(AppEvent::stream(id, token, at), at), vec![]);
         let shown = |m: &Model| m.lane.transcript.reply(id).map(|r| r.shown_output().0);
-        let counted = m.lane.transcript.reply(id).map(|r| r.output_tokens().0);
-        assert!(counted > Some(0));
-        assert_eq!(shown(&m), Some(0), "the count waits for its refresh");
-        // Each tick refreshes them and asks for the next, a quarter second later.
-        let t1 = t0 + every;
+        let counted = |m: &Model| m.lane.transcript.reply(id).map(|r| r.output_tokens().0);
+        assert!(counted(&m) > Some(0));
+        assert_eq!(
+            shown(&m),
+            counted(&m),
+            "the first text shows its count at once"
+        );
+        // More tokens before that tick ask for nothing more, and do not move the numbers.
+        let token = StreamEvent::TextDelta(" And the next sentence, a long one.".into());
+        let at = t0 + Duration::from_millis(9);
+        assert_eq!(m.update(AppEvent::stream(id, token, at), at), vec![]);
+        assert!(shown(&m) < counted(&m), "the count waits for its refresh");
+        // Each tick refreshes them and asks for the next, a refresh later.
+        let t1 = t0 + Duration::from_millis(5) + every;
         assert_eq!(
             m.update(AppEvent::Tick, t1),
             vec![Effect::ScheduleTick { at: t1 + every }]
         );
-        assert_eq!(shown(&m), counted);
+        assert_eq!(shown(&m), counted(&m));
         let done = StreamEvent::Finished {
             stop_reason: StopReason::EndTurn,
         };

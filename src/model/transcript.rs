@@ -44,6 +44,9 @@ struct Item {
     entry: Entry,
     /// Body rows laid out for one width.
     layout: RefCell<Option<(u16, Rc<[Row]>)>>,
+    /// For a streaming reply: the rows of its complete lines, kept while it grows (only the
+    /// unfinished line and the line that completes are laid out again).
+    live: RefCell<Option<text::markdown::LiveLayout>>,
 }
 
 /// Cumulative row counts for one width: `ends[i]` is the first row after entry `i`.
@@ -68,6 +71,7 @@ impl Transcript {
         self.items.push(Item {
             entry,
             layout: RefCell::new(None),
+            live: RefCell::new(None),
         });
     }
 
@@ -322,7 +326,18 @@ impl Transcript {
         {
             return rows.clone();
         }
-        let rows: Rc<[Row]> = layout_body(&item.entry, width as usize).into();
+        let mut live = item.live.borrow_mut();
+        let live = match &item.entry {
+            Entry::Reply(reply) if reply.is_live() => {
+                Some(live.get_or_insert_with(text::markdown::LiveLayout::new))
+            }
+            _ => {
+                // Finished: the complete layout from now on.
+                *live = None;
+                None
+            }
+        };
+        let rows: Rc<[Row]> = layout_body(&item.entry, width as usize, live).into();
         *item.layout.borrow_mut() = Some((width, rows.clone()));
         rows
     }
@@ -359,7 +374,11 @@ fn wrap_block(out: &mut Vec<Row>, raw: &str, tone: Tone, width: usize) {
 /// Text indent for message bodies, in columns.
 pub const BODY_INDENT_COLUMNS: usize = 2;
 
-fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
+fn layout_body(
+    entry: &Entry,
+    width: usize,
+    live: Option<&mut text::markdown::LiveLayout>,
+) -> Vec<Row> {
     let inner = width.saturating_sub(BODY_INDENT_COLUMNS).max(1);
     let mut rows = Vec::new();
     match entry {
@@ -380,7 +399,12 @@ fn layout_body(entry: &Entry, width: usize) -> Vec<Row> {
             let split = reply.notes_before_text.min(reply.notes.len());
             note_rows(&mut rows, &reply.notes[..split]);
             if !reply.text().is_empty() {
-                rows.extend(text::markdown::layout(reply.text(), inner));
+                // While it streams, the complete lines are Markdown and the unfinished one
+                // plain text, so half-typed markup never flickers.
+                match live {
+                    Some(live) => rows.extend(live.layout(reply.text(), inner)),
+                    None => rows.extend(text::markdown::layout(reply.text(), inner)),
+                }
             }
             note_rows(&mut rows, &reply.notes[split..]);
             let footer: Option<(Tone, String)> = match &reply.state {

@@ -105,6 +105,17 @@ pub struct LiveLayout {
     highlights: HighlightCache,
 }
 
+impl std::fmt::Debug for LiveLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveLayout")
+            .field(
+                "settled_bytes",
+                &self.settled.as_ref().map(|(text, _, _)| text.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 impl LiveLayout {
     /// An empty cache.
     pub fn new() -> LiveLayout {
