@@ -1,7 +1,8 @@
 //! Headless `promptdeck ask`: the same engine, no terminal.
 //!
 //! The reply is streamed to stdout as it arrives (sanitized: no control sequence from a model
-//! reaches a terminal even here), a one-line usage summary goes to stderr, and the exit status
+//! reaches a terminal even here) and ended with a newline when it lacks one, a one-line usage
+//! summary goes to stderr, and the exit status
 //! says which class of failure happened. `--json` prints one JSON object instead.
 //!
 //! `ask` keeps the same promises as the full-screen chat:
@@ -42,6 +43,8 @@ use crate::text;
 /// characters.
 pub use crate::request::TITLE_MAX_CHARS;
 
+pub mod continuation;
+
 /// Everything `ask --json` reports.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AskOutcome {
@@ -64,6 +67,9 @@ pub struct AskOutcome {
     pub output_estimated: bool,
     /// The cost over the attempts, priced as the log prices it.
     pub cost: CostView,
+    /// `cost`'s dollars as a plain number (as `log --json` has them): `None` when the model
+    /// has no price or the server reported no usage.
+    pub cost_usd: Option<f64>,
     pub notes: Vec<AskNote>,
     /// What the provider adjusted in the request (e.g. a temperature the model does not
     /// accept, left out), once each over all attempts; also printed to stderr as
@@ -77,6 +83,9 @@ pub struct AskOutcome {
     pub attempts: u32,
     /// The prompt version that was the system prompt, if any.
     pub prompt: Option<Provenance>,
+    /// `prompt` as the reference that names it (`greeter@1a2b3c4d5e6f`, `greeter@#…` for
+    /// uncommitted text), to paste into `--prompt` or `prompts show`.
+    pub prompt_ref: Option<String>,
     /// The stored conversation (`promptdeck export ID`), when the history database works.
     pub conversation_id: Option<i64>,
 }
@@ -118,11 +127,9 @@ fn millis(d: Duration) -> u64 {
 /// How `ask` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
-    /// The reply text, exactly as streamed, to a pipe or file.
+    /// The reply text as streamed, then a newline if it does not end with one (so that a
+    /// shell prompt, or the next line of a script's output, starts on its own line).
     Text,
-    /// The reply text to a terminal: a final newline is added so the prompt starts on its
-    /// own line.
-    TextOnTerminal,
     /// One JSON object at the end.
     Json,
 }
@@ -241,6 +248,7 @@ impl Printer<'_> {
             .any(|a| !a.reported.is_unreported());
         o.output_estimated = totals.output == Measure::Estimated;
         o.cost = totals.cost;
+        o.cost_usd = totals.cost.usd();
         o.time_to_first_token_ms = ledger.ttft().map(millis);
     }
 }
@@ -331,6 +339,7 @@ pub async fn execute(
             usage_reported: false,
             output_estimated: false,
             cost: CostView::NotReported,
+            cost_usd: None,
             notes: Vec::new(),
             notices: Vec::new(),
             time_to_first_token_ms: None,
@@ -339,6 +348,7 @@ pub async fn execute(
             error: None,
             attempts: 0,
             prompt: spec.prompt.clone(),
+            prompt_ref: spec.prompt.as_ref().map(Provenance::as_reference),
             conversation_id: None,
         },
         pipe_closed: Arc::new(tokio::sync::Notify::new()),
@@ -450,10 +460,8 @@ fn print(
             }
         }
     } else {
-        if mode == OutputMode::TextOnTerminal
-            && !outcome.text.is_empty()
-            && !outcome.text.ends_with('\n')
-        {
+        // On a terminal or not: a reply that already ends a line gets nothing more.
+        if !outcome.text.is_empty() && !outcome.text.ends_with('\n') {
             let _ = writeln!(out);
         }
         let _ = out.flush();

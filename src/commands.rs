@@ -1,7 +1,9 @@
-//! The history commands: `promptdeck log`, `promptdeck conversations`, `promptdeck export`.
+//! The history commands: `promptdeck log`, `promptdeck conversations`, `promptdeck export`,
+//! and `promptdeck prompts show` (which may need the texts the history keeps).
 //!
-//! They only read `<data_dir>/promptdeck.db`, synchronously (no runtime needed), and write to
-//! the writer they are given so that tests need no process. Opening the database also marks
+//! They only read `<data_dir>/promptdeck.db` (synchronously; `log --prompt NAME@REV` and
+//! `prompts show` ask git for a version, so those two are async), and write to the writer they
+//! are given so that tests need no process. Opening the database also marks
 //! replies whose process died mid-stream (a `kill -9`, an SSH drop) as `interrupted`, so what
 //! these commands show is never a reply that claims to be still streaming from nobody.
 //!
@@ -15,8 +17,10 @@ use thiserror::Error;
 
 use crate::cli::{ConversationsArgs, ExportArgs, ExportFormat, LogArgs, exit};
 use crate::config::Resolved;
+use crate::prompts::{PromptError, Reference, Selector};
 use crate::store::compare_report::{compare_markdown, compare_table};
 use crate::store::report::format_utc_ms;
+use crate::store::resolve::resolve_with_store;
 use crate::store::{
     ConversationId, ConversationRow, RequestFilter, Store, StoreError, db_path, export_jsonl,
     export_markdown, format_log_table, log_json,
@@ -35,6 +39,9 @@ pub enum CommandError {
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// A prompt reference names no version (`log --prompt`, `prompts show`).
+    #[error("{0}")]
+    Prompt(#[from] PromptError),
 }
 
 impl CommandError {
@@ -46,6 +53,7 @@ impl CommandError {
             CommandError::Store(_) => exit::INTERNAL,
             CommandError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
             CommandError::Output(_) => exit::INTERNAL,
+            CommandError::Prompt(_) => exit::USAGE,
         }
     }
 }
@@ -80,19 +88,28 @@ fn writable(dir: &std::path::Path) -> bool {
 }
 
 /// `promptdeck log`: the newest request attempts, newest first, as a table or (`--json`) one
-/// JSON array. `prompt_name` keeps only requests made with that prompt.
-pub fn log(
+/// JSON array. `prompt` keeps only requests made with that prompt: `NAME`, any version of it;
+/// `NAME@REV` or `NAME@#HASH`, that version (its content hash), resolved as `ask --prompt`
+/// resolves it.
+pub async fn log(
     resolved: &Resolved,
     args: &LogArgs,
-    prompt_name: Option<&str>,
+    prompt: Option<&Reference>,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let store = open(resolved)?;
-    let rows = store.recent_requests(&RequestFilter {
+    let filter = RequestFilter {
         limit: args.limit,
-        prompt_name: prompt_name.map(str::to_string),
+        prompt_name: prompt.map(|p| p.name.clone()),
         compare_id: args.compare.clone(),
-    })?;
+    };
+    let rows = match prompt {
+        Some(reference) if reference.selector != Selector::Working => {
+            let loaded = resolve_with_store(&resolved.prompts_dir, reference, Some(&store)).await?;
+            store.recent_requests_of_version(&filter, loaded.provenance.content_hash.full())?
+        }
+        _ => store.recent_requests(&filter)?,
+    };
     if args.json {
         writeln!(out, "{}", log_json(&rows)?)?;
     } else if let Some(compare_id) = &args.compare {
@@ -110,11 +127,11 @@ pub fn log(
         } else {
             out.write_all(compare_table(compare_id, &lanes).as_bytes())?;
         }
-    } else if let (true, Some(name)) = (rows.is_empty(), prompt_name) {
+    } else if let (true, Some(reference)) = (rows.is_empty(), prompt) {
         writeln!(
             out,
             "no requests logged for prompt {}",
-            text::sanitize(name)
+            text::sanitize(&reference.to_string())
         )?;
     } else {
         out.write_all(format_log_table(&rows).as_bytes())?;
@@ -124,7 +141,7 @@ pub fn log(
 }
 
 /// `promptdeck conversations`: id, last activity, model, prompt and title of the most recently
-/// active conversations, newest first.
+/// active conversations, newest first; `--json`: the rows as one JSON array.
 pub fn conversations(
     resolved: &Resolved,
     args: &ConversationsArgs,
@@ -132,7 +149,37 @@ pub fn conversations(
 ) -> Result<(), CommandError> {
     let store = open(resolved)?;
     let rows = store.list_conversations(args.limit)?;
-    out.write_all(format_conversations(&rows).as_bytes())?;
+    if args.json {
+        let json = serde_json::to_string_pretty(&rows).map_err(StoreError::from)?;
+        writeln!(out, "{}", text::json_terminal_safe(json))?;
+    } else {
+        out.write_all(format_conversations(&rows).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `promptdeck prompts show REF`: the exact text of one version — the working file, any git
+/// revision, or `NAME@#HASH`, also a text only the history database still has. Written as is
+/// to a pipe or a file; on a terminal, control sequences are stripped as everywhere else.
+pub async fn prompt_show(
+    resolved: &Resolved,
+    reference: &Reference,
+    out: &mut dyn Write,
+    on_terminal: bool,
+) -> Result<(), CommandError> {
+    // Only an existing history is read: showing a prompt creates no database.
+    let store = if db_path(&resolved.data_dir).is_file() {
+        Some(open(resolved)?)
+    } else {
+        None
+    };
+    let loaded = resolve_with_store(&resolved.prompts_dir, reference, store.as_ref()).await?;
+    if on_terminal {
+        out.write_all(text::sanitize_for_output(&loaded.text).as_bytes())?;
+    } else {
+        out.write_all(loaded.text.as_bytes())?;
+    }
     out.flush()?;
     Ok(())
 }

@@ -206,6 +206,23 @@ pub fn default_data_dir() -> Option<PathBuf> {
         .map(|d| d.data_dir().to_path_buf())
 }
 
+/// The platform state directory (`$XDG_STATE_HOME/promptdeck`, `~/.local/state/promptdeck`
+/// on Linux); `None` where the platform has none (macOS, Windows).
+pub fn default_state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("dev", "promptdeck", "promptdeck")
+        .and_then(|d| d.state_dir().map(Path::to_path_buf))
+}
+
+/// Where the log files go: the data dir when one was chosen (`--data-dir`,
+/// `PROMPTDECK_DATA_DIR`, `data_dir` in the config file: a test or a sandboxed run writes
+/// nothing elsewhere), else the platform state dir (`state_dir`), else the data dir.
+pub fn log_dir(data_dir: &Path, data_dir_chosen: bool, state_dir: Option<PathBuf>) -> PathBuf {
+    match state_dir {
+        Some(state_dir) if !data_dir_chosen => state_dir,
+        _ => data_dir.to_path_buf(),
+    }
+}
+
 /// What the command line says (the parts config resolution needs).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {

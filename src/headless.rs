@@ -5,13 +5,16 @@ use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
 use promptdeck::ask::OutputMode;
-use promptdeck::cli::{AskArgs, CompareArgs, GlobalArgs, exit};
+use promptdeck::ask::continuation::{Continuation, StoredPrompt, continuation};
+use promptdeck::cli::{AskArgs, CompareArgs, Continue, RequestArgs, exit};
 use promptdeck::config::Resolved;
 use promptdeck::data_dir::Access;
 use promptdeck::llm::{ChatRequest, Message, Provider, Role};
 use promptdeck::prompts::{Reference, SessionVersions, parse_var};
 use promptdeck::request::{Pump, RequestSpec};
 use promptdeck::store::resolve::resolve_with_history;
+use promptdeck::store::{ConversationId, StoreError};
+use promptdeck::text;
 
 use crate::{PromptChoice, limiter_failure, limiter_for};
 
@@ -126,8 +129,6 @@ fn first_message(
 fn output_mode(json: bool) -> OutputMode {
     if json {
         OutputMode::Json
-    } else if std::io::stdout().is_terminal() {
-        OutputMode::TextOnTerminal
     } else {
         OutputMode::Text
     }
@@ -144,8 +145,18 @@ pub(crate) async fn ask(
         return exit::CONFIG;
     };
     let store = services.pump.store.as_ref();
-    let system = match system_prompt(resolved, prompt.reference.as_ref(), &prompt.vars, store).await
-    {
+    let continued = match args.continuing() {
+        None => None,
+        Some(target) => match continued(store, target).await {
+            Ok(continued) => Some(continued),
+            Err(code) => return code,
+        },
+    };
+    let system = match &continued {
+        Some(continued) => continued_prompt(resolved, continued, &prompt, store).await,
+        None => system_prompt(resolved, prompt.reference.as_ref(), &prompt.vars, store).await,
+    };
+    let system = match system {
         Ok(system) => system,
         Err(code) => return code,
     };
@@ -153,7 +164,13 @@ pub(crate) async fn ask(
         Ok(message) => message,
         Err(code) => return code,
     };
-    let spec = first_message(resolved, &resolved.model, system, &message);
+    let mut spec = first_message(resolved, &resolved.model, system, &message);
+    if let Some(continued) = continued {
+        let mut messages = continued.history;
+        messages.append(&mut spec.request.messages);
+        spec.request.messages = promptdeck::model::normalize_history(messages);
+        spec.conversation = Some(continued.conversation);
+    }
     let mut stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
     let mode = output_mode(args.json);
@@ -162,13 +179,106 @@ pub(crate) async fn ask(
     code
 }
 
+/// The stored conversation `ask --continue` / `--resume ID` continues; on failure the message
+/// is printed and the exit status returned (2 for an id that is not there).
+async fn continued(
+    store: Option<&promptdeck::store::StoreHandle>,
+    target: Continue,
+) -> Result<Continuation, u8> {
+    let Some(store) = store else {
+        eprintln!(
+            "promptdeck: cannot continue a conversation: the history database is unavailable"
+        );
+        return Err(exit::CONFIG);
+    };
+    let failed = |e: StoreError| {
+        eprintln!("promptdeck: cannot read the conversation: {e}");
+        exit::INTERNAL
+    };
+    let id = match target {
+        Continue::Id(id) => ConversationId(id),
+        Continue::Latest => match store.list_conversations(1).wait().await {
+            Ok(rows) => match rows.first() {
+                Some(row) => row.id,
+                None => {
+                    eprintln!("promptdeck: there is no conversation to continue yet");
+                    return Err(exit::USAGE);
+                }
+            },
+            Err(e) => return Err(failed(e)),
+        },
+    };
+    match store.load_conversation(id).wait().await {
+        Ok(loaded) => Ok(continuation(&loaded)),
+        Err(StoreError::NotFound { .. }) => {
+            eprintln!(
+                "promptdeck: there is no conversation {} (see `promptdeck conversations`)",
+                id.0
+            );
+            Err(exit::USAGE)
+        }
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The system prompt of a continued conversation: the version and variable values of its
+/// last request (`--var` overrides a value), unless `--prompt` chooses another (said on
+/// stderr).
+async fn continued_prompt(
+    resolved: &Resolved,
+    continued: &Continuation,
+    chosen: &PromptChoice,
+    store: Option<&promptdeck::store::StoreHandle>,
+) -> Result<SystemPrompt, u8> {
+    let mut vars = continued.variables.clone();
+    vars.extend(chosen.vars.clone());
+    if let Some(reference) = &chosen.reference {
+        let was = match continued.prompt.reference() {
+            Some(was) => format!("its prompt {}", text::sanitize(&was)),
+            None => "its prompt (none)".to_string(),
+        };
+        eprintln!(
+            "promptdeck: note: conversation {} goes on with --prompt {} instead of {was}",
+            continued.conversation.0,
+            text::sanitize(&reference.to_string())
+        );
+        return system_prompt(resolved, Some(reference), &vars, store).await;
+    }
+    match &continued.prompt {
+        StoredPrompt::None | StoredPrompt::Inline => {
+            system_prompt(resolved, None, &vars, store).await
+        }
+        StoredPrompt::Text { provenance, text } => {
+            let (filled, variables) =
+                promptdeck::prompts::fill(text, &vars).map_err(|missing| {
+                    eprintln!("promptdeck: {missing}");
+                    exit::USAGE
+                })?;
+            Ok(SystemPrompt {
+                text: Some(filled),
+                provenance: Some(provenance.clone()),
+                raw: Some(Arc::from(text.as_str())),
+                variables,
+            })
+        }
+        StoredPrompt::Reference(stored) => {
+            let reference = Reference::parse(stored).map_err(|e| {
+                eprintln!("promptdeck: the conversation's prompt {stored}: {e}");
+                exit::USAGE
+            })?;
+            system_prompt(resolved, Some(&reference), &vars, store).await
+        }
+    }
+}
+
 /// `compare`: one lane per `--prompt` × `--model`, run at once through the one request path.
 pub(crate) async fn compare(
     args: CompareArgs,
+    repeat: u32,
     resolved: &Resolved,
     access: &Access,
     provider: Arc<dyn Provider>,
-    global: &GlobalArgs,
+    global: &RequestArgs,
 ) -> u8 {
     let mut vars = BTreeMap::new();
     for var in &global.vars {
@@ -204,7 +314,7 @@ pub(crate) async fn compare(
     } else {
         global.model.clone()
     };
-    if references.len() * models.len() < 2 && args.repeat < 2 {
+    if references.len() * models.len() < 2 && repeat < 2 {
         eprintln!(
             "promptdeck: compare needs two lanes or more: give several --prompt and/or --model (or --repeat N)"
         );
@@ -233,7 +343,7 @@ pub(crate) async fn compare(
     let code = promptdeck::compare::run(
         &services.pump,
         lanes,
-        args.repeat,
+        repeat,
         args.json,
         &mut stdout,
         &mut stderr,

@@ -2,18 +2,18 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
 
 mod headless;
+mod logging;
 
 use std::collections::BTreeMap;
 
 use promptdeck::app::AppConfig;
-use promptdeck::cli::{Cli, Command, GlobalArgs, exit};
+use promptdeck::cli::{Cli, Command, GlobalArgs, PromptsArgs, PromptsCommand, RequestArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
 use promptdeck::data_dir::Access;
@@ -31,13 +31,20 @@ use promptdeck::store::ConversationId;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The history commands only read the database: a provider without its key must not
-    // stand between the user and their log.
-    let reads_history = matches!(
+    // Generated from the command-line definition: no configuration, no data dir, no log.
+    match &cli.command {
+        Some(Command::Completions(args)) => return ExitCode::from(print_completions(args.shell)),
+        Some(Command::Man) => return ExitCode::from(print_man()),
+        _ => {}
+    }
+    let request = request_args(&cli);
+    // Only the chat, `ask` and `compare` send anything: a provider without its key must not
+    // stand between the user and their log or their prompts.
+    let sends = matches!(
         cli.command,
-        Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_))
+        None | Some(Command::Ask(_) | Command::Compare(_))
     );
-    let resolved = match load_config(&cli.global, reads_history) {
+    let resolved = match load_config(&cli.global, &request, cli.chat.theme.as_ref(), !sends) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("promptdeck: {e}");
@@ -53,16 +60,18 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
+    let log_dir = config::log_dir(
+        &resolved.data_dir,
+        data_dir_given(&cli.global, &resolved),
+        config::default_state_dir(),
+    );
     let _log_guard = match access {
-        Access::Writable => init_logging(&resolved.data_dir),
         // Said with the history below (or by the command that reads it): no second warning.
-        Access::ReadOnly { .. } => None,
+        Access::ReadOnly { .. } if log_dir == resolved.data_dir => None,
+        _ => logging::init(&log_dir),
     };
     // The price dataset is decoded off the first reply's path.
     std::thread::spawn(promptdeck::llm::pricing::warm_up);
-    if let Some(code) = history_command(&cli, &resolved) {
-        return ExitCode::from(code);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,6 +82,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
+    if let Some(code) = history_command(&cli, &resolved, &runtime) {
+        return ExitCode::from(code);
+    }
+    if let Some(Command::Prompts(args)) = &cli.command {
+        return ExitCode::from(runtime.block_on(prompts_command(args, &resolved)));
+    }
     let provider = match build_provider(&resolved) {
         Ok(p) => p,
         Err(e) => {
@@ -82,11 +97,11 @@ fn main() -> ExitCode {
     };
     // `compare` and the chat take several --prompt / --model (one lane each).
     let comparing = matches!(cli.command, Some(Command::Compare(_)) | None);
-    if !comparing && cli.global.model.len() > 1 {
+    if !comparing && request.model.len() > 1 {
         eprintln!("promptdeck: only `compare` and the chat take several --model");
         return ExitCode::from(exit::USAGE);
     }
-    let prompt = match PromptChoice::from_args(&cli.global, comparing) {
+    let prompt = match PromptChoice::from_args(&request, comparing) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("promptdeck: {e}");
@@ -97,47 +112,118 @@ fn main() -> ExitCode {
         Some(Command::Ask(args)) => {
             runtime.block_on(headless::ask(args, &resolved, &access, provider, prompt))
         }
-        Some(Command::Compare(args)) => runtime.block_on(headless::compare(
-            args,
-            &resolved,
-            &access,
-            provider,
-            &cli.global,
-        )),
-        Some(Command::Prompts) => runtime.block_on(list_prompts(&resolved)),
-        Some(Command::Log(_) | Command::Conversations(_) | Command::Export(_)) => exit::INTERNAL,
+        Some(Command::Compare(args)) => {
+            // `--repeat N` before the command counts too (`promptdeck --repeat 3 … compare`).
+            let repeat = args.repeat.or(cli.chat.repeat).unwrap_or(1);
+            runtime.block_on(headless::compare(
+                args, repeat, &resolved, &access, provider, &request,
+            ))
+        }
+        Some(
+            Command::Prompts(_)
+            | Command::Log(_)
+            | Command::Conversations(_)
+            | Command::Export(_)
+            | Command::Completions(_)
+            | Command::Man,
+        ) => exit::INTERNAL,
         None => runtime.block_on(interactive(
             resolved,
             &access,
             provider,
             prompt,
             ChatOptions {
-                models: cli.global.model.clone(),
-                resume: cli.resume,
-                repeat: cli.repeat.unwrap_or(1),
-                max_fps: cli.max_fps.unwrap_or(promptdeck::frames::DEFAULT_MAX_FPS),
+                models: request.model.clone(),
+                resume: cli.chat.resume,
+                repeat: cli.chat.repeat.unwrap_or(1),
+                max_fps: cli
+                    .chat
+                    .max_fps
+                    .unwrap_or(promptdeck::frames::DEFAULT_MAX_FPS),
             },
         )),
     };
     ExitCode::from(code)
 }
 
-/// Runs `log`, `conversations` or `export` (they read the database; no runtime, no
-/// provider). `None` for other commands.
-fn history_command(cli: &Cli, resolved: &Resolved) -> Option<u8> {
+/// The request flags in force: those before the command with the command's own (`ask`,
+/// `compare`), or its `--prompts DIR` (`log`, `prompts`).
+fn request_args(cli: &Cli) -> RequestArgs {
+    let before = &cli.chat.request;
+    let with_dir = |dir: &Option<std::path::PathBuf>| RequestArgs {
+        prompts_dir: dir.clone().or_else(|| before.prompts_dir.clone()),
+        ..before.clone()
+    };
+    match &cli.command {
+        Some(Command::Ask(args)) => before.merged(&args.request),
+        Some(Command::Compare(args)) => before.merged(&args.request),
+        Some(Command::Log(args)) => with_dir(&args.prompts_dir),
+        Some(Command::Prompts(args)) => with_dir(&args.prompts_dir),
+        _ => before.clone(),
+    }
+}
+
+/// Whether the data dir was chosen (`--data-dir`, `PROMPTDECK_DATA_DIR`, `data_dir` in the
+/// config file) rather than the platform default.
+fn data_dir_given(global: &GlobalArgs, resolved: &Resolved) -> bool {
+    global.data_dir.is_some()
+        || std::env::var_os("PROMPTDECK_DATA_DIR").is_some_and(|v| !v.is_empty())
+        || config::default_data_dir().as_deref() != Some(resolved.data_dir.as_path())
+}
+
+/// `promptdeck completions SHELL`: the script, from the command-line definition.
+fn print_completions(shell: clap_complete::Shell) -> u8 {
+    let mut command = promptdeck::cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "promptdeck", &mut out);
+    write_stdout(&out)
+}
+
+/// `promptdeck man`: the man page (roff), from the command-line definition.
+fn print_man() -> u8 {
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(promptdeck::cli::command()).render(&mut out) {
+        eprintln!("promptdeck: cannot render the man page: {e}");
+        return exit::INTERNAL;
+    }
+    write_stdout(&out)
+}
+
+/// Writes `bytes` to stdout; a reader gone away (`| head`) is not a failure.
+fn write_stdout(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("promptdeck: cannot write the output: {e}");
+            exit::INTERNAL
+        }
+    }
+}
+
+/// Runs `log`, `conversations` or `export` (they read the database; no provider). `None`
+/// for other commands.
+fn history_command(
+    cli: &Cli,
+    resolved: &Resolved,
+    runtime: &tokio::runtime::Runtime,
+) -> Option<u8> {
     let mut out = std::io::stdout().lock();
     let result = match &cli.command {
         Some(Command::Log(args)) => {
-            // `--prompt NAME` (or NAME@REV: the name is what the log is filtered by).
-            let name = match cli.global.prompt.first().map(|p| Reference::parse(p)) {
+            // `--prompt REF` after the command, else before it.
+            let given = args.prompt.as_ref().or(cli.chat.request.prompt.first());
+            let filter = match given.map(|p| Reference::parse(p)) {
                 None => None,
-                Some(Ok(reference)) => Some(reference.name),
+                Some(Ok(reference)) => Some(reference),
                 Some(Err(e)) => {
                     eprintln!("promptdeck: {e}");
                     return Some(exit::USAGE);
                 }
             };
-            commands::log(resolved, args, name.as_deref(), &mut out)
+            runtime.block_on(commands::log(resolved, args, filter.as_ref(), &mut out))
         }
         Some(Command::Conversations(args)) => commands::conversations(resolved, args, &mut out),
         Some(Command::Export(args)) => commands::export(resolved, args, &mut out),
@@ -147,6 +233,28 @@ fn history_command(cli: &Cli, resolved: &Resolved) -> Option<u8> {
         Ok(()) => exit::OK,
         Err(e) => report_command_error(&e),
     })
+}
+
+/// `promptdeck prompts [--json]` and `promptdeck prompts show REF`.
+async fn prompts_command(args: &PromptsArgs, resolved: &Resolved) -> u8 {
+    match &args.command {
+        Some(PromptsCommand::Show(show)) => {
+            let reference = match Reference::parse(&show.reference) {
+                Ok(reference) => reference,
+                Err(e) => {
+                    eprintln!("promptdeck: {e}");
+                    return exit::USAGE;
+                }
+            };
+            let on_terminal = std::io::stdout().is_terminal();
+            let mut out = std::io::stdout().lock();
+            match commands::prompt_show(resolved, &reference, &mut out, on_terminal).await {
+                Ok(()) => exit::OK,
+                Err(e) => report_command_error(&e),
+            }
+        }
+        None => list_prompts(resolved, args.json).await,
+    }
 }
 
 fn report_command_error(e: &CommandError) -> u8 {
@@ -181,7 +289,7 @@ struct PromptChoice {
 impl PromptChoice {
     /// `comparing`: the command takes several `--prompt` (`compare` parses them itself; the
     /// chat opens one lane per `--prompt` × `--model`).
-    fn from_args(global: &GlobalArgs, comparing: bool) -> Result<PromptChoice, String> {
+    fn from_args(global: &RequestArgs, comparing: bool) -> Result<PromptChoice, String> {
         if global.prompt.len() > 1 && !comparing {
             return Err("only `compare` and the chat take several --prompt".into());
         }
@@ -269,11 +377,24 @@ async fn chat_lanes(
     Ok(out)
 }
 
-async fn list_prompts(resolved: &Resolved) -> u8 {
-    match promptdeck::prompts::list_report(&resolved.prompts_dir).await {
-        Ok(report) => {
-            print!("{report}");
-            exit::OK
+async fn list_prompts(resolved: &Resolved, json: bool) -> u8 {
+    let dir = &resolved.prompts_dir;
+    let listing = if json {
+        promptdeck::prompts::report::list_json(dir)
+            .await
+            .map(|prompts| {
+                // One JSON array, control characters escaped as in every JSON output.
+                serde_json::to_string_pretty(&prompts)
+                    .map(|json| promptdeck::text::json_terminal_safe(json) + "\n")
+            })
+    } else {
+        promptdeck::prompts::list_report(dir).await.map(Ok)
+    };
+    match listing {
+        Ok(Ok(report)) => write_stdout(report.as_bytes()),
+        Ok(Err(e)) => {
+            eprintln!("promptdeck: cannot encode the listing: {e}");
+            exit::INTERNAL
         }
         Err(e) => {
             eprintln!("promptdeck: {e}");
@@ -282,7 +403,12 @@ async fn list_prompts(resolved: &Resolved) -> u8 {
     }
 }
 
-fn load_config(global: &GlobalArgs, history_only: bool) -> Result<Resolved, ConfigError> {
+fn load_config(
+    global: &GlobalArgs,
+    request: &RequestArgs,
+    theme: Option<&std::path::PathBuf>,
+    history_only: bool,
+) -> Result<Resolved, ConfigError> {
     let (path, required) = match &global.config {
         Some(p) => (Some(p.clone()), true),
         None => (config::default_config_path(), false),
@@ -296,15 +422,15 @@ fn load_config(global: &GlobalArgs, history_only: bool) -> Result<Resolved, Conf
         provider: if history_only {
             Some(ProviderKind::Demo)
         } else {
-            global.provider
+            request.provider
         },
-        model: global.model.first().cloned(),
-        max_tokens: global.max_tokens,
-        system: global.system.clone(),
+        model: request.model.first().cloned(),
+        max_tokens: request.max_tokens,
+        system: request.system.clone(),
         data_dir: global.data_dir.clone(),
-        prompts_dir: global.prompts_dir.clone(),
-        rate_limit: global.rate_limit,
-        theme: global.theme.clone(),
+        prompts_dir: request.prompts_dir.clone(),
+        rate_limit: request.rate_limit,
+        theme: theme.cloned(),
     };
     config::resolve(&overrides, &file, &env, path)
 }
@@ -327,47 +453,6 @@ fn build_provider(resolved: &Resolved) -> Result<Arc<dyn Provider>, String> {
                 .with_max_tokens_field(resolved.openai_max_tokens_field),
         ),
     })
-}
-
-/// Why there is no log file this run, for the chat's status line (stderr is hidden by the
-/// full-screen UI).
-static LOG_WARNING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// Logs go to a file under the data dir (never to the terminal the UI draws on). Keys never
-/// appear: they are only held in `ApiKey`, whose Debug is redacted.
-///
-/// Logging is best-effort: a log file that cannot be opened (a read-only data dir, a
-/// directory named `promptdeck.log`) is said once on stderr, and promptdeck goes on.
-fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let path = data_dir.join("promptdeck.log");
-    let opened = std::fs::create_dir_all(data_dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    });
-    let file = match opened {
-        Ok(file) => file,
-        Err(e) => {
-            let warning = format!(
-                "cannot write the log file {} ({e}); going on without it",
-                path.display()
-            );
-            eprintln!("promptdeck: warning: {warning}");
-            let _ = LOG_WARNING.set(warning);
-            return None;
-        }
-    };
-    let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PROMPTDECK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
-        .try_init()
-        .ok()?;
-    Some(guard)
 }
 
 /// Why nothing is sent when the limiter cannot open: in a data dir that cannot be written,
@@ -496,7 +581,7 @@ async fn interactive(
     if resolved.provider != ProviderKind::Demo {
         model = model.with_limits(*limiter.limits(), limiter.describe());
     }
-    let log_warning = LOG_WARNING.get().cloned();
+    let log_warning = logging::LOG_WARNING.get().cloned();
     let warnings: Vec<String> = [
         log_warning,
         store_warning,

@@ -25,7 +25,11 @@ async fn ask_prints_exactly_the_streamed_text_and_a_summary() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "Hello, wörld 👋\n\tindented");
+    assert_eq!(
+        stdout(&out),
+        "Hello, wörld 👋\n\tindented\n",
+        "and a final newline"
+    );
     let err = stderr(&out);
     assert!(err.contains("tokens in 21 out 7"), "{err}");
     assert!(
@@ -100,7 +104,7 @@ async fn ask_reads_the_message_from_stdin() {
     drop(stdin);
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "ok");
+    assert_eq!(stdout(&out), "ok\n");
     assert_eq!(
         server.requests()[0].body["messages"][0]["content"],
         json!("line one\nline two\n")
@@ -149,7 +153,7 @@ async fn control_sequences_from_the_model_never_reach_stdout() {
         &["ask", "x"],
     )
     .await;
-    assert_eq!(stdout(&out), "safe text end");
+    assert_eq!(stdout(&out), "safe text end\n");
 }
 
 /// Each failure class has its own exit status and its own message on stderr.
@@ -240,7 +244,7 @@ async fn each_error_class_has_its_exit_status_and_message() {
     .await;
     assert_eq!(
         stdout(&out),
-        "partial",
+        "partial\n",
         "a failure after text is never retried"
     );
     assert_eq!(server.requests().len(), 9);
@@ -525,14 +529,18 @@ async fn sigterm_mid_reply_records_it_interrupted() {
     );
 }
 
-/// A data dir whose `promptdeck.log` is a directory (or any log file that cannot be opened):
-/// a warning, and the answer all the same — never a panic.
+/// A log directory that cannot be made (here the state dir's place is taken by a file, and
+/// no data dir is given, so the log goes there): a warning, and the answer all the same —
+/// never a panic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_file_that_cannot_be_opened_is_a_warning_not_a_panic() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(home.path().join("data").join("promptdeck.log")).unwrap();
+    std::fs::write(home.path().join("state"), "a file").unwrap();
     let mut cmd = promptdeck(home.path());
-    cmd.args(["--provider", "demo"]);
+    cmd.env_remove("PROMPTDECK_DATA_DIR")
+        .env("XDG_DATA_HOME", home.path().join("share"))
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .args(["--provider", "demo"]);
     let out = run(cmd, &["ask", "hi"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(

@@ -66,7 +66,7 @@ async fn concurrent_first_opens_lose_no_request() {
             assert!(!err.contains("cannot open"), "{message}: {err}");
             assert!(!err.contains("locked"), "{message}: {err}");
             assert!(!err.contains("warning"), "{message}: {err}");
-            assert_eq!(stdout(&out), "ok");
+            assert_eq!(stdout(&out), "ok\n");
         }
         let log = run(promptdeck(home.path()), &["log", "--json"]).await;
         assert_eq!(log.status.code(), Some(0), "{}", stderr(&log));
@@ -135,7 +135,7 @@ async fn a_data_dir_deleted_mid_reply_is_recreated_and_the_request_kept() {
         .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(rest, "second half");
+    assert_eq!(rest, "second half\n");
     assert_eq!(err.matches("was deleted").count(), 1, "said once: {err}");
     assert!(err.contains("recreated"), "{err}");
     let log = run(promptdeck(home.path()), &["log", "--json"]).await;
@@ -300,7 +300,7 @@ async fn a_read_only_data_dir_is_one_warning_and_the_reply_still_prints() {
         .await
         .expect("read-only was had above");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "ok");
+    assert_eq!(stdout(&out), "ok\n");
     assert_eq!(
         stderr(&out).matches("not writable").count(),
         1,

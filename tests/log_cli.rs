@@ -106,7 +106,7 @@ async fn log_rows_match_what_the_server_saw_and_sent() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "second");
+    assert_eq!(stdout(&out), "second\n");
     assert_eq!(server.requests().len(), 3);
 
     let rows = log_json(home.path(), &[]).await;

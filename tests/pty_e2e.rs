@@ -127,7 +127,14 @@ async fn chat_in_a_real_terminal_streams_and_restores_the_terminal() {
         requests[0].body["messages"][0]["content"],
         serde_json::json!("hello from a pty")
     );
-    let log = std::fs::read_to_string(home.path().join("data/promptdeck.log")).unwrap();
+    // The day's log file, `promptdeck.YYYY-MM-DD.log` in the data dir given.
+    let log: String = std::fs::read_dir(home.path().join("data"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(!log.is_empty(), "a log file was written");
     assert!(
         !log.contains("sk-test-e2e"),
         "the key never reaches the log"

@@ -149,7 +149,7 @@ fn a_server_retry_hint_exits_as_the_error_it_wraps() {
 async fn without_a_database_the_reply_is_still_printed() {
     let provider = Scripted::new(vec![answer("still here")]);
     let (code, out, err) = ask(&pump(provider, limiter(LimitSetting::Off), None)).await;
-    assert_eq!((code, out.as_str()), (exit::OK, "still here"), "{err}");
+    assert_eq!((code, out.as_str()), (exit::OK, "still here\n"), "{err}");
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ fn lane(lane: usize, repeat: u32, text: &str, ttft_ms: u64, out: u64, usd: f64) 
             usage_reported: true,
             output_estimated: false,
             cost: CostView::Known(usd),
+            cost_usd: Some(usd),
             notes: Vec::new(),
             notices: Vec::new(),
             time_to_first_token_ms: Some(ttft_ms),
@@ -36,6 +37,7 @@ fn lane(lane: usize, repeat: u32, text: &str, ttft_ms: u64, out: u64, usd: f64) 
             error: None,
             attempts: 1,
             prompt: None,
+            prompt_ref: None,
             conversation_id: Some(lane as i64),
         },
     }

@@ -419,3 +419,21 @@ fn a_theme_file_that_cannot_be_read_is_named_as_a_theme_file() {
         "{message}"
     );
 }
+
+#[test]
+fn the_log_goes_to_the_state_dir_unless_a_data_dir_was_chosen() {
+    let data = Path::new("/data/promptdeck");
+    let state = || Some(PathBuf::from("/home/u/.local/state/promptdeck"));
+    assert_eq!(
+        [
+            log_dir(data, false, state()),
+            log_dir(data, true, state()),
+            log_dir(data, false, None),
+        ],
+        [
+            PathBuf::from("/home/u/.local/state/promptdeck"),
+            PathBuf::from("/data/promptdeck"),
+            PathBuf::from("/data/promptdeck"),
+        ]
+    );
+}

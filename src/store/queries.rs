@@ -17,17 +17,36 @@ use crate::records::{
 impl Store {
     /// The newest log rows matching `filter`, newest first.
     pub fn recent_requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>, StoreError> {
+        self.requests_matching(filter, None)
+    }
+
+    /// [`Store::recent_requests`] made with one prompt version: the prompt text whose content
+    /// hash (full, lowercase hex) is `content_hash` (`log --prompt NAME@REV`).
+    pub fn recent_requests_of_version(
+        &self,
+        filter: &RequestFilter,
+        content_hash: &str,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        self.requests_matching(filter, Some(content_hash))
+    }
+
+    fn requests_matching(
+        &self,
+        filter: &RequestFilter,
+        content_hash: Option<&str>,
+    ) -> Result<Vec<RequestRow>, StoreError> {
         let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
         let mut stmt = self.conn.prepare_cached(concat!(
             "SELECT ",
             request_columns!(),
             " FROM requests WHERE (?1 IS NULL OR prompt_name = ?1) \
              AND (?3 IS NULL OR compare_id = ?3) \
+             AND (?4 IS NULL OR prompt_hash = ?4) \
              ORDER BY started_at_ms DESC, id DESC LIMIT ?2"
         ))?;
         let rows = stmt
             .query_map(
-                params![filter.prompt_name, limit, filter.compare_id],
+                params![filter.prompt_name, limit, filter.compare_id, content_hash],
                 read_request_raw,
             )?
             .collect::<Result<Vec<_>, _>>()?;

@@ -48,6 +48,44 @@ fn recent_requests_filters_by_prompt_newest_first() {
 }
 
 #[test]
+fn recent_requests_of_version_keeps_that_content_hash_only() {
+    let mut s = store();
+    for (i, (name, hash)) in [("a", "h1"), ("a", "h2"), ("b", "h1"), ("a", "h1")]
+        .iter()
+        .enumerate()
+    {
+        let mut r = record(None, None);
+        r.started_at_ms = 1000 + i as i64;
+        r.prompt = Some(PromptVersion {
+            name: name.to_string(),
+            content_hash: hash.to_string(),
+            commit: PromptCommit::Uncommitted,
+        });
+        s.insert_request(&r).expect("insert");
+    }
+    let filter = RequestFilter {
+        limit: 10,
+        prompt_name: Some("a".into()),
+        compare_id: None,
+    };
+    let found: Vec<(String, i64)> = s
+        .recent_requests_of_version(&filter, "h1")
+        .expect("query")
+        .iter()
+        .map(|r| {
+            (
+                r.prompt.as_ref().expect("prompt").name.clone(),
+                r.started_at_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![("a".to_string(), 1003), ("a".to_string(), 1000)]
+    );
+}
+
+#[test]
 fn hostile_strings_are_data_not_sql() {
     let mut s = store();
     let evil = "'); DROP TABLE requests;--";

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::StoreHandle;
+use super::{Store, StoreHandle};
 use crate::prompts::{
     ContentHash, GitState, LoadedPrompt, PromptError, Provenance, Reference, Selector,
     SessionVersions, resolve_reference,
@@ -34,6 +34,39 @@ pub async fn resolve_with_history(
         .wait()
         .await
         .unwrap_or_default();
+    from_stored(reference, prefix, found, error)
+}
+
+/// [`resolve_with_history`] for the commands that read the database themselves (`log
+/// --prompt`, `prompts show`): the same rules, with the database opened for reading.
+pub async fn resolve_with_store(
+    dir: &Path,
+    reference: &Reference,
+    store: Option<&Store>,
+) -> Result<LoadedPrompt, PromptError> {
+    let error = match resolve_reference(dir, reference, &SessionVersions::new()).await {
+        Ok(loaded) => return Ok(loaded),
+        Err(e) => e,
+    };
+    let (Selector::Hash(prefix), Some(store), PromptError::UnknownHash { .. }) =
+        (&reference.selector, store, &error)
+    else {
+        return Err(error);
+    };
+    let found = store
+        .find_prompt_texts(&reference.name, prefix)
+        .unwrap_or_default();
+    from_stored(reference, prefix, found, error)
+}
+
+/// The one stored text (hash, text) matching `prefix`, as the version `reference` names;
+/// none gives back `error`, several are ambiguous.
+fn from_stored(
+    reference: &Reference,
+    prefix: &str,
+    found: Vec<(String, String)>,
+    error: PromptError,
+) -> Result<LoadedPrompt, PromptError> {
     match found.as_slice() {
         [(hash, text)] => match ContentHash::from_hex(hash) {
             Some(content_hash) => Ok(LoadedPrompt {
@@ -49,7 +82,7 @@ pub async fn resolve_with_history(
         [] => Err(error),
         _ => Err(PromptError::AmbiguousHash {
             name: reference.name.clone(),
-            hash: prefix.clone(),
+            hash: prefix.to_string(),
         }),
     }
 }
@@ -60,7 +93,7 @@ mod tests {
 
     use super::*;
     use crate::prompts::content_hash;
-    use crate::store::{Store, StoreWriter};
+    use crate::store::StoreWriter;
 
     #[tokio::test]
     async fn a_hash_only_the_database_knows_still_resolves() {
@@ -83,5 +116,12 @@ mod tests {
         assert_eq!(loaded.provenance.content_hash, hash);
         assert_eq!(loaded.provenance.git, GitState::Uncommitted);
         writer.close();
+        // The same rule when the database is read directly (`log`, `prompts show`).
+        let mut store = Store::open_in_memory().unwrap();
+        store.save_prompt_text(hash.full(), "greeter", old).unwrap();
+        let read = resolve_with_store(dir.path(), &reference, Some(&store))
+            .await
+            .unwrap();
+        assert_eq!(read, loaded);
     }
 }
