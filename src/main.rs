@@ -517,9 +517,6 @@ async fn interactive(
             }
         },
     };
-    // Code highlighting compiles each language's grammar on first use (up to a third of a
-    // second): do it for the common ones now, off the UI thread.
-    std::thread::spawn(promptdeck::text::highlight::warm_up_languages);
     // Several --prompt / --model: one lane each, their prompts resolved before the screen opens.
     let lanes = match chat_lanes(&resolved, &prompt, &models).await {
         Ok(lanes) => lanes,

@@ -215,6 +215,15 @@ impl Settled {
                 if !rows.is_empty() && self.ends_blank {
                     rows.push(Vec::new());
                 }
+                // Markdown drops a line's leading spaces (up to three at the start of a
+                // block, all of them on a paragraph's next line): so does the unfinished line,
+                // or it would shift a column when it completes.
+                let tail = if self.ends_blank || rows.is_empty() {
+                    let spaces = tail.len() - tail.trim_start_matches(' ').len();
+                    &tail[spaces.min(3)..]
+                } else {
+                    tail.trim_start_matches(' ')
+                };
                 rows.extend(text::wrap(
                     &[StyledSpan {
                         style: Tone::Normal,
@@ -519,11 +528,10 @@ impl Builder<'_> {
                     }
                 }
             }
-            Event::SoftBreak => {
-                let tone = self.tone();
-                self.push_text(tone, " ");
-            }
-            Event::HardBreak => self.flush(),
+            // A model's single newline is meant (a list of lines, a poem, an address): shown
+            // as a line break, as chat interfaces do, not joined into the paragraph. It also
+            // keeps a streaming paragraph from re-flowing each time a line completes.
+            Event::SoftBreak | Event::HardBreak => self.flush(),
             Event::Rule => {
                 self.blank();
                 self.push_text(Tone::Muted, "────────");
