@@ -53,10 +53,9 @@ pub enum PickerFocus {
 pub enum PreviewMode {
     /// The selected version's text.
     Text,
-    /// Its line diff against the working-tree file.
-    DiffWorking,
-    /// Its line diff against the marked version.
-    DiffMarked,
+    /// Its line diff against the base: the marked version (`m`), else the working file —
+    /// shown as git shows a diff, the older of the two as `-` and the newer as `+`.
+    Diff,
 }
 
 /// The prompt picker's state.
@@ -69,7 +68,8 @@ pub struct Picker {
     pub versions: Loadable<PromptVersions>,
     pub version_selected: usize,
     pub preview: PreviewMode,
-    /// The version chosen as the other side of a diff (`m`).
+    /// The version chosen as the base of a diff (`m`); kept per prompt in
+    /// [`PromptState::marks`], so it survives closing the picker.
     pub marked: Option<ContentHash>,
     /// First line of the preview shown.
     pub preview_scroll: usize,
@@ -113,6 +113,8 @@ pub struct PromptState {
     pub start_vars: BTreeMap<String, String>,
     /// Every text of every prompt seen this session.
     pub session: SessionVersions,
+    /// The diff base marked in the picker (`m`), per prompt.
+    pub marks: BTreeMap<String, ContentHash>,
 }
 
 impl PromptState {
@@ -123,6 +125,7 @@ impl PromptState {
             library: Loadable::Loading,
             start_vars: vars,
             session: SessionVersions::new(),
+            marks: BTreeMap::new(),
         }
     }
 
@@ -275,6 +278,9 @@ impl Model {
             .selected
             .checked_sub(1)
             .and_then(|i| self.prompts.names().get(i).cloned());
+        picker.marked = name
+            .as_ref()
+            .and_then(|name| self.prompts.marks.get(name).cloned());
         match name {
             Some(name) => {
                 picker.versions = Loadable::Loading;
@@ -284,8 +290,7 @@ impl Model {
                 }]
             }
             None => {
-                picker.versions =
-                    Loadable::Failed("no prompt: requests carry no system prompt".into());
+                picker.versions = Loadable::Failed("no system prompt is sent".into());
                 Vec::new()
             }
         }
@@ -332,22 +337,26 @@ impl Model {
             }
             (KeyCode::Char('d'), _) => {
                 picker.preview = match picker.preview {
-                    PreviewMode::Text => PreviewMode::DiffWorking,
-                    PreviewMode::DiffWorking if picker.marked.is_some() => PreviewMode::DiffMarked,
-                    PreviewMode::DiffWorking | PreviewMode::DiffMarked => PreviewMode::Text,
+                    PreviewMode::Text => PreviewMode::Diff,
+                    PreviewMode::Diff => PreviewMode::Text,
                 };
                 picker.preview_scroll = 0;
             }
             (KeyCode::Char('m'), _) => {
                 let id = picker.version().map(|v| v.id.clone());
-                if id.is_some() && picker.marked == id {
-                    picker.marked = None;
-                    if picker.preview == PreviewMode::DiffMarked {
-                        picker.preview = PreviewMode::Text;
+                let name = picker
+                    .selected
+                    .checked_sub(1)
+                    .and_then(|i| self.prompts.names().get(i).cloned());
+                if let (Some(id), Some(name)) = (id, name) {
+                    if picker.marked.as_ref() == Some(&id) {
+                        picker.marked = None;
+                        self.prompts.marks.remove(&name);
+                    } else {
+                        picker.marked = Some(id.clone());
+                        picker.preview = PreviewMode::Diff;
+                        self.prompts.marks.insert(name, id);
                     }
-                } else if id.is_some() {
-                    picker.marked = id;
-                    picker.preview = PreviewMode::DiffMarked;
                 }
             }
             (KeyCode::PageDown, _) => picker.preview_scroll += 10,

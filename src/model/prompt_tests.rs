@@ -149,6 +149,7 @@ fn an_unfilled_variable_refuses_to_send_and_names_it() {
     }
     key(&mut m, KeyCode::Enter);
     assert_eq!(m.mode, Mode::Chat);
+    assert_eq!(m.status, None, "the answered 'not sent' message is gone");
     let (system, _) = sent_system(&key(&mut m, KeyCode::Enter));
     assert_eq!(system.as_deref(), Some("You triage tickets for Acme."));
 }
@@ -410,4 +411,46 @@ fn a_prompt_that_could_not_be_loaded_blocks_sending_until_one_is_chosen() {
         key(&mut m, KeyCode::Enter).as_slice(),
         [Effect::StartRequest { .. }, Effect::ScheduleTick { .. }]
     ));
+}
+
+#[test]
+fn the_diff_base_marked_in_the_picker_survives_closing_it() {
+    let mut m = model();
+    m.update(
+        AppEvent::PromptsScanned(Ok(vec!["support/triage".into()])),
+        Instant::now(),
+    );
+    ctrl(&mut m, 'p');
+    key(&mut m, KeyCode::Down);
+    let versions = PromptVersions {
+        name: "support/triage".into(),
+        versions: vec![Version {
+            id: content_hash(TRIAGE_V1),
+            kind: VersionKind::Working {
+                status: WorkingStatus::Uncommitted,
+            },
+            text: Some(Arc::from(TRIAGE_V1)),
+            problem: None,
+        }],
+        working_error: None,
+        history: History::Git {
+            root: "/repo".into(),
+        },
+    };
+    m.update(
+        AppEvent::VersionsLoaded {
+            name: "support/triage".into(),
+            result: Ok(versions),
+        },
+        Instant::now(),
+    );
+    key(&mut m, KeyCode::Char('m'));
+    key(&mut m, KeyCode::Esc);
+    assert_eq!(m.mode, Mode::Chat);
+    ctrl(&mut m, 'p');
+    key(&mut m, KeyCode::Down);
+    let Mode::Picker(picker) = &m.mode else {
+        panic!("the picker");
+    };
+    assert_eq!(picker.marked, Some(content_hash(TRIAGE_V1)));
 }

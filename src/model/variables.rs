@@ -35,8 +35,8 @@ impl Model {
             return Vec::new();
         };
         match key.code {
-            KeyCode::Esc | KeyCode::Enter => self.mode = Mode::Chat,
-            KeyCode::Char('g') if ctrl => self.mode = Mode::Chat,
+            KeyCode::Esc | KeyCode::Enter => self.close_variables(),
+            KeyCode::Char('g') if ctrl => self.close_variables(),
             KeyCode::Up | KeyCode::BackTab => {
                 form.selected = form.selected.checked_sub(1).unwrap_or(form.names.len() - 1);
             }
@@ -70,5 +70,23 @@ impl Model {
                 .push_str(&crate::text::sanitize(pasted));
         }
         true
+    }
+}
+
+impl Model {
+    /// Closes the form; a "not sent: Ctrl-G fills …" message it has answered goes with it
+    /// (or says what is still missing).
+    fn close_variables(&mut self) {
+        self.mode = Mode::Chat;
+        let stale = self
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("not sent: Ctrl-G fills"));
+        if stale {
+            self.status = None;
+            if let Err(problem) = self.system_prompt() {
+                self.set_status(super::StatusTone::Error, problem);
+            }
+        }
     }
 }

@@ -23,7 +23,11 @@ pub const THREE_COLUMNS_MIN_WIDTH: u16 = 110;
 pub fn render(model: &Model, picker: &Picker, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let [help_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    let help = " Prompts · ↑↓ choose · ←→ switch column · Enter use · c compare · d diff · m mark · PgUp/PgDn scroll · Esc close";
+    let help = if area.width >= 110 {
+        " Prompts · ↑↓ choose · ←→ switch column · Enter use · c compare · d diff · m mark diff base · PgUp/PgDn scroll · Esc close"
+    } else {
+        " ↑↓ ←→ move · Enter use · c compare · d diff · m mark base · Esc"
+    };
     super::help_line(help, theme, frame, help_area);
     let (prompts_area, versions_area, preview_area) = if area.width >= THREE_COLUMNS_MIN_WIDTH {
         let [a, b, c] = Layout::horizontal([
@@ -81,7 +85,7 @@ fn render_prompts(
     ]))];
     match &model.prompts.library {
         Loadable::Ready(names) if names.is_empty() => items.push(ListItem::new(Line::styled(
-            "  no prompts yet: add NAME.txt files here",
+            "  none yet: add NAME.txt here",
             theme.muted,
         ))),
         Loadable::Ready(names) => items.extend(names.iter().map(|name| {
@@ -199,20 +203,44 @@ fn render_preview(picker: &Picker, theme: &Theme, frame: &mut Frame<'_>, area: R
         ));
     }
     lines.push(Line::default());
-    let title = match picker.preview {
-        PreviewMode::Text => "text".to_string(),
-        PreviewMode::DiffWorking => "diff: working file → this version".to_string(),
-        PreviewMode::DiffMarked => "diff: marked ◆ → this version".to_string(),
-    };
+    // The base of a diff: the marked version (`m`), else the working file. The older of the
+    // two is `-` and the newer `+`, as git shows it (the list is newest first).
+    let position =
+        |id: &crate::prompts::ContentHash| listing.versions.iter().position(|v| v.id == *id);
     let base: Option<&Version> = match picker.preview {
         PreviewMode::Text => None,
-        PreviewMode::DiffWorking => listing.working(),
-        PreviewMode::DiffMarked => listing
-            .versions
-            .iter()
-            .find(|v| Some(&v.id) == picker.marked.as_ref()),
+        PreviewMode::Diff => picker
+            .marked
+            .as_ref()
+            .and_then(|m| listing.versions.iter().find(|v| v.id == *m))
+            .or_else(|| listing.working()),
     };
-    match (&version.text, picker.preview, base) {
+    let label = |v: &Version| {
+        let mut label = match &v.kind {
+            VersionKind::Working { .. } => "working file".to_string(),
+            VersionKind::Commit(c) => c.short.get(..7).unwrap_or(&c.short).to_string(),
+            VersionKind::Session { .. } => format!("#{}", v.id.short()),
+        };
+        if picker.marked.as_ref() == Some(&v.id) {
+            label.push_str(" ◆");
+        }
+        label
+    };
+    let sides = base.map(|base| {
+        let newer_is_selected = position(&version.id) <= position(&base.id);
+        if newer_is_selected {
+            (base, version)
+        } else {
+            (version, base)
+        }
+    });
+    let title = match (picker.preview, sides) {
+        (PreviewMode::Text, _) | (_, None) => "text".to_string(),
+        (PreviewMode::Diff, Some((older, newer))) => {
+            format!("diff − {} + {}", label(older), label(newer))
+        }
+    };
+    match (&version.text, picker.preview, sides) {
         (None, _, _) => lines.push(Line::styled(
             version.problem.clone().unwrap_or_default(),
             theme.error,
@@ -221,19 +249,26 @@ fn render_preview(picker: &Picker, theme: &Theme, frame: &mut Frame<'_>, area: R
             lines.extend(text::sanitize(t).lines().map(|l| Line::raw(l.to_string())));
         }
         (Some(_), _, None) => lines.push(Line::styled(
-            "nothing to compare with (no working file / no marked version)",
+            "nothing to compare with: no working file, and no version marked (m)",
             theme.muted,
         )),
-        (Some(t), _, Some(base)) => {
-            let old = base.text.as_deref().unwrap_or("");
-            let diff = diff_lines(&text::sanitize(old), &text::sanitize(t));
+        (Some(_), _, Some((older, newer))) => {
+            if older.id == newer.id {
+                lines.push(Line::styled(
+                    "the same text as the base: m marks another version as the base",
+                    theme.muted,
+                ));
+            }
+            let old = older.text.as_deref().unwrap_or("");
+            let new = newer.text.as_deref().unwrap_or("");
+            let diff = diff_lines(&text::sanitize(old), &text::sanitize(new));
             let (added, removed) = diff.iter().fold((0, 0), |(a, r), d| match d.kind {
                 DiffKind::Added => (a + 1, r),
                 DiffKind::Removed => (a, r + 1),
                 DiffKind::Same => (a, r),
             });
             lines.push(Line::styled(
-                format!("+{added} −{removed} lines"),
+                format!("+{added} −{removed} lines · m marks the base"),
                 theme.muted,
             ));
             for d in diff {

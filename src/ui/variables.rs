@@ -33,7 +33,8 @@ pub fn render(
     let inner = block.inner(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(block, popup);
-    let label_width = form.names.iter().map(|n| text::width(n)).max().unwrap_or(0) + 4;
+    // `{{name}}` and two spaces before the value.
+    let label_width = form.names.iter().map(|n| text::width(n)).max().unwrap_or(0) + 6;
     let mut lines = Vec::new();
     for (i, name) in form.names.iter().enumerate() {
         let value = model.lane.vars.get(name).map(String::as_str).unwrap_or("");

@@ -96,13 +96,14 @@ fn picker_text_80x24() {
 fn picker_diff_80x24() {
     let shown = screen(true).render(80, 24);
     assert!(
-        shown.contains("- Classify each as bug, billing or question."),
-        "{shown}"
+        shown.contains("+ Classify each as bug, billing or question."),
+        "as git shows it: the newer working file is +\n{shown}"
     );
     assert!(
-        shown.contains("+ Classify each as bug or question."),
-        "{shown}"
+        shown.contains("- Classify each as bug or question."),
+        "the older commit is -\n{shown}"
     );
+    assert!(shown.contains("diff − c0ffee0 + working file"), "{shown}");
     insta::assert_snapshot!(shown);
 }
 
