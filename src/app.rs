@@ -172,8 +172,8 @@ async fn event_loop(
     config: AppConfig,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
-    let input = tokio::spawn(read_terminal(tx.clone()));
-    let signals = tokio::spawn(watch_signals(tx.clone()));
+    let mut input = tokio::spawn(read_terminal(tx.clone()));
+    let mut signals = tokio::spawn(watch_signals(tx.clone()));
     let store_warnings = config
         .store_warnings
         .map(|warnings| tokio::spawn(forward_warnings(warnings, tx.clone())));
@@ -270,7 +270,28 @@ async fn event_loop(
                         continue;
                     }
                     for effect in model.update(event, clock_now()) {
-                        quit |= services.run(effect);
+                        // The effects on the terminal itself are the loop's: it owns it.
+                        match effect {
+                            Effect::Repaint => {
+                                if let Err(e) = terminal.clear() {
+                                    failure = Some(e.into());
+                                    quit = true;
+                                }
+                            }
+                            Effect::EditInEditor { text } => {
+                                let handles = (&mut input, &mut signals);
+                                match hand_to_editor(terminal, handles, &tx, text).await {
+                                    Ok(edited) => {
+                                        let _ = tx.send(AppEvent::EditorClosed(edited));
+                                    }
+                                    Err(e) => {
+                                        failure = Some(e);
+                                        quit = true;
+                                    }
+                                }
+                            }
+                            effect => quit |= services.run(effect),
+                        }
                     }
                 }
                 services.reap_finished_tasks();
@@ -317,6 +338,82 @@ async fn event_loop(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Runs the user's editor on `text` in the real terminal and gives back what it saved.
+///
+/// The terminal is the editor's meanwhile: keys are not read (the input task stops, and
+/// starts again after), the alternate screen, raw mode and bracketed paste are left, and
+/// SIGINT (a Ctrl-C in the editor reaches us too) does not quit. Then the screen is set up
+/// again and cleared for a full redraw. `Err` only when the terminal cannot be set up again.
+async fn hand_to_editor(
+    terminal: &mut Term,
+    (input, signals): (&mut JoinHandle<()>, &mut JoinHandle<()>),
+    tx: &mpsc::UnboundedSender<AppEvent>,
+    text: String,
+) -> anyhow::Result<Result<String, String>> {
+    input.abort();
+    let _ = (&mut *input).await;
+    signals.abort();
+    let _ = (&mut *signals).await;
+    tui::restore();
+    let edited = run_editor(&text).await;
+    let back = tui::init();
+    *input = tokio::spawn(read_terminal(tx.clone()));
+    *signals = tokio::spawn(watch_signals(tx.clone()));
+    *terminal = back?;
+    terminal.clear()?;
+    Ok(edited)
+}
+
+/// `$VISUAL`, else `$EDITOR`, else `vi`, on a temporary file holding `text`; the file's text
+/// once the editor exits successfully.
+async fn run_editor(text: &str) -> Result<String, String> {
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_string());
+    let path = editor_file_path();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    drop(file);
+    // As git does: the variable may hold arguments (`code --wait`), so a shell runs it.
+    let status = if cfg!(unix) {
+        tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("promptdeck-editor")
+            .arg(&path)
+            .status()
+            .await
+    } else {
+        tokio::process::Command::new(&editor)
+            .arg(&path)
+            .status()
+            .await
+    };
+    let result = match status {
+        Ok(s) if s.success() => tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        Ok(s) => Err(format!("{editor} exited with {s}")),
+        Err(e) => Err(format!("cannot run {editor}: {e}")),
+    };
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// A file name of this process that no other edit uses.
+fn editor_file_path() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("promptdeck-message-{}-{n}.md", std::process::id()))
 }
 
 /// Passes the database thread's messages to the status line.
@@ -463,20 +560,43 @@ impl Services {
                     let _ = tx.send(AppEvent::RequestLogLoaded(result));
                 });
             }
-            Effect::LoadConversations { limit } => {
+            Effect::LoadConversations {
+                filter,
+                limit,
+                generation,
+            } => {
                 let (store, tx) = (self.store.clone(), self.tx.clone());
                 tokio::spawn(async move {
                     let result = match store {
                         Some(store) => store
-                            .list_conversations(limit)
+                            .search_conversations(filter, limit)
                             .wait()
                             .await
                             .map_err(HistoryError::from),
                         None => Err(HistoryError::Unavailable),
                     };
-                    let _ = tx.send(AppEvent::ConversationsListed(result));
+                    let _ = tx.send(AppEvent::ConversationsListed { generation, result });
                 });
             }
+            Effect::BranchConversation {
+                parent,
+                before_user_message,
+            } => {
+                let (store, tx) = (self.store.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = match store {
+                        Some(store) => store
+                            .branch_conversation(parent, before_user_message)
+                            .wait()
+                            .await
+                            .map_err(HistoryError::from),
+                        None => Err(HistoryError::Unavailable),
+                    };
+                    let _ = tx.send(AppEvent::ConversationBranched(result));
+                });
+            }
+            // The loop carries these out: they need the terminal.
+            Effect::Repaint | Effect::EditInEditor { .. } => {}
             Effect::LoadConversation { target } => {
                 let (store, tx) = (self.store.clone(), self.tx.clone());
                 tokio::spawn(async move {

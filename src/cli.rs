@@ -39,9 +39,6 @@ pub mod exit {
 }
 
 const AFTER_HELP: &str = "\
-Keys (interactive): Enter send · Ctrl-J or Alt-Enter newline · Esc cancel a streaming reply ·
-PgUp/PgDn/Home/End scroll · Ctrl-C quit.
-
 Exit status of `promptdeck ask`:
   0    the reply finished
   1    internal error
@@ -71,7 +68,12 @@ PROMPTDECK_DATA_DIR, PROMPTDECK_LOG (log filter, default `info`).";
 /// own flags (`promptdeck ask --help`); the request flags may also come before the command
 /// (`promptdeck --prompt greeter ask "hi"`), as for the chat.
 #[derive(Debug, Parser)]
-#[command(name = "promptdeck", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "promptdeck",
+    version,
+    about,
+    after_help = format!("{}\n{AFTER_HELP}", crate::keys::keys_help())
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

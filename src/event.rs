@@ -10,7 +10,7 @@ use crate::llm::LlmError;
 use crate::llm::StreamEvent;
 use crate::llm::retry::Progress;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
-use crate::records::{ConversationRow, HistoryError, Reopened, RequestRow};
+use crate::records::{ConversationId, HistoryError, ListedConversation, Reopened, RequestRow};
 use crate::request::{End, PumpEvent, Stamp, Stamped};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
@@ -66,8 +66,17 @@ pub enum AppEvent {
     },
     /// Rows of the request log (answer to `Effect::LoadRequestLog`).
     RequestLogLoaded(Result<Vec<RequestRow>, HistoryError>),
-    /// Stored conversations (answer to `Effect::LoadConversations`).
-    ConversationsListed(Result<Vec<ConversationRow>, HistoryError>),
+    /// Stored conversations (answer to the `Effect::LoadConversations` of the same
+    /// `generation`).
+    ConversationsListed {
+        generation: u64,
+        result: Result<Vec<ListedConversation>, HistoryError>,
+    },
+    /// The branch of a conversation was stored (answer to `Effect::BranchConversation`).
+    ConversationBranched(Result<ConversationId, HistoryError>),
+    /// The user's editor exited (answer to `Effect::EditInEditor`): the file's text, or why
+    /// there is none (the editor could not start, or failed).
+    EditorClosed(Result<String, String>),
     /// A stored conversation (answer to `Effect::LoadConversation`).
     ConversationLoaded(Result<Reopened, HistoryError>),
     /// The endpoint's model ids, or why it could not list them (answer to

@@ -13,6 +13,7 @@ pub mod config;
 pub mod data_dir;
 pub mod event;
 pub mod frames;
+pub mod keys;
 pub mod limit;
 pub mod llm;
 pub mod model;

@@ -283,6 +283,24 @@ pub struct ConversationRow {
     pub prompt: Option<PromptVersion>,
 }
 
+/// A conversation as the conversation list (Ctrl-O) shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedConversation {
+    pub row: ConversationRow,
+    /// The conversation it was branched from (an earlier message edited and re-sent), and
+    /// the 1-based number of the user message edited there.
+    pub branch_of: Option<(ConversationId, u32)>,
+    /// Where the search matched: a short excerpt of a message, the matched words between
+    /// [`MATCH_START`] and [`MATCH_END`]; `None` without a search or for a title match.
+    pub snippet: Option<String>,
+}
+
+/// Opens a matched word in [`ListedConversation::snippet`] (a private-use character, removed
+/// from the text itself).
+pub const MATCH_START: char = '\u{E000}';
+/// Closes a matched word in [`ListedConversation::snippet`].
+pub const MATCH_END: char = '\u{E001}';
+
 /// A message to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {

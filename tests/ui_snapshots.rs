@@ -301,6 +301,9 @@ mod picker;
 #[path = "ui_snapshots/compare.rs"]
 mod compare;
 
+#[path = "ui_snapshots/daily.rs"]
+mod daily;
+
 #[test]
 fn usage_panel_with_cost_server_limits_and_local_quota_120x40() {
     use promptdeck::limit::{
@@ -534,8 +537,9 @@ mod inspector {
 
     fn screen() -> Screen {
         let mut s = Screen::new(StartKind::Configured);
+        // F2 opens the inspector (Ctrl-L repaints the screen).
         s.model.update(
-            AppEvent::Key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL)),
+            AppEvent::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)),
             Instant::now(),
         );
         s.model

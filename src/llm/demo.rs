@@ -85,7 +85,7 @@ pub fn demo_reply(request: &ChatRequest) -> String {
          - `Esc` while a reply streams, to cancel it and keep the partial text;\n\
          - `PgUp` / `PgDn` and `Home` / `End`, to scroll the transcript;\n\
          - `Ctrl-J` or `Alt-Enter`, to put a newline in your message;\n\
-         - `Ctrl-P` to pick a prompt version, `Ctrl-T` for the usage panel, `Ctrl-L` for the \
+         - `Ctrl-P` to pick a prompt version, `Ctrl-T` for the usage panel, `F2` for the \
          request log.\n\n\
          ```text\nexport ANTHROPIC_API_KEY=...   # or OPENAI_API_KEY / OPENAI_BASE_URL\n```\n\n\
          Token counts for the demo are estimates (4 bytes per token); its cost is always $0.",

@@ -242,8 +242,7 @@ impl Model {
             return false;
         }
         if self.compare.id.is_none() {
-            self.compare.runs += 1;
-            self.compare.id = Some(format!("{}{}", self.compare.seed, self.compare.runs));
+            self.new_compare_run();
         }
         let at = self.compare.focus.min(self.others.len());
         self.others.insert(at, lane);
@@ -258,6 +257,12 @@ impl Model {
             ),
         );
         true
+    }
+
+    /// The lanes' next messages are a new compare run (a new id in the log).
+    pub(super) fn new_compare_run(&mut self) {
+        self.compare.runs += 1;
+        self.compare.id = Some(format!("{}{}", self.compare.seed, self.compare.runs));
     }
 
     /// A new lane with the focused lane's prompt, variables and model, and `prompt` if given;

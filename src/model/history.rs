@@ -20,7 +20,7 @@ use crate::prompts::provenance::INLINE_PROMPT_NAME;
 use crate::prompts::{ContentHash, GitState, Provenance, Reference};
 use crate::records::{
     ConversationId, ConversationMessage, ConversationRow, ConversationWithMessages, HistoryError,
-    MessageState, PromptCommit, PromptVersion, Reopened, RequestRow,
+    ListedConversation, MessageState, PromptCommit, PromptVersion, Reopened, RequestRow,
 };
 use crate::request::{Stamp, Stamped};
 use std::sync::Arc;
@@ -37,11 +37,28 @@ pub enum ResumeTarget {
     Id(ConversationId),
 }
 
+/// Longest search typed into the conversation list, in characters.
+pub const SEARCH_MAX_CHARS: usize = 200;
+
 /// The conversation list's state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationList {
-    pub rows: Loadable<Vec<ConversationRow>>,
+    /// The rows of the last answer (kept on screen while a new search runs).
+    pub rows: Loadable<Vec<ListedConversation>>,
     pub selected: usize,
+    /// What the user typed: words every listed conversation's title or messages contain.
+    pub filter: String,
+    /// The number of the newest search asked for; an answer to an older one is ignored.
+    pub generation: u64,
+    /// The search of the rows shown; differs from `generation` while a newer one runs.
+    pub answered: u64,
+}
+
+impl ConversationList {
+    /// Whether a search is running whose answer will replace the rows.
+    pub fn is_waiting(&self) -> bool {
+        self.answered != self.generation || matches!(self.rows, Loadable::Loading)
+    }
 }
 
 /// A stored prompt version as the provenance the rest of promptdeck speaks.
@@ -65,23 +82,43 @@ impl Model {
         self.mode = Mode::Conversations(ConversationList {
             rows: Loadable::Loading,
             selected: 0,
+            filter: String::new(),
+            generation: 1,
+            answered: 0,
         });
         vec![Effect::LoadConversations {
+            filter: String::new(),
             limit: CONVERSATION_LIST_ROWS,
+            generation: 1,
         }]
     }
 
     pub(super) fn on_conversations(
         &mut self,
-        result: Result<Vec<ConversationRow>, HistoryError>,
+        generation: u64,
+        result: Result<Vec<ListedConversation>, HistoryError>,
     ) -> Vec<Effect> {
-        if let Mode::Conversations(list) = &mut self.mode {
+        if let Mode::Conversations(list) = &mut self.mode
+            && generation == list.generation
+        {
+            list.answered = generation;
+            list.selected = 0;
             list.rows = match result {
                 Ok(rows) => Loadable::Ready(rows),
                 Err(e) => Loadable::Failed(crate::text::sanitize(&e.to_string())),
             };
         }
         Vec::new()
+    }
+
+    /// The filter changed: a new search (the rows shown stay until it answers).
+    fn search_conversations(list: &mut ConversationList) -> Vec<Effect> {
+        list.generation += 1;
+        vec![Effect::LoadConversations {
+            filter: list.filter.clone(),
+            limit: CONVERSATION_LIST_ROWS,
+            generation: list.generation,
+        }]
     }
 
     pub(super) fn conversations_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -93,16 +130,33 @@ impl Model {
             Loadable::Ready(rows) => rows.len(),
             _ => 0,
         };
+        let last = count.saturating_sub(1);
         match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => self.mode = Mode::Chat,
+            KeyCode::Esc => self.mode = Mode::Chat,
             KeyCode::Char('o') if ctrl => self.mode = Mode::Chat,
-            KeyCode::Up | KeyCode::Char('k') => list.selected = list.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Char('j') => {
-                list.selected = (list.selected + 1).min(count.saturating_sub(1));
+            KeyCode::Up => list.selected = list.selected.saturating_sub(1),
+            KeyCode::Down => list.selected = (list.selected + 1).min(last),
+            KeyCode::PageUp => list.selected = list.selected.saturating_sub(10),
+            KeyCode::PageDown => list.selected = (list.selected + 10).min(last),
+            KeyCode::Home => list.selected = 0,
+            KeyCode::End => list.selected = last,
+            KeyCode::Backspace if !list.filter.is_empty() => {
+                list.filter.pop();
+                return Self::search_conversations(list);
+            }
+            KeyCode::Char('u') if ctrl && !list.filter.is_empty() => {
+                list.filter.clear();
+                return Self::search_conversations(list);
+            }
+            KeyCode::Char(c)
+                if !ctrl && !c.is_control() && list.filter.chars().count() < SEARCH_MAX_CHARS =>
+            {
+                list.filter.push(c);
+                return Self::search_conversations(list);
             }
             KeyCode::Enter => {
                 let id = match &list.rows {
-                    Loadable::Ready(rows) => rows.get(list.selected).map(|r| r.id),
+                    Loadable::Ready(rows) => rows.get(list.selected).map(|r| r.row.id),
                     _ => None,
                 };
                 if let Some(id) = id {
@@ -206,6 +260,9 @@ impl Model {
         });
         self.lane = lanes.remove(focus);
         self.others = lanes;
+        // An edit of the conversation shown before is over.
+        self.editing = None;
+        self.branching = None;
         self.compare.focus = focus;
         self.compare.id = if comparing { reopened.compare_id } else { None };
         effects

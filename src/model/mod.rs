@@ -6,9 +6,13 @@
 //! errors — is tested here without a terminal or a network.
 
 pub mod admission;
+pub mod branch;
+mod chat_keys;
 pub mod compare;
 pub mod copy;
 pub mod draft;
+mod held_keys;
+pub mod help;
 pub mod history;
 pub mod inspector;
 pub mod lane;
@@ -50,8 +54,28 @@ pub enum Effect {
         id: RequestId,
         spec: Box<RequestSpec>,
     },
-    /// List stored conversations; answer with `AppEvent::ConversationsListed`.
-    LoadConversations { limit: usize },
+    /// List stored conversations, the most recent first, or those whose title or messages
+    /// match `filter` (SQLite full-text search; empty: all); answer with
+    /// `AppEvent::ConversationsListed` carrying the same `generation` (an answer to an older
+    /// filter is ignored).
+    LoadConversations {
+        filter: String,
+        limit: usize,
+        generation: u64,
+    },
+    /// Copy conversation `parent` up to (not including) its user message number
+    /// `before_user_message` (0-based) into a new conversation marked as its branch; answer
+    /// with `AppEvent::ConversationBranched`.
+    BranchConversation {
+        parent: crate::records::ConversationId,
+        before_user_message: usize,
+    },
+    /// Hand `text` to the user's editor (`$VISUAL`, `$EDITOR`, else `vi`) on the real
+    /// terminal: leave the alternate screen and raw mode, wait for the editor, come back and
+    /// redraw; answer with `AppEvent::EditorClosed`.
+    EditInEditor { text: String },
+    /// Clear the terminal and draw the whole screen again (Ctrl-L).
+    Repaint,
     /// Read a stored conversation; answer with `AppEvent::ConversationLoaded`.
     LoadConversation { target: ResumeTarget },
     /// List the prompts directory; answer with `AppEvent::PromptsScanned`.
@@ -183,6 +207,16 @@ pub struct Model {
     timers: timers::Timers,
     /// When the unsent draft is next written to disk.
     draft: draft::DraftState,
+    /// The key help over the screen (`?`, F1), if open.
+    pub help: Option<help::HelpOverlay>,
+    /// Keys that arrived while their pane waited for what they act on ([`held_keys`]).
+    held_keys: std::collections::VecDeque<KeyEvent>,
+    /// The messages sent this session, for ↑/↓ in an empty composer.
+    recall: chat_keys::Recall,
+    /// An earlier message being edited to re-send as a branch (Alt-E).
+    pub editing: Option<branch::Editing>,
+    /// A branch asked of the database, waiting for its conversation id.
+    branching: Option<branch::PendingBranch>,
 }
 
 /// Which screen has the keyboard.
@@ -194,7 +228,7 @@ pub enum Mode {
     Picker(Picker),
     /// The variables form (Ctrl-G).
     Variables(VariablesForm),
-    /// The request inspector (Ctrl-L).
+    /// The request inspector (F2, Alt-I).
     Inspector(inspector::Inspector),
     /// Earlier conversations (Ctrl-O).
     Conversations(history::ConversationList),
@@ -247,6 +281,11 @@ impl Model {
             fallback_models: Vec::new(),
             timers: timers::Timers::default(),
             draft: draft::DraftState::default(),
+            help: None,
+            held_keys: std::collections::VecDeque::new(),
+            recall: chat_keys::Recall::default(),
+            editing: None,
+            branching: None,
         }
     }
 
@@ -324,7 +363,12 @@ impl Model {
         if matches!(event, AppEvent::Tick) {
             self.note_tick();
         }
+        let by_key = matches!(event, AppEvent::Key(_));
         let mut effects = self.apply(event, now);
+        if !by_key {
+            // What a pane waited for may have come: the keys held for it go now, in order.
+            effects.extend(self.replay_held_keys(now));
+        }
         self.refresh_live_numbers(now);
         effects.extend(self.save_draft_if_due(now));
         effects.extend(self.schedule_wake(now));
@@ -353,7 +397,14 @@ impl Model {
                 Vec::new()
             }
             AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
-            AppEvent::ConversationsListed(result) => self.on_conversations(result),
+            AppEvent::ConversationsListed { generation, result } => {
+                self.on_conversations(generation, result)
+            }
+            AppEvent::ConversationBranched(result) => self.on_branched(result, now),
+            AppEvent::EditorClosed(result) => {
+                self.on_editor_closed(result, now);
+                Vec::new()
+            }
             AppEvent::ConversationLoaded(result) => self.on_conversation_loaded(result, now),
             AppEvent::ModelsListed(result) => {
                 self.on_models_listed(result);
@@ -404,10 +455,22 @@ impl Model {
             return Vec::new();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
         if ctrl && key.code == KeyCode::Char('c') {
             return self.quit(now);
+        }
+        if self.hold_key(key) {
+            return Vec::new();
+        }
+        self.apply_key(key, now)
+    }
+
+    /// Applies a key now (it was not held, or its pane has what it needs).
+    fn apply_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+        if let Some(effects) = self.global_key(key) {
+            return effects;
         }
         match self.mode {
             Mode::Picker(_) => return self.picker_key(key),
@@ -420,9 +483,11 @@ impl Model {
         if let Some(effects) = self.compare_key(key, now) {
             return effects;
         }
+        if let Some(effects) = self.chat_key(key, now) {
+            return effects;
+        }
         match key.code {
             KeyCode::Char('p') if ctrl => self.open_picker(),
-            KeyCode::Char('l') if ctrl => self.open_inspector(),
             KeyCode::Char('o') if ctrl => self.open_conversations(),
             KeyCode::Char('r') if ctrl => self.retry(now),
             KeyCode::Char('m') if alt => self.open_switcher(),
@@ -431,14 +496,7 @@ impl Model {
                 self.next_code_block();
                 Vec::new()
             }
-            // Shell habits over the widget's defaults: Ctrl-U deletes to the start of the
-            // line (not undo), Ctrl-Z undoes.
-            KeyCode::Char('u') if ctrl => {
-                if self.composer.delete_line_by_head() {
-                    self.composer_changed(now);
-                }
-                Vec::new()
-            }
+            // Ctrl-Z undoes (Ctrl-U and the other shell keys: `chat_keys`).
             KeyCode::Char('z') if ctrl => {
                 if self.composer.undo() {
                     self.composer_changed(now);

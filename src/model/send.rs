@@ -149,10 +149,15 @@ impl Model {
         if self.admission.pending.is_some() {
             return Vec::new();
         }
-        if self.is_comparing() || self.compare.repeat > 1 {
-            return self.send_to_every_lane(message, now);
+        let effects = if self.is_comparing() || self.compare.repeat > 1 {
+            self.send_to_every_lane(message.clone(), now)
+        } else {
+            self.dispatch_send(message.clone(), now)
+        };
+        if !effects.is_empty() {
+            self.remember_sent(&message);
         }
-        self.dispatch_send(message, now)
+        effects
     }
 
     /// Ctrl-R: sends the last user message again after a failed or cancelled reply.
@@ -175,7 +180,7 @@ impl Model {
     }
 
     /// Builds the request for the composer's message and starts it.
-    fn dispatch_send(&mut self, message: String, now: Instant) -> Vec<Effect> {
+    pub(super) fn dispatch_send(&mut self, message: String, now: Instant) -> Vec<Effect> {
         let Ok(system) = self.checked_system_prompt() else {
             return Vec::new();
         };

@@ -75,6 +75,12 @@ impl Transcript {
         });
     }
 
+    /// Keeps the first `len` entries (a branch drops what followed the edited message).
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+        self.index.get_mut().ends.truncate(len);
+    }
+
     /// Entries, oldest first.
     pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> + ExactSizeIterator {
         self.items.iter().map(|i| &i.entry)

@@ -69,6 +69,8 @@ mod recreate;
 pub mod report;
 pub mod resolve;
 pub mod schema;
+mod search;
+pub use search::fts_query;
 pub mod writer;
 mod writes;
 
@@ -82,9 +84,9 @@ use liveness::writer_identity;
 
 pub use crate::records::{
     ConversationId, ConversationMessage, ConversationRow, ConversationWithMessages, ErrorInfo,
-    LogId, MessageId, MessageRow, MessageState, NewConversation, NewMessage, PromptCommit,
-    PromptVersion, RateLimitHeaders, RequestFilter, RequestOutcome, RequestParams, RequestRecord,
-    RequestRow, RequestStatus, ResponseStart, UnknownValue,
+    ListedConversation, LogId, MessageId, MessageRow, MessageState, NewConversation, NewMessage,
+    PromptCommit, PromptVersion, RateLimitHeaders, RequestFilter, RequestOutcome, RequestParams,
+    RequestRecord, RequestRow, RequestStatus, ResponseStart, UnknownValue,
 };
 pub use export::{export_jsonl, export_markdown};
 pub use recreate::FileChange;

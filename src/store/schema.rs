@@ -113,6 +113,55 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE requests ADD COLUMN compare_id TEXT;
     CREATE INDEX requests_compare ON requests(compare_id);
     ",
+    // v7: full-text search over messages and conversation titles (Ctrl-O's filter). Each FTS5
+    // table keeps its own copy of the text under the row's id, so a row is replaced by id
+    // whatever was indexed before. A reply is indexed once it stops streaming (its streaming
+    // checkpoints would rewrite the index several times a second); triggers keep both in
+    // step with every write, and the existing rows are indexed here.
+    "
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE conversations_fts USING fts5(
+        title, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN new.state <> 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, state ON messages
+        WHEN new.state <> 'streaming' BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.id;
+        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.id;
+    END;
+    CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations
+        WHEN new.title IS NOT NULL BEGIN
+        INSERT INTO conversations_fts (rowid, title) VALUES (new.id, new.title);
+    END;
+    CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title ON conversations BEGIN
+        DELETE FROM conversations_fts WHERE rowid = old.id;
+        INSERT INTO conversations_fts (rowid, title)
+            SELECT new.id, new.title WHERE new.title IS NOT NULL;
+    END;
+    CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+        DELETE FROM conversations_fts WHERE rowid = old.id;
+    END;
+    INSERT INTO messages_fts (rowid, content)
+        SELECT id, content FROM messages WHERE state <> 'streaming';
+    INSERT INTO conversations_fts (rowid, title)
+        SELECT id, title FROM conversations WHERE title IS NOT NULL;
+    ",
+    // v8: a conversation branched from another (an earlier message edited and re-sent): the
+    // conversation and the message it was branched at.
+    "
+    ALTER TABLE conversations ADD COLUMN parent_conversation_id INTEGER
+        REFERENCES conversations(id) ON DELETE SET NULL;
+    ALTER TABLE conversations ADD COLUMN branched_from_message_id INTEGER
+        REFERENCES messages(id) ON DELETE SET NULL;
+    ",
 ];
 
 /// The schema version this build writes.

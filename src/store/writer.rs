@@ -25,9 +25,9 @@ use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 use super::{
-    ConversationId, ConversationRow, ConversationWithMessages, LogId, MessageId, MessageState,
-    NewConversation, NewMessage, RequestFilter, RequestOutcome, RequestRecord, RequestRow,
-    ResponseStart, Store, StoreError,
+    ConversationId, ConversationRow, ConversationWithMessages, ListedConversation, LogId,
+    MessageId, MessageState, NewConversation, NewMessage, RequestFilter, RequestOutcome,
+    RequestRecord, RequestRow, ResponseStart, Store, StoreError,
 };
 
 /// Where a command's result goes.
@@ -156,6 +156,24 @@ pub enum StoreCommand {
         limit: usize,
         /// Receives them.
         reply: Reply<Vec<ConversationRow>>,
+    },
+    /// The conversation list: the most recent, or those matching a full-text filter.
+    SearchConversations {
+        /// What the user typed (empty: the most recent).
+        filter: String,
+        /// At most this many.
+        limit: usize,
+        /// Receives them.
+        reply: Reply<Vec<ListedConversation>>,
+    },
+    /// Copy a conversation up to one of its user messages into a new branch of it.
+    BranchConversation {
+        /// The conversation branched.
+        parent: ConversationId,
+        /// The 0-based user message the branch replaces (copied: everything before it).
+        before_user_message: usize,
+        /// Receives the branch's id.
+        reply: Reply<ConversationId>,
     },
     /// Find stored prompt texts by name and content-hash prefix.
     FindPromptTexts {
@@ -293,6 +311,32 @@ impl StoreHandle {
     /// See [`StoreCommand::ListConversations`].
     pub fn list_conversations(&self, limit: usize) -> Pending<Vec<ConversationRow>> {
         self.ask(|reply| StoreCommand::ListConversations { limit, reply })
+    }
+
+    /// See [`StoreCommand::SearchConversations`].
+    pub fn search_conversations(
+        &self,
+        filter: String,
+        limit: usize,
+    ) -> Pending<Vec<ListedConversation>> {
+        self.ask(|reply| StoreCommand::SearchConversations {
+            filter,
+            limit,
+            reply,
+        })
+    }
+
+    /// See [`StoreCommand::BranchConversation`].
+    pub fn branch_conversation(
+        &self,
+        parent: ConversationId,
+        before_user_message: usize,
+    ) -> Pending<ConversationId> {
+        self.ask(|reply| StoreCommand::BranchConversation {
+            parent,
+            before_user_message,
+            reply,
+        })
     }
 
     /// See [`StoreCommand::FindPromptTexts`].
@@ -495,6 +539,20 @@ fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) 
             }
             StoreCommand::ListConversations { limit, reply } => {
                 let _ = reply.send(store.list_conversations(limit));
+            }
+            StoreCommand::SearchConversations {
+                filter,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(store.search_conversations(&filter, limit));
+            }
+            StoreCommand::BranchConversation {
+                parent,
+                before_user_message,
+                reply,
+            } => {
+                let _ = reply.send(store.branch_conversation(parent, before_user_message));
             }
             StoreCommand::LoadConversation { id, reply } => {
                 let _ = reply.send(store.load_conversation(id));

@@ -42,9 +42,23 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     };
     let block = Block::default()
         .borders(Borders::TOP)
-        .border_style(theme.border)
-        .title(Line::styled(" message ", theme.muted))
-        .title(Line::styled(hint, theme.muted).right_aligned());
+        .border_style(theme.border);
+    // Editing an earlier message: what Enter will do matters more than the usual hint.
+    let block = match &model.editing {
+        Some(editing) => block.title(Line::styled(
+            crate::text::truncate(
+                &format!(
+                    " editing message {} — Enter re-sends from there as a branch, Esc cancels ",
+                    editing.number()
+                ),
+                area.width as usize,
+            ),
+            theme.accent,
+        )),
+        None => block
+            .title(Line::styled(" message ", theme.muted))
+            .title(Line::styled(hint, theme.muted).right_aligned()),
+    };
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(&model.composer, inner);

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod composer;
 pub mod conversations;
+pub mod help;
 pub mod inspector;
 pub mod models;
 pub mod picker;
@@ -37,8 +38,20 @@ pub const PANEL_MIN_FORCED_COLUMNS: u16 = 70;
 /// Most rows the composer grows to before it scrolls.
 pub const COMPOSER_MAX_TEXT_ROWS: u16 = 8;
 
-/// Draws the whole screen.
+/// Draws the whole screen, and the key help over it when open.
 pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
+    render_screen(model, theme, frame);
+    let area = frame.area();
+    if let Some(overlay) = &model.help
+        && area.width >= MIN_WIDTH_COLUMNS
+        && area.height >= MIN_HEIGHT_ROWS
+    {
+        help::render(overlay, theme, frame, area);
+    }
+}
+
+/// Draws the panes of the screen.
+fn render_screen(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     let area = frame.area();
     if area.width < MIN_WIDTH_COLUMNS || area.height < MIN_HEIGHT_ROWS {
         let notice = Paragraph::new(Line::styled(

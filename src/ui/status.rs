@@ -9,14 +9,79 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Theme;
-use crate::model::{Model, Status, StatusTone};
+use crate::model::{Mode, Model, Status, StatusTone};
 use crate::text;
 
 /// Most rows a long status message takes above the status line.
 pub const MAX_MESSAGE_ROWS: u16 = 2;
 
-/// The shortest key hints shown on the status line.
-const SHORTEST_HINT: &str = " Ctrl-C quit ";
+/// The keys that matter now, most useful first ([`crate::keys`] says what they are called):
+/// as many as fit are shown.
+fn hints(model: &Model) -> Vec<String> {
+    use crate::keys::{self as k, Binding};
+    let help = |question: bool| {
+        if question {
+            "? help".to_string()
+        } else {
+            "F1 help".to_string()
+        }
+    };
+    if model.help.is_some() {
+        return vec![format!("Esc {}", k::CLOSE.label)];
+    }
+    if model.mode != Mode::Chat {
+        return vec![format!("Esc {}", k::CLOSE.label), help(false)];
+    }
+    let of = |bindings: &[Binding]| bindings.iter().map(Binding::hint).collect::<Vec<_>>();
+    let empty = model.composer.is_empty();
+    // What the state calls for comes first, then the help, then the rest.
+    let (first, then) = if model.editing.is_some() {
+        (vec![format!("{} earlier", k::EDIT_EARLIER.keys)], vec![])
+    } else if model.streaming_lane().is_some() {
+        let cancel = if model.is_comparing() {
+            of(&[k::CANCEL, k::LANE_CANCEL])
+        } else {
+            of(&[k::CANCEL])
+        };
+        (cancel, vec![])
+    } else if model.lane.transcript.retryable().is_some() {
+        (of(&[k::RETRY]), of(&[k::NEW_CONVERSATION]))
+    } else if model.is_comparing() {
+        (
+            of(&[k::LANE_FOCUS]),
+            of(&[k::LANE_ADD_CLOSE, k::NEW_CONVERSATION]),
+        )
+    } else if empty {
+        (
+            vec![],
+            of(&[k::PROMPTS, k::CONVERSATIONS, k::NEW_CONVERSATION, k::MODELS]),
+        )
+    } else {
+        (of(&[k::EDITOR]), of(&[k::PROMPTS]))
+    };
+    let mut out = first;
+    out.push(help(empty && model.editing.is_none()));
+    out.extend(then);
+    out.push(k::QUIT.hint());
+    out
+}
+
+/// The longest run of `hints`, in order, that fits in `columns`, as shown.
+fn fitting_hints(hints: &[String], columns: usize) -> String {
+    let mut shown = String::new();
+    for hint in hints {
+        let next = if shown.is_empty() {
+            format!(" {hint} ")
+        } else {
+            format!("{shown}· {hint} ")
+        };
+        if text::width(&next) > columns {
+            break;
+        }
+        shown = next;
+    }
+    shown
+}
 
 fn left_part(model: &Model) -> String {
     let session = &model.session;
@@ -95,24 +160,13 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     } else {
         (area, middle)
     };
-    const HINTS: [&str; 4] = [
-        " Ctrl-P prompts · Alt-M model · Ctrl-T panel · Ctrl-C quit ",
-        " Ctrl-P prompts · Ctrl-T panel · Ctrl-C quit ",
-        " Ctrl-P prompts · Ctrl-C quit ",
-        SHORTEST_HINT,
-    ];
     let width = line_area.width as usize;
     let left = text::truncate(&left_part(model), width);
     let rest = width.saturating_sub(text::width(&left));
     let middle = text::truncate(&middle, rest);
     let rest = rest.saturating_sub(text::width(&middle));
-    // The longest hint that fits.
-    let right = HINTS
-        .iter()
-        .find(|h| text::width(h) <= rest)
-        .copied()
-        .unwrap_or("");
-    let pad = rest.saturating_sub(text::width(right));
+    let right = fitting_hints(&hints(model), rest);
+    let pad = rest.saturating_sub(text::width(&right));
     let line = Line::from(vec![
         Span::styled(left, theme.status_bar.patch(theme.strong)),
         Span::styled(middle, style),
