@@ -640,3 +640,46 @@ fn markdown_while_streaming_80x24() {
     assert!(!screen.contains("**"), "no raw emphasis:\n{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn a_long_streaming_reply_keeps_its_header_on_top_80x24() {
+    let mut s = Screen::new(StartKind::Configured);
+    let id = s.type_and_send("Tell me everything", 0);
+    let long: String = (1..=40)
+        .map(|n| format!("line {n} of a long answer\n"))
+        .collect();
+    s.stream(id, StreamEvent::TextDelta(long), 500);
+    let screen = s.render(80, 24);
+    let first = screen.lines().next().unwrap_or_default().to_string();
+    assert!(
+        first.contains("◆ claude-sonnet-4-5") && first.contains("streaming"),
+        "the header stays on the top row: {first}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn the_reply_chosen_for_the_panel_is_marked_in_the_transcript_120x40() {
+    let mut s = Screen::new(StartKind::Configured);
+    finished_exchange(&mut s);
+    let id = s.type_and_send("And another?", 2000);
+    s.stream(id, StreamEvent::TextDelta("Another answer.".into()), 2100);
+    s.stream(
+        id,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        2200,
+    );
+    s.model.update(
+        AppEvent::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
+        s.at(2300),
+    );
+    let screen = s.render(120, 40);
+    assert!(
+        screen.contains("▶ ◆ claude-sonnet-4-5-20250929 #1"),
+        "{screen}"
+    );
+    assert!(screen.contains("Request #1 (selected"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

@@ -104,6 +104,28 @@ impl Lane {
         })
     }
 
+    /// Scrolls so that reply `id`'s header is in view (if it is not already).
+    pub fn show_reply(&mut self, id: RequestId) {
+        let (width, rows) = self.view.get();
+        let Some((start, _)) = self.transcript.rows_of_reply(id, width) else {
+            return;
+        };
+        let total = self.transcript.total_rows(width);
+        let max_top = total.saturating_sub(rows as usize);
+        let top = match self.scroll {
+            Scroll::Follow => max_top,
+            Scroll::Fixed { top_row } => top_row.min(max_top),
+        };
+        if start < top || start >= top + rows as usize {
+            let new_top = start.min(max_top);
+            self.scroll = if new_top >= max_top {
+                Scroll::Follow
+            } else {
+                Scroll::Fixed { top_row: new_top }
+            };
+        }
+    }
+
     /// Moves its view by `delta` rows (negative is up), switching to follow at the bottom.
     pub fn scroll_by(&mut self, delta: isize) {
         let (width, rows) = self.view.get();

@@ -178,6 +178,9 @@ pub struct Model {
     pub others: Vec<Lane>,
     /// The compare screen's state (focus, zoom, diff, re-run on save).
     pub compare: compare::Compare,
+    /// Tokens per byte of text, per model, as providers reported them this session: live
+    /// estimates use it.
+    pub calibration: reply::Calibration,
     /// The code block Alt-Y copies (chosen with Alt-K), if any.
     pub code_choice: Option<copy::CodeChoice>,
     pub composer: TextArea<'static>,
@@ -266,6 +269,7 @@ impl Model {
             others: Vec::new(),
             compare: compare::Compare::default(),
             code_choice: None,
+            calibration: reply::Calibration::default(),
             composer,
             status: None,
             next_request: 1,
@@ -537,6 +541,7 @@ impl Model {
                 };
                 if let Some(id) = earlier {
                     self.lane.selected_reply = Some(id);
+                    self.lane.show_reply(id);
                 }
                 Vec::new()
             }
@@ -552,6 +557,10 @@ impl Model {
                         .neighbour_reply(Some(*id), Step::Later)
                         .is_some()
                 });
+                match self.lane.selected_reply {
+                    Some(id) => self.lane.show_reply(id),
+                    None => self.lane.scroll = Scroll::Follow,
+                }
                 Vec::new()
             }
             KeyCode::Char('j') if ctrl => {
@@ -592,9 +601,11 @@ impl Model {
 
     /// Streaming replies' live numbers, refreshed when due ([`reply::COUNTER_REFRESH`]).
     fn refresh_live_numbers(&mut self, now: Instant) {
+        let calibration = self.calibration.clone();
         for lane in self.lanes_mut() {
+            let rate = calibration.rate(&lane.model);
             for id in lane.streaming_ids() {
-                lane.transcript.refresh_shown(id, now);
+                lane.transcript.refresh_shown(id, now, rate);
             }
         }
     }

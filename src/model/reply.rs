@@ -60,6 +60,44 @@ pub struct Reply {
     pub shown: Shown,
 }
 
+/// What providers counted for the text their models sent this session, per model: a live
+/// estimate in tokens per byte that converges on the provider's count (text varies: code and
+/// non-English text take more tokens a byte than English prose).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Calibration {
+    /// Model → (reported output tokens, bytes of text).
+    seen: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+impl Calibration {
+    /// Learns from a finished reply whose output count the provider reported.
+    pub fn learn(&mut self, reply: &Reply) {
+        let reported = reply.ledger.totals().usage.output_tokens;
+        let bytes = reply.text().len() as u64;
+        if let (Some(tokens), ReplyState::Finished(_)) = (reported, &reply.state)
+            && bytes >= 64
+            && tokens > 0
+        {
+            let entry = self.seen.entry(reply.model().to_string()).or_default();
+            entry.0 += tokens;
+            entry.1 += bytes;
+        }
+    }
+
+    /// Tokens per byte for `model`, once some text was counted.
+    pub fn rate(&self, model: &str) -> Option<f64> {
+        self.seen
+            .get(model)
+            .filter(|(_, bytes)| *bytes > 0)
+            .map(|(tokens, bytes)| *tokens as f64 / *bytes as f64)
+    }
+}
+
+/// Below this many output tokens a reply shows no speed.
+pub const SPEED_MIN_TOKENS: u64 = 16;
+/// Below this much streaming time a reply shows no speed.
+pub const SPEED_MIN_SECONDS: f64 = 0.25;
+
 /// How often a streaming reply's live numbers (elapsed time, tokens, cost, speed) change on
 /// screen: three times a second, a pace a reader can follow, not per token.
 pub const COUNTER_REFRESH: Duration = Duration::from_millis(333);
@@ -139,17 +177,37 @@ impl Reply {
 
     /// Takes the live numbers at `now` when the last were taken [`COUNTER_REFRESH`] ago or
     /// more; returns whether it did.
-    pub fn refresh_shown(&mut self, now: Instant) -> bool {
+    ///
+    /// While the count is an estimate, `tokens_per_byte` (what this model's earlier replies
+    /// in the session measured, if any) makes it converge on what the provider will report,
+    /// instead of the flat 4 bytes a token.
+    pub fn refresh_shown(&mut self, now: Instant, tokens_per_byte: Option<f64>) -> bool {
         // The first text shows its count at once; then at the refresh pace.
         let first_text = self.shown.output.0 == 0 && !self.text().is_empty();
         if self.shown.at.is_some_and(|at| now < at + COUNTER_REFRESH) && !first_text {
             return false;
         }
+        let output = match (self.output_tokens(), tokens_per_byte) {
+            ((_, Measure::Estimated), Some(rate)) if !self.output_reported() => {
+                let tokens = (self.text().len() as f64 * rate).round() as u64;
+                (tokens, Measure::Estimated)
+            }
+            (counted, _) => counted,
+        };
+        let speed = self.tokens_per_second(now).map(|(rate, measure)| {
+            // The same calibrated count over the same time.
+            match (self.output_tokens(), measure) {
+                ((raw, Measure::Estimated), Measure::Estimated) if raw > 0 => {
+                    (rate * output.0 as f64 / raw as f64, measure)
+                }
+                _ => (rate, measure),
+            }
+        });
         self.shown = Shown {
             at: Some(now),
-            output: self.output_tokens(),
+            output,
             cost: self.cost(),
-            speed: self.tokens_per_second(now),
+            speed,
         };
         true
     }
@@ -266,14 +324,16 @@ impl Reply {
     /// Output tokens per second over the streaming time (after the first token). While the
     /// reply streams, or when the server reported no count, the rate uses the marked
     /// estimate and the flag says so.
+    /// `None` until enough tokens and time make the rate mean something ("14986.7 tok/s"
+    /// for a 3-token reply says nothing).
     pub fn tokens_per_second(&self, now: Instant) -> Option<(f64, Measure)> {
         let first = self.first_token_at()?;
         let end = self.ended_at().unwrap_or(now);
         let seconds = end.saturating_duration_since(first).as_secs_f64();
-        if seconds <= 0.0 {
+        let (tokens, measure) = self.output_tokens();
+        if seconds < SPEED_MIN_SECONDS || tokens < SPEED_MIN_TOKENS {
             return None;
         }
-        let (tokens, measure) = self.output_tokens();
         Some((tokens as f64 / seconds, measure))
     }
 

@@ -95,6 +95,12 @@ impl Model {
     /// Bookkeeping when request `id` is over, however it ended: its lane stops streaming and
     /// adds it to its totals.
     pub(super) fn end_request(&mut self, id: RequestId) {
+        let mut calibration = std::mem::take(&mut self.calibration);
+        self.end_request_in_lane(id, &mut calibration);
+        self.calibration = calibration;
+    }
+
+    fn end_request_in_lane(&mut self, id: RequestId, calibration: &mut super::reply::Calibration) {
         let Some(lane) = self.lane_of(id) else {
             return;
         };
@@ -104,6 +110,7 @@ impl Model {
         lane.runs.retain(|run| *run != id);
         if let Some(reply) = lane.transcript.reply(id) {
             lane.totals.add(reply);
+            calibration.learn(reply);
         }
         // The first run ended before storing the message: the others are never sent.
         if lane.active.is_none() {

@@ -218,9 +218,14 @@ impl Transcript {
 
     /// Refreshes the live numbers of reply `id` if they are due at `now` (they sit in the
     /// header, built per frame: the laid-out body stays cached).
-    pub fn refresh_shown(&mut self, id: RequestId, now: Instant) -> bool {
+    pub fn refresh_shown(
+        &mut self,
+        id: RequestId,
+        now: Instant,
+        tokens_per_byte: Option<f64>,
+    ) -> bool {
         self.items.iter_mut().rev().any(|i| match &mut i.entry {
-            Entry::Reply(r) if r.id == id => r.refresh_shown(now),
+            Entry::Reply(r) if r.id == id => r.refresh_shown(now, tokens_per_byte),
             _ => false,
         })
     }
@@ -308,6 +313,18 @@ impl Transcript {
         let index = self.index.borrow();
         let i = index.ends.partition_point(|&end| end <= row);
         (i < index.ends.len()).then(|| (i, if i == 0 { 0 } else { index.ends[i - 1] }))
+    }
+
+    /// The rows reply `id` spans at `width` (from its header to its end), if it is here.
+    pub fn rows_of_reply(&self, id: RequestId, width: u16) -> Option<(usize, usize)> {
+        let at = self
+            .items
+            .iter()
+            .position(|i| matches!(&i.entry, Entry::Reply(r) if r.id == id))?;
+        self.update_index(width);
+        let index = self.index.borrow();
+        let start = if at == 0 { 0 } else { index.ends[at - 1] };
+        Some((start, index.ends[at]))
     }
 
     /// Extends the cumulative row counts to every entry, for `width`.

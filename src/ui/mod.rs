@@ -112,9 +112,18 @@ fn render_screen(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     } else {
         main_area
     };
-    let [transcript_area, composer_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(composer_rows)]).areas(chat_area);
+    // Without the panel (a narrow terminal, or Ctrl-T), one row keeps its numbers in sight.
+    let strip_rows = u16::from(!show_panel && model.panel != PanelVisibility::Hidden);
+    let [transcript_area, strip_area, composer_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(strip_rows),
+        Constraint::Length(composer_rows),
+    ])
+    .areas(chat_area);
     transcript::render(model, theme, frame, transcript_area);
+    if strip_rows > 0 {
+        stats::render_strip(model, theme, frame, strip_area);
+    }
     composer::render(model, theme, frame, composer_area);
     draw_popups(model, theme, frame, main_area);
 }

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::theme::{Theme, Tone};
 use super::transcript::seconds;
 use crate::limit::format_countdown;
-use crate::llm::pricing::{CostView, PriceTable};
+use crate::llm::pricing::{CostView, PriceTable, format_usd};
 use crate::model::Model;
 use crate::model::transcript::{Measure, Reply, ReplyState};
 use crate::text::{self, thousands};
@@ -227,13 +227,14 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         theme,
         width,
     ));
+    // The same precision as a request's cost (`<$0.0001`, not `$0.0000`).
     let cost = if t.cost_unknown > 0 {
         (
             Tone::Warning,
-            format!("≥${:.4} ({} unpriced)", t.cost_usd, t.cost_unknown),
+            format!("≥{} ({} unpriced)", format_usd(t.cost_usd), t.cost_unknown),
         )
     } else {
-        (Tone::Normal, format!("${:.4}", t.cost_usd))
+        (Tone::Normal, format_usd(t.cost_usd))
     };
     lines.push(row("cost", cost, theme, width));
     if t.unreported > 0 {
@@ -285,4 +286,78 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The panel in one row, for a terminal too narrow for it: the request the panel would show
+/// (number, tokens, time to first token, latency, speed, cost), the session's requests and
+/// cost, and the local limit's quota. Parts that do not fit are left out from the right.
+pub fn render_strip(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+    let mut parts: Vec<(Tone, String)> = Vec::new();
+    if let Some(reply) = model.panel_reply() {
+        parts.push((Tone::Muted, format!(" {}", reply.id)));
+        let u = reply.usage();
+        let input = u.input_tokens.map_or("-".to_string(), thousands);
+        let output = match reply.shown_output() {
+            (n, Measure::Reported) => thousands(n),
+            (n, Measure::Estimated) => format!("~{}", thousands(n)),
+        };
+        parts.push((Tone::Normal, format!(" in {input} · out {output}")));
+        if let Some(ttft) = reply.ttft() {
+            parts.push((Tone::Normal, format!(" · first {}", seconds(ttft))));
+        }
+        parts.push((
+            Tone::Normal,
+            format!(" · {}", seconds(reply.shown_elapsed())),
+        ));
+        if let Some((tps, measure)) = reply.shown_speed() {
+            let mark = if measure == Measure::Estimated {
+                "~"
+            } else {
+                ""
+            };
+            parts.push((Tone::Normal, format!(" · {mark}{tps:.0} tok/s")));
+        }
+        let cost = reply.shown_cost();
+        let tone = match cost {
+            CostView::Unknown | CostView::NotReported => Tone::Muted,
+            _ => Tone::Normal,
+        };
+        parts.push((tone, format!(" · {cost}")));
+    }
+    let t = &model.lane.totals;
+    if t.requests > 0 {
+        let bound = if t.cost_unknown > 0 { "≥" } else { "" };
+        parts.push((
+            Tone::Muted,
+            format!(
+                " │ session {} req · {bound}{}",
+                t.requests,
+                format_usd(t.cost_usd)
+            ),
+        ));
+    }
+    let now = model.now.unwrap_or_else(Instant::now);
+    if model.admission.limits.is_some()
+        && let Some((quota, _)) = model.admission.quota_at(now)
+    {
+        parts.push((Tone::Muted, format!(" │ {quota}")));
+    }
+    if parts.is_empty() {
+        parts.push((
+            Tone::Muted,
+            " no request yet · Ctrl-T shows the panel".into(),
+        ));
+    }
+    let width = area.width as usize;
+    let mut used = 0;
+    let mut spans = Vec::new();
+    for (tone, part) in parts {
+        let w = text::width(&part);
+        if used + w > width {
+            break;
+        }
+        used += w;
+        spans.push(Span::styled(part, theme.style(tone)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

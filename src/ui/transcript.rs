@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
 use super::theme::{Theme, Tone};
+use crate::llm::pricing::CostView;
 use crate::model::lane::Lane;
 use crate::model::transcript::{
     BODY_INDENT_COLUMNS, Entry, Measure, Reply, ReplyState, Row, header_rows,
@@ -67,10 +68,14 @@ pub fn render_lane(
         .unwrap_or((transcript.len(), top));
     let mut skip = top - entry_top;
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(rows_visible);
+    // A streaming reply whose header scrolled above the view keeps it on the top row.
+    let mut sticky: Option<Line<'static>> = None;
+    let first_index = index;
     while index < transcript.len() && lines.len() < rows_visible {
         let Some(entry) = transcript.get(index) else {
             break;
         };
+        let selected = matches!(entry, Entry::Reply(r) if lane.selected_reply == Some(r.id));
         let mut entry_lines = Vec::new();
         if header_rows(entry) > 0 {
             // The last run of a repeated message says how much the runs varied.
@@ -84,14 +89,19 @@ pub fn render_lane(
                 Headers::Full => None,
                 Headers::InLane => Some(lane),
             };
-            entry_lines.push(header(
-                entry,
-                note,
-                context,
-                theme,
-                now,
-                text_width as usize,
-            ));
+            let mut line = header(entry, note, context, theme, now, text_width as usize);
+            if selected {
+                // The reply the panel shows (Alt-↑/↓), marked where it is.
+                line.spans.insert(0, Span::styled("▶ ", theme.accent));
+                line = line.style(
+                    ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::REVERSED),
+                );
+            }
+            let live = matches!(entry, Entry::Reply(r) if r.is_live());
+            if index == first_index && skip > 0 && live {
+                sticky = Some(line.clone());
+            }
+            entry_lines.push(line);
         }
         let indent = match entry {
             Entry::Welcome { .. } => 0,
@@ -111,6 +121,9 @@ pub fn render_lane(
             }
         }
         index += 1;
+    }
+    if let (Some(header), Some(first)) = (sticky, lines.first_mut()) {
+        *first = header;
     }
     let text_area = Rect {
         width: text_width,
@@ -210,18 +223,23 @@ pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(To
     } else {
         vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))]
     };
+    // The number the usage panel, Alt-↑/↓ and the strip use for it.
+    parts.push((Tone::Muted, format!(" {}", reply.id)));
     if let Some(label) = &reply.label {
         parts.push((Tone::Warning, format!(" · {label}")));
     }
+    // Last, so that a narrow header cuts it first (the status line names the prompt too).
     let lane_prompt = lane.and_then(|l| l.prompt.as_ref().map(|p| &p.provenance));
-    if let Some(prompt) = &reply.prompt
-        && (lane.is_none() || lane_prompt != Some(prompt))
-    {
-        parts.push((
-            Tone::Code,
-            format!(" · {}", text::sanitize(&prompt.as_reference())),
-        ));
-    }
+    let prompt = reply
+        .prompt
+        .as_ref()
+        .filter(|p| lane.is_none() || lane_prompt != Some(*p))
+        .map(|p| {
+            (
+                Tone::Code,
+                format!(" · {}", text::sanitize(&p.as_reference())),
+            )
+        });
     if let Some(run) = reply.run {
         parts.push((Tone::Warning, format!(" · run {}/{}", run.number, run.of)));
     }
@@ -233,14 +251,21 @@ pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(To
         }
         (n, Measure::Estimated) => format!("~{n} tok"),
     };
+    let cost = match reply.shown_cost() {
+        CostView::Unknown | CostView::NotReported => String::new(),
+        cost => format!(" · {cost}"),
+    };
     let state = match &reply.state {
         ReplyState::Waiting => (Tone::Muted, format!(" · waiting {elapsed}")),
-        ReplyState::Streaming => (Tone::Muted, format!(" · streaming {elapsed} · {tokens}")),
+        ReplyState::Streaming => (
+            Tone::Muted,
+            format!(" · streaming {elapsed} · {tokens}{cost}"),
+        ),
         ReplyState::Finished(_) => {
             let ttft = reply.ttft().map(seconds).unwrap_or_else(|| "-".into());
             (
                 Tone::Muted,
-                format!(" · {elapsed} · first token {ttft} · {tokens}"),
+                format!(" · {elapsed} · first token {ttft} · {tokens}{cost}"),
             )
         }
         ReplyState::Cancelled => (Tone::Muted, format!(" · cancelled after {elapsed}")),
@@ -257,6 +282,7 @@ pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(To
             Tone::Warning,
             format!(" · {}: retry{target} in {left} · Esc cancels", wait.reason),
         ));
+        parts.extend(prompt);
         return parts;
     }
     if let Some(first) = reply.failed_attempts.first() {
@@ -277,5 +303,6 @@ pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(To
         parts.push((Tone::Warning, note));
     }
     parts.push(state);
+    parts.extend(prompt);
     parts
 }

@@ -1,5 +1,6 @@
 //! Retrying a reply (Ctrl-R), choosing the reply the panel shows, and what a cut reply counts.
 
+use crate::request::Measure;
 use pretty_assertions::assert_eq;
 
 use super::*;
@@ -165,4 +166,89 @@ fn a_cancelled_reply_counts_its_output_as_a_marked_estimate_not_the_placeholder(
     assert_eq!(reply.output_tokens(), (50, transcript::Measure::Estimated));
     assert_eq!(h.model.lane.totals.output_tokens, 50);
     assert_eq!(h.model.lane.totals.estimated_output, 1);
+}
+
+#[test]
+fn the_reply_chosen_with_alt_up_is_scrolled_into_view() {
+    let mut h = Harness::new();
+    h.model.lane.view.set((40, 6));
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let id = h.send(&format!("question {i}"), i * 10);
+        h.stream(
+            id,
+            text("a reply long enough to take a few rows of the view"),
+            i * 10 + 1,
+        );
+        h.stream(
+            id,
+            StreamEvent::Finished {
+                stop_reason: StopReason::EndTurn,
+            },
+            i * 10 + 2,
+        );
+        ids.push(id);
+    }
+    for _ in 0..5 {
+        h.key(KeyCode::Up, KeyModifiers::ALT, 100);
+    }
+    assert_eq!(h.model.lane.selected_reply, Some(ids[0]));
+    let (start, _) = h
+        .model
+        .lane
+        .transcript
+        .rows_of_reply(ids[0], 40)
+        .expect("its rows");
+    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: start });
+    // Back past the newest: the view follows again.
+    for _ in 0..6 {
+        h.key(KeyCode::Down, KeyModifiers::ALT, 100);
+    }
+    assert_eq!(h.model.lane.scroll, Scroll::Follow);
+}
+
+#[test]
+fn the_live_estimate_converges_on_what_the_provider_counted_before() {
+    let mut h = Harness::new();
+    // A first reply: 400 bytes that the provider counted as 200 tokens (not 100).
+    let first = h.send("first", 0);
+    h.stream(first, text(&"ab".repeat(200)), 10);
+    h.stream(
+        first,
+        StreamEvent::Usage(Usage {
+            output_tokens: Some(200),
+            ..Usage::default()
+        }),
+        20,
+    );
+    h.stream(
+        first,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        20,
+    );
+    // The next reply, still streaming: 100 bytes shown as ~50 tokens, not ~25.
+    let second = h.send("second", 100);
+    h.stream(second, text(&"cd".repeat(50)), 110);
+    assert_eq!(h.reply(second).shown_output(), (50, Measure::Estimated));
+}
+
+#[test]
+fn a_short_reply_shows_no_speed() {
+    let mut h = Harness::new();
+    let id = h.send("hi", 0);
+    h.stream(id, text("Hi!"), 10);
+    h.stream(
+        id,
+        StreamEvent::Finished {
+            stop_reason: StopReason::EndTurn,
+        },
+        11,
+    );
+    assert_eq!(
+        h.reply(id).shown_speed(),
+        None,
+        "3 tokens in 1 ms say nothing"
+    );
 }
