@@ -156,7 +156,7 @@ impl Printer<'_> {
             PumpEvent::Stored { conversation } => {
                 self.outcome.conversation_id = Some(conversation.0);
             }
-            PumpEvent::Admitted { .. } => {}
+            PumpEvent::Admitted { .. } | PumpEvent::Logged { .. } => {}
             PumpEvent::Progress(stamped) => self.on_progress(stamped.progress),
         }
     }

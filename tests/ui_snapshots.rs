@@ -677,9 +677,9 @@ fn the_reply_chosen_for_the_panel_is_marked_in_the_transcript_120x40() {
     );
     let screen = s.render(120, 40);
     assert!(
-        screen.contains("▶ ◆ claude-sonnet-4-5-20250929 #1"),
+        screen.contains("▶ ◆ claude-sonnet-4-5-20250929 · 1.21s"),
         "{screen}"
     );
-    assert!(screen.contains("Request #1 (selected"), "{screen}");
+    assert!(screen.contains("Request (selected"), "{screen}");
     insta::assert_snapshot!(screen);
 }

@@ -372,6 +372,7 @@ impl Model {
             std::sync::Arc::clone(&self.prices),
         );
         reply.prompt = row.and_then(|r| r.prompt.as_ref().and_then(provenance_of));
+        reply.log_id = row.map(|r| r.id);
         // The stored numbers go through the ledger like live ones: one rule.
         for item in replayed(row, &model, &m.content, now) {
             reply.ledger.apply(&item);

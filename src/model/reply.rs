@@ -58,6 +58,9 @@ pub struct Reply {
     pub run: Option<Run>,
     /// The live numbers as last shown (see [`Shown`]).
     pub shown: Shown,
+    /// Its current attempt's row in the request log: the number `promptdeck log` and the
+    /// inspector show, once the database has it.
+    pub log_id: Option<crate::records::LogId>,
 }
 
 /// What providers counted for the text their models sent this session, per model: a live
@@ -166,6 +169,7 @@ impl Reply {
             prompt: None,
             superseded: false,
             run: None,
+            log_id: None,
             shown: Shown {
                 at: None,
                 output: (0, Measure::Estimated),
@@ -210,6 +214,11 @@ impl Reply {
             speed,
         };
         true
+    }
+
+    /// `#1841`: its number in the request log, or `None` before the database gave one.
+    pub fn number(&self) -> Option<String> {
+        self.log_id.map(|id| format!("#{}", id.0))
     }
 
     /// Time since it was sent as shown: at the last refresh while it streams, exact once it

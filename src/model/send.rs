@@ -64,6 +64,11 @@ impl Model {
                     self.end_request(id);
                 }
             }
+            PumpEvent::Logged { log_id, .. } => {
+                if let Some(lane) = self.lane_of(id) {
+                    lane.transcript.set_log_id(id, log_id);
+                }
+            }
             PumpEvent::Warning(text) => {
                 self.status = Some(Status {
                     tone: StatusTone::Warning,

@@ -230,6 +230,20 @@ impl Transcript {
         })
     }
 
+    /// Records reply `id`'s row in the request log (its header shows it; the body's layout
+    /// stays cached).
+    pub fn set_log_id(&mut self, id: RequestId, log_id: crate::records::LogId) {
+        if let Some(Entry::Reply(r)) = self
+            .items
+            .iter_mut()
+            .rev()
+            .map(|i| &mut i.entry)
+            .find(|e| matches!(e, Entry::Reply(r) if r.id == id))
+        {
+            r.log_id = Some(log_id);
+        }
+    }
+
     /// The last reply, if it is the transcript's last entry and did not finish: what Ctrl-R
     /// can retry.
     pub fn retryable(&self) -> Option<RequestId> {

@@ -36,6 +36,7 @@ use crate::limit::{Admission, Decision, Limiter, system_now_ms};
 use crate::llm::pricing::PriceTable;
 use crate::llm::retry::{self, Progress, RetryPolicy};
 use crate::llm::{LlmError, Provider, Role, StopReason};
+use crate::store::LogId;
 use crate::store::writer::{KeyedWrite, RowKey};
 use crate::store::{
     ConversationId, MessageId, MessageState, NewConversation, NewMessage, PromptVersion,
@@ -81,6 +82,9 @@ pub enum PumpEvent {
     /// Something the user should read (the database failed and recording stopped, the
     /// limiter fell back from Redis, usage could not be recorded).
     Warning(String),
+    /// Attempt `attempt` is row `log_id` of the request log: the number `promptdeck log` and
+    /// the inspector show for it.
+    Logged { attempt: u32, log_id: LogId },
 }
 
 /// How a request ended. Its final state is written and flushed.
@@ -146,6 +150,7 @@ impl Pump {
             conversation: spec.conversation,
             user_message: None,
             attempts: BTreeMap::new(),
+            logged: Vec::new(),
             reply: None,
             ledger: Ledger::new(Arc::clone(&self.prices)),
             rx,
@@ -307,6 +312,8 @@ struct Run<'p, F: FnMut(PumpEvent)> {
     user_message: Option<MessageId>,
     /// Each attempt's log row.
     attempts: BTreeMap<u32, RowKey>,
+    /// Log row ids not handed on yet, by attempt.
+    logged: Vec<(u32, tokio::sync::oneshot::Receiver<LogId>)>,
     /// The reply's row, once the first attempt started.
     reply: Option<RowKey>,
     ledger: Ledger,
@@ -395,9 +402,27 @@ impl<F: FnMut(PumpEvent)> Run<'_, F> {
                 let writes = self.ledger.apply(&stamped);
                 self.apply(writes).await;
                 self.flush_warnings();
+                self.report_logged();
                 (self.sink)(PumpEvent::Progress(stamped));
             }
         }
+    }
+
+    /// Hands on the log row ids the database thread has assigned since the last item.
+    fn report_logged(&mut self) {
+        let mut pending = std::mem::take(&mut self.logged);
+        pending.retain_mut(|(attempt, id)| match id.try_recv() {
+            Ok(log_id) => {
+                (self.sink)(PumpEvent::Logged {
+                    attempt: *attempt,
+                    log_id,
+                });
+                false
+            }
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => true,
+            Err(tokio::sync::oneshot::error::TryRecvError::Closed) => false,
+        });
+        self.logged = pending;
     }
 
     async fn apply(&mut self, writes: Vec<Write>) {
@@ -418,6 +443,8 @@ impl<F: FnMut(PumpEvent)> Run<'_, F> {
         {
             self.store_failed(&e);
         }
+        // Flushed: every id is known now.
+        self.report_logged();
         self.flush_warnings();
     }
 
@@ -429,7 +456,15 @@ impl<F: FnMut(PumpEvent)> Run<'_, F> {
                 let key = RowKey::fresh();
                 self.attempts.insert(number, key);
                 let record = self.record(number)?;
-                self.send(|s| s.keyed(KeyedWrite::InsertRequest { key, record }));
+                let (logged, id) = tokio::sync::oneshot::channel();
+                self.logged.push((number, id));
+                self.send(|s| {
+                    s.keyed(KeyedWrite::InsertRequest {
+                        key,
+                        record,
+                        logged: Some(logged),
+                    })
+                });
                 match (self.reply, self.conversation) {
                     (Some(message), _) => self.send(|s| {
                         s.keyed(KeyedWrite::AttachRequest {

@@ -87,7 +87,11 @@ fn log_table_and_json() {
     assert!(!table.contains('\u{1b}'), "{table}");
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
-    assert!(lines[0].starts_with("TIME (UTC)"));
+    assert!(lines[0].starts_with("ID  TIME (UTC)"), "{table}");
+    assert!(
+        lines[1].starts_with(&format!("{} ", rows[0].id.0)),
+        "each row starts with its number: {table}"
+    );
     assert!(
         lines[2].contains("summarize@3f2e1d0c9b8a"),
         "the canonical reference: {table}"

@@ -16,6 +16,7 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
         return "no requests logged yet\n".to_string();
     }
     let header = [
+        "ID",
         "TIME (UTC)",
         "PROMPT",
         "MODEL",
@@ -29,6 +30,7 @@ pub fn format_log_table(rows: &[RequestRow]) -> String {
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for row in rows {
         table.push(vec![
+            row.id.0.to_string(),
             format_utc_ms(row.started_at_ms),
             row.prompt
                 .as_ref()

@@ -51,8 +51,13 @@ impl RowKey {
 /// waiting for ids.
 #[derive(Debug)]
 pub enum KeyedWrite {
-    /// Log a request attempt as it is sent, under `key`.
-    InsertRequest { key: RowKey, record: RequestRecord },
+    /// Log a request attempt as it is sent, under `key`; its row id goes to `logged` (the
+    /// number `promptdeck log` and the inspector show for it).
+    InsertRequest {
+        key: RowKey,
+        record: RequestRecord,
+        logged: Option<tokio::sync::oneshot::Sender<LogId>>,
+    },
     /// Store a reply under `key`, produced by the attempt `request` names.
     InsertReply {
         key: RowKey,
@@ -439,9 +444,16 @@ fn keyed(
         })
     };
     match write {
-        KeyedWrite::InsertRequest { key, record } => {
+        KeyedWrite::InsertRequest {
+            key,
+            record,
+            logged,
+        } => {
             let id = store.insert_request(&record)?;
             rows.insert(key, id.0);
+            if let Some(logged) = logged {
+                let _ = logged.send(id);
+            }
         }
         KeyedWrite::InsertReply {
             key,

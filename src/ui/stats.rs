@@ -182,8 +182,9 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             } else {
                 "latest"
             };
+            let number = reply.number().map(|n| format!(" {n}")).unwrap_or_default();
             lines.push(Line::styled(
-                format!(" Request {} ({which})", reply.id),
+                format!(" Request{number} ({which})"),
                 theme.heading,
             ));
             lines.extend(reply_rows(reply, &model.prices, theme, width));
@@ -294,7 +295,9 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
 pub fn render_strip(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     let mut parts: Vec<(Tone, String)> = Vec::new();
     if let Some(reply) = model.panel_reply() {
-        parts.push((Tone::Muted, format!(" {}", reply.id)));
+        if let Some(number) = reply.number() {
+            parts.push((Tone::Muted, format!(" {number}")));
+        }
         let u = reply.usage();
         let input = u.input_tokens.map_or("-".to_string(), thousands);
         let output = match reply.shown_output() {

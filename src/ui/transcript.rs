@@ -223,8 +223,10 @@ pub fn reply_header(reply: &Reply, lane: Option<&Lane>, now: Instant) -> Vec<(To
     } else {
         vec![(Tone::Accent, format!("◆ {}", text::sanitize(model)))]
     };
-    // The number the usage panel, Alt-↑/↓ and the strip use for it.
-    parts.push((Tone::Muted, format!(" {}", reply.id)));
+    // Its number in the request log (`promptdeck log`, the inspector, the panel).
+    if let Some(number) = reply.number() {
+        parts.push((Tone::Muted, format!(" {number}")));
+    }
     if let Some(label) = &reply.label {
         parts.push((Tone::Warning, format!(" · {label}")));
     }
