@@ -560,6 +560,20 @@ impl Services {
                     let _ = tx.send(AppEvent::RequestLogLoaded(result));
                 });
             }
+            Effect::LoadRequestContext { id } => {
+                let (store, tx) = (self.store.clone(), self.tx.clone());
+                tokio::spawn(async move {
+                    let result = match store {
+                        Some(store) => store
+                            .request_context(id)
+                            .wait()
+                            .await
+                            .map_err(HistoryError::from),
+                        None => Err(HistoryError::Unavailable),
+                    };
+                    let _ = tx.send(AppEvent::RequestContextLoaded { id, result });
+                });
+            }
             Effect::LoadConversations {
                 filter,
                 limit,

@@ -10,7 +10,9 @@ use crate::llm::LlmError;
 use crate::llm::StreamEvent;
 use crate::llm::retry::Progress;
 use crate::prompts::{LoadedPrompt, PromptError, PromptVersions, Reference, WatchEvent};
-use crate::records::{ConversationId, HistoryError, ListedConversation, Reopened, RequestRow};
+use crate::records::{
+    ConversationId, HistoryError, ListedConversation, LogId, Reopened, RequestContext, RequestRow,
+};
 use crate::request::{End, PumpEvent, Stamp, Stamped};
 
 /// Identifies one request (one attempt) from start to end. Events for an id that is no longer
@@ -66,6 +68,11 @@ pub enum AppEvent {
     },
     /// Rows of the request log (answer to `Effect::LoadRequestLog`).
     RequestLogLoaded(Result<Vec<RequestRow>, HistoryError>),
+    /// What log row `id` sent and got back (answer to `Effect::LoadRequestContext`).
+    RequestContextLoaded {
+        id: LogId,
+        result: Result<RequestContext, HistoryError>,
+    },
     /// Stored conversations (answer to the `Effect::LoadConversations` of the same
     /// `generation`).
     ConversationsListed {

@@ -313,24 +313,34 @@ const VARIABLES_FORM: &[Binding] = &[
 ];
 
 const INSPECTOR_KEYS: &[Binding] = &[
-    key(
-        "↑ / ↓",
-        "choose",
-        "choose an attempt (in a record: scroll it)",
-    ),
+    key("↑ / ↓", "choose", "choose an attempt"),
     key(
         "PgUp / PgDn, Home / End",
         "page",
         "move by ten rows / to the ends",
     ),
-    key("Enter", "record", "the selected attempt's full record"),
-    key("f", "filter", "only the selected row's prompt (again: all)"),
-    key("r", "reload", "read the log again"),
     key(
-        "Esc / F2 / Alt-I",
-        "close",
-        "close the record, then the inspector",
+        "Enter",
+        "record",
+        "the selected attempt's record: parameters, the system text as sent (variables filled), the messages sent, the raw reply, the log row",
     ),
+    key("f", "filter", "only the selected row's prompt (again: all)"),
+    key(
+        "r",
+        "reload",
+        "read the log again (in a record: the record too)",
+    ),
+    key(
+        "↑ / ↓, PgUp / PgDn, Home / End",
+        "scroll",
+        "in a record: scroll it by a line, a page, to the top / bottom",
+    ),
+    key(
+        "Esc / Enter",
+        "back",
+        "in a record: back to the list (Esc in the list closes the inspector)",
+    ),
+    key("F2 / Alt-I / q", "close", "close the inspector"),
 ];
 
 const CONVERSATION_LIST: &[Binding] = &[

@@ -598,6 +598,20 @@ pub struct ConversationMessage {
     pub request: Option<RequestRow>,
 }
 
+/// What the inspector shows of one request beyond its log row: what was sent and what came
+/// back, read for that row only (a long conversation costs its earlier messages, nothing more).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestContext {
+    /// The text of the request's prompt version as stored by content hash (variables not
+    /// filled); `None` without a prompt or when the text was never stored.
+    pub prompt_text: Option<String>,
+    /// The conversation's messages up to and including the user message the request answers,
+    /// oldest first; empty when the request belongs to no stored conversation.
+    pub messages: Vec<MessageRow>,
+    /// The reply linked to this attempt, as stored.
+    pub reply: Option<MessageRow>,
+}
+
 /// A stored conversation to reopen (`--resume`, Ctrl-O), with the other lanes of the compare
 /// run it belongs to, if any.
 #[derive(Debug, Clone, PartialEq)]

@@ -427,6 +427,8 @@ mod inspector {
         RequestFilter, RequestOutcome, RequestParams, RequestRecord, RequestStatus, Store,
     };
 
+    use promptdeck::model::Effect;
+
     use super::{Screen, StartKind};
 
     /// A log with a clean answer, a rate-limited attempt and its successful retry.
@@ -562,10 +564,174 @@ mod inspector {
             AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
             Instant::now(),
         );
+        // Before the database answers: the row's parameters, and what is being read.
         let shown = s.render(80, 24);
         assert!(
-            shown.contains("gen_ai.response.model claude-sonnet-4-5-20250929"),
+            shown.contains("model answered        claude-sonnet-4-5-20250929"),
             "{shown}"
+        );
+        assert!(shown.contains("reading what was sent…"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    /// A realistic request: a prompt with a filled variable, two earlier turns, and a reply
+    /// with a code block (and a stray escape sequence, which must not reach the terminal).
+    fn sent_screen() -> Screen {
+        let mut store = Store::open_in_memory()
+            .unwrap()
+            .with_clock(|| 1_795_000_000_000);
+        let template = "You are the support assistant of {{company}}.\n\
+                        Answer in two or three sentences; put shell commands in code blocks.";
+        let prompt = PromptVersion::from(&Provenance {
+            name: "support/reply".into(),
+            content_hash: content_hash(template),
+            git: GitState::Commit("5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed".into()),
+        });
+        store
+            .save_prompt_text(&prompt.content_hash, &prompt.name, template)
+            .unwrap();
+        let conversation = store
+            .create_conversation(&NewConversation {
+                title: Some("export".into()),
+                provider: "anthropic".into(),
+                model: "claude-sonnet-4-5".into(),
+                prompt: Some(prompt.clone()),
+            })
+            .unwrap();
+        let mut message = |role: Role, text: &str| {
+            store
+                .insert_message(&NewMessage {
+                    conversation_id: conversation,
+                    role,
+                    content: text.into(),
+                    state: MessageState::Complete,
+                    request_id: None,
+                })
+                .unwrap()
+        };
+        message(Role::User, "How do I export my data?");
+        message(
+            Role::Assistant,
+            "Use the export command; it writes one JSON file per project.",
+        );
+        message(Role::User, "Where does the file go?");
+        message(
+            Role::Assistant,
+            "Into the current directory, unless you pass --out.",
+        );
+        let user = message(Role::User, "Show me the exact command for project alpha.");
+        let variables = [("company".to_string(), "Acme Cloud".to_string())].into();
+        let log = store
+            .insert_request(&RequestRecord {
+                conversation_id: Some(conversation),
+                message_id: Some(user),
+                attempt: 1,
+                started_at_ms: 1_795_000_000_000,
+                provider: "anthropic".into(),
+                params: RequestParams {
+                    model: "claude-sonnet-4-5".into(),
+                    max_tokens: 4096,
+                    temperature: Some(0.5),
+                    variables,
+                },
+                prompt: Some(prompt.clone()),
+                compare_id: None,
+            })
+            .unwrap();
+        store
+            .insert_message(&NewMessage {
+                conversation_id: conversation,
+                role: Role::Assistant,
+                content: "Run this:\n\n```sh\nacme export --project alpha --out ./backup\n```\n\n\
+                          **Done** \u{1b}]0;pwned\u{7}in seconds."
+                    .into(),
+                state: MessageState::Complete,
+                request_id: Some(log),
+            })
+            .unwrap();
+        let usage = Usage {
+            input_tokens: Some(182),
+            output_tokens: Some(41),
+            cache_creation_input_tokens: None,
+            cache_read_input_tokens: None,
+            cache_creation_1h_input_tokens: None,
+        };
+        store
+            .finish_request(
+                log,
+                &RequestOutcome {
+                    status: RequestStatus::Ok,
+                    response_model: Some("claude-sonnet-4-5-20250929".into()),
+                    response_id: Some("msg_7".into()),
+                    provider_request_id: Some("req_7".into()),
+                    usage,
+                    finish_reasons: vec!["end_turn".into()],
+                    time_to_first_chunk_ms: Some(390),
+                    duration_ms: Some(1400),
+                    cost: CostView::of(&PriceTable::builtin(), "claude-sonnet-4-5", &usage),
+                    cost_source: Some(promptdeck::llm::pricing::DATASET_LABEL.to_string()),
+                    output_estimated: false,
+                    error: None,
+                    ratelimit_headers: RateLimitHeaders::default(),
+                },
+            )
+            .unwrap();
+        let rows = store.recent_requests(&RequestFilter::default()).unwrap();
+        let mut s = Screen::new(StartKind::Configured);
+        let key = |code| AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        s.model.update(key(KeyCode::F(2)), Instant::now());
+        s.model
+            .update(AppEvent::RequestLogLoaded(Ok(rows)), Instant::now());
+        let effects = s.model.update(key(KeyCode::Enter), Instant::now());
+        let id = match effects.as_slice() {
+            [Effect::LoadRequestContext { id }] => *id,
+            other => panic!("{other:?}"),
+        };
+        let result = store.request_context(id).map_err(Into::into);
+        s.model.update(
+            AppEvent::RequestContextLoaded { id, result },
+            Instant::now(),
+        );
+        s
+    }
+
+    #[test]
+    fn inspector_request_as_sent_80x24() {
+        let s = sent_screen();
+        let shown = s.render(80, 24);
+        assert!(shown.contains("Acme Cloud"), "{shown}");
+        assert!(!shown.contains("{{company}}"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn inspector_request_as_sent_120x40() {
+        let s = sent_screen();
+        let shown = s.render(120, 40);
+        assert!(shown.contains("How do I export my data?"), "{shown}");
+        insta::assert_snapshot!(shown);
+    }
+
+    #[test]
+    fn inspector_raw_reply_at_the_end_80x24() {
+        let mut s = sent_screen();
+        s.render(80, 24);
+        s.model.update(
+            AppEvent::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)),
+            Instant::now(),
+        );
+        // Up to the reply, above the log row.
+        for _ in 0..16 {
+            s.model.update(
+                AppEvent::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)),
+                Instant::now(),
+            );
+        }
+        let shown = s.render(80, 24);
+        assert!(shown.contains("```sh"), "raw, not rendered: {shown}");
+        assert!(
+            !shown.contains("pwned"),
+            "no OSC reaches the screen: {shown}"
         );
         insta::assert_snapshot!(shown);
     }

@@ -96,6 +96,9 @@ pub enum Effect {
         prompt_name: Option<String>,
         limit: usize,
     },
+    /// Read what log row `id` sent and got back (its prompt text, the messages before it,
+    /// its reply); answer with `AppEvent::RequestContextLoaded`.
+    LoadRequestContext { id: crate::records::LogId },
     /// List the models the provider's endpoint offers; answer with `AppEvent::ModelsListed`.
     ListModels,
     /// Abort the task of request `id`; dropping its stream closes the HTTP connection.
@@ -401,6 +404,7 @@ impl Model {
                 Vec::new()
             }
             AppEvent::RequestLogLoaded(result) => self.on_request_log(result),
+            AppEvent::RequestContextLoaded { id, result } => self.on_request_context(id, result),
             AppEvent::ConversationsListed { generation, result } => {
                 self.on_conversations(generation, result)
             }

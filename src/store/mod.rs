@@ -85,8 +85,8 @@ use liveness::writer_identity;
 pub use crate::records::{
     ConversationId, ConversationMessage, ConversationRow, ConversationWithMessages, ErrorInfo,
     ListedConversation, LogId, MessageId, MessageRow, MessageState, NewConversation, NewMessage,
-    PromptCommit, PromptVersion, RateLimitHeaders, RequestFilter, RequestOutcome, RequestParams,
-    RequestRecord, RequestRow, RequestStatus, ResponseStart, UnknownValue,
+    PromptCommit, PromptVersion, RateLimitHeaders, RequestContext, RequestFilter, RequestOutcome,
+    RequestParams, RequestRecord, RequestRow, RequestStatus, ResponseStart, UnknownValue,
 };
 pub use export::{export_jsonl, export_markdown};
 pub use recreate::FileChange;

@@ -11,7 +11,7 @@ use super::decode::{
 use super::{Store, StoreError};
 use crate::records::{
     ConversationId, ConversationMessage, ConversationRow, ConversationWithMessages, LogId,
-    RequestFilter, RequestRow,
+    MessageRow, RequestContext, RequestFilter, RequestRow,
 };
 
 impl Store {
@@ -69,6 +69,57 @@ impl Store {
                 id: id.0,
             })?;
         raw.into_row()
+    }
+
+    /// What log row `id` sent and got back, for the inspector: its prompt version's stored
+    /// text, the conversation's messages up to and including the user message it answers,
+    /// and the reply linked to it. Reads only that conversation's rows up to the request
+    /// (by the `(conversation_id, seq)` index), never the later ones or their request rows.
+    pub fn request_context(&self, id: LogId) -> Result<RequestContext, StoreError> {
+        let row = self.request(id)?;
+        let prompt_text = match &row.prompt {
+            Some(p) => self.prompt_text(&p.content_hash)?,
+            None => None,
+        };
+        let Some(conversation) = row.conversation_id else {
+            return Ok(RequestContext {
+                prompt_text,
+                messages: Vec::new(),
+                reply: None,
+            });
+        };
+        let messages: Vec<RawMessage> = match row.message_id {
+            Some(user) => self
+                .conn
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    message_columns!(),
+                    " FROM messages WHERE conversation_id = ?1 \
+                     AND seq <= (SELECT seq FROM messages WHERE id = ?2 AND conversation_id = ?1) \
+                     ORDER BY seq"
+                ))?
+                .query_map(params![conversation.0, user.0], read_message_raw)?
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        let reply: Option<RawMessage> = self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE conversation_id = ?1 AND request_id = ?2 \
+                 ORDER BY seq LIMIT 1"
+            ))?
+            .query_row(params![conversation.0, row.id.0], read_message_raw)
+            .optional()?;
+        Ok(RequestContext {
+            prompt_text,
+            messages: messages
+                .into_iter()
+                .map(RawMessage::into_row)
+                .collect::<Result<Vec<MessageRow>, _>>()?,
+            reply: reply.map(RawMessage::into_row).transpose()?,
+        })
     }
 
     /// The most recently active conversations, newest first.

@@ -171,3 +171,83 @@ fn conversations_list_by_last_activity() {
         .collect();
     assert_eq!(ids, vec![first, second]);
 }
+
+#[test]
+fn request_context_reads_the_messages_up_to_the_request_and_its_reply_only() {
+    let mut s = store();
+    let c = conversation(&mut s);
+    s.save_prompt_text(&prompt().content_hash, "summarize", "Be {{tone}}.")
+        .expect("prompt text");
+    let message = |s: &mut Store, role: Role, text: &str, request: Option<LogId>| {
+        s.insert_message(&NewMessage {
+            conversation_id: c,
+            role,
+            content: text.into(),
+            state: MessageState::Complete,
+            request_id: request,
+        })
+        .expect("message")
+    };
+    // Turn 1.
+    let first = message(&mut s, Role::User, "first question", None);
+    let first_request = s
+        .insert_request(&record(Some(c), Some(first)))
+        .expect("req");
+    message(&mut s, Role::Assistant, "first answer", Some(first_request));
+    // Turn 2: the request inspected.
+    let second = message(&mut s, Role::User, "second question", None);
+    let second_request = s
+        .insert_request(&record(Some(c), Some(second)))
+        .expect("req");
+    let reply = message(
+        &mut s,
+        Role::Assistant,
+        "second answer\u{1b}[31m",
+        Some(second_request),
+    );
+    s.checkpoint_message(reply, "second answer, cut", MessageState::Cancelled)
+        .expect("checkpoint");
+    // Turn 3, after it: not read.
+    message(&mut s, Role::User, "third question", None);
+
+    let context = s.request_context(second_request).expect("context");
+    let texts: Vec<(Role, &str)> = context
+        .messages
+        .iter()
+        .map(|m| (m.role, m.content.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            (Role::User, "first question"),
+            (Role::Assistant, "first answer"),
+            (Role::User, "second question"),
+        ]
+    );
+    assert_eq!(context.prompt_text.as_deref(), Some("Be {{tone}}."));
+    let reply = context.reply.expect("reply");
+    assert_eq!(
+        (reply.content.as_str(), reply.state),
+        ("second answer, cut", MessageState::Cancelled)
+    );
+
+    // A request without a conversation, or a prompt whose text was never kept.
+    let mut lone = record(None, None);
+    lone.prompt = Some(PromptVersion {
+        content_hash: "sha256:unknown".into(),
+        ..prompt()
+    });
+    let lone = s.insert_request(&lone).expect("req");
+    assert_eq!(
+        s.request_context(lone).expect("context"),
+        RequestContext {
+            prompt_text: None,
+            messages: Vec::new(),
+            reply: None,
+        }
+    );
+    assert!(matches!(
+        s.request_context(LogId(9_999)),
+        Err(StoreError::NotFound { .. })
+    ));
+}

@@ -26,8 +26,8 @@ use tokio::sync::oneshot;
 
 use super::{
     ConversationId, ConversationRow, ConversationWithMessages, ListedConversation, LogId,
-    MessageId, MessageState, NewConversation, NewMessage, RequestFilter, RequestOutcome,
-    RequestRecord, RequestRow, ResponseStart, Store, StoreError,
+    MessageId, MessageState, NewConversation, NewMessage, RequestContext, RequestFilter,
+    RequestOutcome, RequestRecord, RequestRow, ResponseStart, Store, StoreError,
 };
 
 /// Where a command's result goes.
@@ -196,6 +196,13 @@ pub enum StoreCommand {
         /// Receives it.
         reply: Reply<ConversationWithMessages>,
     },
+    /// What one logged request sent and got back (the inspector's record).
+    RequestContext {
+        /// The log row.
+        id: LogId,
+        /// Receives it.
+        reply: Reply<RequestContext>,
+    },
     /// The compare run a conversation is a lane of, and its lanes' conversations.
     CompareLanes {
         /// Which conversation.
@@ -360,6 +367,11 @@ impl StoreHandle {
     /// See [`StoreCommand::LoadConversation`].
     pub fn load_conversation(&self, id: ConversationId) -> Pending<ConversationWithMessages> {
         self.ask(|reply| StoreCommand::LoadConversation { id, reply })
+    }
+
+    /// See [`StoreCommand::RequestContext`].
+    pub fn request_context(&self, id: LogId) -> Pending<RequestContext> {
+        self.ask(|reply| StoreCommand::RequestContext { id, reply })
     }
 
     /// See [`StoreCommand::CompareLanes`].
@@ -568,6 +580,9 @@ fn run(mut store: Store, rx: mpsc::Receiver<StoreCommand>, on_error: ErrorSink) 
             }
             StoreCommand::LoadConversation { id, reply } => {
                 let _ = reply.send(store.load_conversation(id));
+            }
+            StoreCommand::RequestContext { id, reply } => {
+                let _ = reply.send(store.request_context(id));
             }
             StoreCommand::CompareLanes { id, reply } => {
                 let _ = reply.send(store.compare_lanes(id));
