@@ -552,7 +552,9 @@ mod inspector {
     #[test]
     fn inspector_table_120x40() {
         let shown = screen().render(120, 40);
-        assert!(shown.contains("support/triage@c0ffee00c0ff"), "{shown}");
+        // The log's number first (as reply headers and `promptdeck log` show it).
+        assert!(shown.contains("#2    11-18 11:06:47"), "{shown}");
+        assert!(shown.contains("support/triage@c0ffee"), "{shown}");
         assert!(shown.contains("error: rate_limited"), "{shown}");
         insta::assert_snapshot!(shown);
     }

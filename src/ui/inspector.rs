@@ -85,6 +85,8 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
             RequestStatus::Cancelled | RequestStatus::Pending => theme.muted,
         };
         Row::new(vec![
+            // The number reply headers, the panel and `promptdeck log` show.
+            Cell::from(format!("#{}", r.id.0)),
             // `MM-DD HH:MM:SS`: the year is in the full record.
             Cell::from(
                 format_utc_ms(r.started_at_ms)
@@ -108,6 +110,7 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
     });
     super::selectable_table(
         &[
+            "id",
             "UTC",
             "prompt",
             "model",
@@ -119,6 +122,7 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
         ],
         table_rows,
         &[
+            Constraint::Length(5),
             Constraint::Length(14),
             Constraint::Fill(1),
             Constraint::Length(17),
