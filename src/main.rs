@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use clap::Parser;
 
+mod chat;
 mod headless;
 mod logging;
 
 use std::collections::BTreeMap;
 
-use promptdeck::app::AppConfig;
 use promptdeck::cli::{Cli, Command, GlobalArgs, PromptsArgs, PromptsCommand, RequestArgs, exit};
 use promptdeck::commands::{self, CommandError};
 use promptdeck::config::{self, ConfigError, FileConfig, Overrides, ProviderKind, Resolved};
@@ -22,12 +22,7 @@ use promptdeck::llm::Provider;
 use promptdeck::llm::anthropic::AnthropicProvider;
 use promptdeck::llm::demo::DemoProvider;
 use promptdeck::llm::openai::OpenAiProvider;
-use promptdeck::model::compare::LaneStart;
-use promptdeck::model::history::ResumeTarget;
-use promptdeck::model::prompt::{PromptState, Tracking};
-use promptdeck::model::{Model, Session, StartKind, Status, StatusTone};
 use promptdeck::prompts::{Reference, parse_var};
-use promptdeck::store::ConversationId;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -127,12 +122,12 @@ fn main() -> ExitCode {
             | Command::Completions(_)
             | Command::Man,
         ) => exit::INTERNAL,
-        None => runtime.block_on(interactive(
+        None => runtime.block_on(chat::interactive(
             resolved,
             &access,
             provider,
             prompt,
-            ChatOptions {
+            chat::ChatOptions {
                 models: request.model.clone(),
                 resume: cli.chat.resume,
                 repeat: cli.chat.repeat.unwrap_or(1),
@@ -265,18 +260,6 @@ fn report_command_error(e: &CommandError) -> u8 {
     status
 }
 
-/// The chat's own flags.
-struct ChatOptions {
-    /// Every `--model` (several open a compare).
-    models: Vec<String>,
-    /// `--resume [ID]`.
-    resume: Option<String>,
-    /// `--repeat N`.
-    repeat: u32,
-    /// `--max-fps N`.
-    max_fps: u32,
-}
-
 /// `--prompt` and `--var`, parsed.
 struct PromptChoice {
     /// The first `--prompt` (`ask` and a one-lane chat).
@@ -312,69 +295,6 @@ impl PromptChoice {
             vars,
         })
     }
-}
-
-/// The chat's lanes for several `--prompt` × `--model` (empty for one lane, whose prompt the
-/// chat resolves itself): each prompt resolved now, so that a wrong one is named before the
-/// screen opens.
-async fn chat_lanes(
-    resolved: &Resolved,
-    prompt: &PromptChoice,
-    models: &[String],
-) -> Result<Vec<LaneStart>, u8> {
-    let lanes = prompt.references.len().max(1) * models.len().max(1);
-    if lanes < 2 {
-        return Ok(Vec::new());
-    }
-    if lanes > promptdeck::model::compare::MAX_LANES {
-        eprintln!(
-            "promptdeck: {lanes} lanes asked for (--prompt × --model); the chat shows {} at most",
-            promptdeck::model::compare::MAX_LANES
-        );
-        return Err(exit::USAGE);
-    }
-    let references = if prompt.references.is_empty() {
-        vec![None]
-    } else {
-        prompt.references.clone()
-    };
-    let models = if models.is_empty() {
-        vec![resolved.model.clone()]
-    } else {
-        models.to_vec()
-    };
-    let session = promptdeck::prompts::SessionVersions::new();
-    let mut out = Vec::new();
-    for reference in &references {
-        let loaded = match reference {
-            Some(reference) => {
-                let loaded = promptdeck::store::resolve::resolve_with_history(
-                    &resolved.prompts_dir,
-                    reference,
-                    &session,
-                    None,
-                )
-                .await
-                .map_err(|e| {
-                    eprintln!("promptdeck: {e}");
-                    exit::USAGE
-                })?;
-                let tracking = match reference.selector {
-                    promptdeck::prompts::Selector::Working => Tracking::WorkingTree,
-                    _ => Tracking::Pinned,
-                };
-                Some((loaded, tracking))
-            }
-            None => None,
-        };
-        for model in &models {
-            out.push(LaneStart {
-                prompt: loaded.clone(),
-                model: model.clone(),
-            });
-        }
-    }
-    Ok(out)
 }
 
 async fn list_prompts(resolved: &Resolved, json: bool) -> u8 {
@@ -483,146 +403,4 @@ async fn limiter_for(
         return Ok((Limiter::memory(unlimited), None));
     }
     config::connect_limiter(resolved).await
-}
-
-async fn interactive(
-    resolved: Resolved,
-    access: &Access,
-    provider: Arc<dyn Provider>,
-    prompt: PromptChoice,
-    options: ChatOptions,
-) -> u8 {
-    let ChatOptions {
-        models,
-        resume,
-        repeat,
-        max_fps,
-    } = options;
-    if !std::io::stdout().is_terminal() {
-        eprintln!(
-            "promptdeck: the chat needs a terminal; use `promptdeck ask \"message\"` in scripts"
-        );
-        return exit::USAGE;
-    }
-    let resume = match resume.as_deref() {
-        None => None,
-        Some("latest") => Some(ResumeTarget::Latest),
-        Some(id) => match id.parse::<i64>() {
-            Ok(id) => Some(ResumeTarget::Id(ConversationId(id))),
-            Err(_) => {
-                eprintln!(
-                    "promptdeck: --resume takes a conversation id (see `promptdeck conversations`)"
-                );
-                return exit::USAGE;
-            }
-        },
-    };
-    // Several --prompt / --model: one lane each, their prompts resolved before the screen opens.
-    let lanes = match chat_lanes(&resolved, &prompt, &models).await {
-        Ok(lanes) => lanes,
-        Err(code) => return code,
-    };
-    // Nothing may be sent unlimited: without a limiter the chat does not start.
-    let (limiter, limiter_warning) = match limiter_for(&resolved).await {
-        Ok(pair) => pair,
-        Err(e) => {
-            eprintln!("promptdeck: {}", limiter_failure(access, &e));
-            return exit::CONFIG;
-        }
-    };
-    // The UI owns the terminal: database errors go to the log file, and to the status line.
-    let (warn, database_messages) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let on_error: promptdeck::store::ErrorSink = Box::new(move |e| {
-        tracing::warn!("history database: {e}");
-        let _ = warn.send(e.to_string());
-    });
-    let (writer, store_warning) = match access.warning() {
-        Some(warning) => (None, Some(warning)),
-        None => match promptdeck::store::open_writer_async(&resolved.data_dir, on_error).await {
-            Ok(writer) => (Some(writer), None),
-            Err(e) => (
-                None,
-                Some(format!(
-                    "history database unavailable ({e}): replies are not saved"
-                )),
-            ),
-        },
-    };
-    let config_path = resolved
-        .config_path
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "config.toml".into());
-    let session = Session {
-        provider: provider.name().to_string(),
-        provider_label: provider.label().map(str::to_string),
-        model: resolved.model.clone(),
-        max_tokens: resolved.max_tokens,
-        temperature: resolved.temperature,
-        system: resolved.system.clone(),
-        start: if resolved.first_run {
-            StartKind::FirstRun { config_path }
-        } else {
-            StartKind::Configured
-        },
-    };
-    let prompts = PromptState::new(resolved.prompts_dir.display().to_string(), prompt.vars);
-    let mut model = Model::new(session)
-        .with_prompts(prompts)
-        .with_prices(Arc::clone(&resolved.prices))
-        .with_fallback(resolved.retry.fallback_models.clone())
-        .with_compare_seed(format!("{}-", promptdeck::compare::compare_id()))
-        .with_repeat(repeat)
-        .with_lanes(lanes)
-        .with_draft_autosave();
-    if resolved.provider != ProviderKind::Demo {
-        model = model.with_limits(*limiter.limits(), limiter.describe());
-    }
-    let log_warning = logging::LOG_WARNING.get().cloned();
-    let warnings: Vec<String> = [
-        log_warning,
-        store_warning,
-        limiter_warning.map(|w| w.to_string()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if let Some(warning) = (!warnings.is_empty()).then(|| warnings.join(" · ")) {
-        model.status = Some(Status {
-            tone: StatusTone::Warning,
-            text: warning,
-        });
-    }
-    let config = AppConfig {
-        provider,
-        policy: resolved.retry.clone(),
-        theme: resolved.theme.clone(),
-        data_dir: resolved.data_dir.clone(),
-        prompts_dir: resolved.prompts_dir.clone(),
-        // A compare's prompts are resolved already.
-        initial_prompt: if prompt.references.len() > 1 || models.len() > 1 {
-            None
-        } else {
-            prompt.reference
-        },
-        limiter: Some(limiter),
-        store: writer.as_ref().map(|w| w.handle()),
-        store_warnings: Some(database_messages),
-        resume,
-        max_fps,
-        theme_path: resolved.theme_path.clone(),
-        prices: Arc::clone(&resolved.prices),
-    };
-    let result = promptdeck::app::run(model, config).await;
-    if let Some(writer) = writer {
-        // Finishes every pending write (the last checkpoints) before exiting.
-        let _ = tokio::task::spawn_blocking(move || writer.close()).await;
-    }
-    match result {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("promptdeck: {e}");
-            exit::INTERNAL
-        }
-    }
 }
