@@ -203,7 +203,7 @@ async fn ask_json_has_cost_usd_beside_cost_and_null_when_unpriced() {
     let v = json_of(&run(cmd, &["ask", "--json", "--model", "my-local", "hi"]).await);
     assert_eq!(
         (&v["cost"]["kind"], &v["cost_usd"]),
-        (&json!("unknown"), &Value::Null)
+        (&json!("price_unknown"), &Value::Null)
     );
 }
 

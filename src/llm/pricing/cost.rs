@@ -40,7 +40,9 @@ pub enum CostView {
     Known(f64),
     /// A lower bound in USD: the server did not report every token count.
     Estimate(f64),
-    /// The model has no price: shown as "price unknown", never as $0.
+    /// The model has no price: shown as "price unknown", never as $0. In JSON
+    /// `price_unknown`, as the log's `cost_kind` names it.
+    #[serde(rename = "price_unknown", alias = "unknown")]
     Unknown,
     /// The server reported no token counts at all.
     NotReported,
