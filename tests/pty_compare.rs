@@ -7,7 +7,8 @@
 
 mod common;
 
-use std::path::Path;
+use common::git::git;
+
 use std::process::Command;
 
 use common::mock::{MockResponse, MockServer, anthropic};
@@ -17,30 +18,6 @@ use promptdeck::prompts::content_hash;
 const COMMITTED: &str = "You greet people. Say hello in French.\n";
 const WORKING: &str = "You greet people. Say hello in German.\n";
 const SAVED: &str = "You greet people. Say hello in Japanese.\n";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.invalid")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_a_commit_with_the_working_file_then_rerun_on_save_and_resume() {

@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
+use common::git::git;
 
 use common::mock::{MockResponse, MockServer, anthropic};
 use common::pty::Running;
@@ -15,30 +14,6 @@ use promptdeck::prompts::content_hash;
 const V1: &str = "You are a greeter. Say hello in French.\n";
 const V2: &str = "You are a greeter. Say hello in German.\n";
 const V3: &str = "You are a greeter. Say hello in Japanese.\n";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.invalid")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pick_an_old_commit_then_edit_the_file_and_each_reply_names_its_version() {

@@ -2,5 +2,6 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod git;
 pub mod mock;
 pub mod pty;

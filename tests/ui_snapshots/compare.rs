@@ -44,6 +44,19 @@ fn alt(s: &mut Screen, c: char) {
     );
 }
 
+/// Presses Enter; returns the requests started (one per lane, or per lane's first run).
+fn enter(s: &mut Screen) -> Vec<RequestId> {
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    s.model
+        .update(AppEvent::Key(enter), s.at(0))
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::StartRequest { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Lane 1 on the working file, lane 2 on the previous commit; one message sent to both.
 fn two_lanes_sent(s: &mut Screen) -> Vec<RequestId> {
     resolve(s, "greeter", WORKING, GitState::Uncommitted);
@@ -55,16 +68,7 @@ fn two_lanes_sent(s: &mut Screen) -> Vec<RequestId> {
         GitState::Commit("1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d".into()),
     );
     s.type_text("Say hi to Alice", 0);
-    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-    let ids: Vec<RequestId> = s
-        .model
-        .update(AppEvent::Key(enter), s.at(0))
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::StartRequest { id, .. } => Some(id),
-            _ => None,
-        })
-        .collect();
+    let ids = enter(s);
     for id in &ids {
         s.attempt(*id, 1, "claude-sonnet-4-5", 0);
     }
@@ -190,16 +194,7 @@ fn a_lane_refused_by_the_limit_says_so_in_its_own_column_120x40() {
     alt(&mut s, 'n');
     alt(&mut s, 'n');
     s.type_text("Say hi to Alice", 0);
-    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-    let ids: Vec<RequestId> = s
-        .model
-        .update(AppEvent::Key(enter), s.at(0))
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::StartRequest { id, .. } => Some(id),
-            _ => None,
-        })
-        .collect();
+    let ids = enter(&mut s);
     s.attempt(ids[0], 1, "claude-sonnet-4-5", 0);
     s.attempt(ids[1], 1, "claude-sonnet-4-5", 0);
     s.model.update(
@@ -232,8 +227,7 @@ fn repeats_show_how_much_each_lanes_runs_vary_120x40() {
     alt(&mut s, 'n');
     alt(&mut s, 'r'); // ×3
     s.type_text("Say hi to Alice", 0);
-    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
-    s.model.update(AppEvent::Key(enter), s.at(0));
+    enter(&mut s);
     let answers = [
         ["Hi Alice!", "Hi Alice!", "Hello, Alice."],
         ["Hey Alice.", "Good day, Alice!", "Hey Alice."],
