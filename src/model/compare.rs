@@ -149,10 +149,17 @@ impl Model {
 
     /// Lanes in screen order.
     pub fn lanes(&self) -> Vec<&Lane> {
+        self.lanes_in_order().collect()
+    }
+
+    /// Lanes in screen order, without collecting them (for what runs on every update).
+    pub fn lanes_in_order(&self) -> impl Iterator<Item = &Lane> {
         let focus = self.compare.focus.min(self.others.len());
-        let mut lanes: Vec<&Lane> = self.others.iter().collect();
-        lanes.insert(focus, &self.lane);
-        lanes
+        let (before, after) = self.others.split_at(focus);
+        before
+            .iter()
+            .chain(std::iter::once(&self.lane))
+            .chain(after.iter())
     }
 
     /// Every lane, in no particular order.
@@ -178,16 +185,14 @@ impl Model {
 
     /// The 1-based screen number of the lane streaming request `id`.
     fn lane_number_of(&self, id: RequestId) -> Option<usize> {
-        self.lanes()
-            .iter()
+        self.lanes_in_order()
             .position(|l| l.active == Some(id) || l.runs.contains(&id))
             .map(|i| i + 1)
     }
 
     /// The first lane (1-based) with a reply streaming.
     pub fn streaming_lane(&self) -> Option<usize> {
-        self.lanes()
-            .iter()
+        self.lanes_in_order()
             .position(|l| l.is_streaming())
             .map(|i| i + 1)
     }

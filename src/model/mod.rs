@@ -605,8 +605,9 @@ impl Model {
 
     /// Streaming replies' live numbers, refreshed when due ([`reply::COUNTER_REFRESH`]).
     fn refresh_live_numbers(&mut self, now: Instant) {
-        let calibration = self.calibration.clone();
-        for lane in self.lanes_mut() {
+        // Fields, not `lanes_mut()`: the calibration is read while the lanes change.
+        let calibration = &self.calibration;
+        for lane in std::iter::once(&mut self.lane).chain(self.others.iter_mut()) {
             let rate = calibration.rate(&lane.model);
             for id in lane.streaming_ids() {
                 lane.transcript.refresh_shown(id, now, rate);
@@ -617,7 +618,7 @@ impl Model {
     /// When the next streaming reply's live numbers are due.
     pub(super) fn next_numbers_due(&self) -> Option<Instant> {
         let mut due: Option<Instant> = None;
-        for lane in self.lanes() {
+        for lane in self.lanes_in_order() {
             for id in lane.streaming_ids() {
                 if let Some(reply) = lane.transcript.reply(id) {
                     let at = reply.shown.at.unwrap_or(reply.sent_at) + reply::COUNTER_REFRESH;
