@@ -9,6 +9,7 @@ pub mod admission;
 pub mod branch;
 mod chat_keys;
 pub mod compare;
+mod compare_runs;
 pub mod copy;
 pub mod draft;
 mod held_keys;
