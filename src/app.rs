@@ -11,13 +11,12 @@
 //! [`AppEvent::Tick`] then. An idle app sleeps until the next key or message.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -38,6 +37,12 @@ use crate::store::{RequestFilter, StoreHandle};
 use crate::tui::palette::Palette;
 use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
+
+mod editor;
+mod sources;
+
+use editor::hand_to_editor;
+use sources::{forward_warnings, load_theme, read_terminal, watch_signals, watch_theme};
 
 /// Most events handled before a frame is considered (bounds latency under a flood).
 const EVENTS_PER_BATCH: usize = 1024;
@@ -340,97 +345,6 @@ async fn event_loop(
     }
 }
 
-/// Runs the user's editor on `text` in the real terminal and gives back what it saved.
-///
-/// The terminal is the editor's meanwhile: keys are not read (the input task stops, and
-/// starts again after), the alternate screen, raw mode and bracketed paste are left, and
-/// SIGINT (a Ctrl-C in the editor reaches us too) does not quit. Then the screen is set up
-/// again and cleared for a full redraw. `Err` only when the terminal cannot be set up again.
-async fn hand_to_editor(
-    terminal: &mut Term,
-    (input, signals): (&mut JoinHandle<()>, &mut JoinHandle<()>),
-    tx: &mpsc::UnboundedSender<AppEvent>,
-    text: String,
-) -> anyhow::Result<Result<String, String>> {
-    input.abort();
-    let _ = (&mut *input).await;
-    signals.abort();
-    let _ = (&mut *signals).await;
-    tui::restore();
-    let edited = run_editor(&text).await;
-    let back = tui::init();
-    *input = tokio::spawn(read_terminal(tx.clone()));
-    *signals = tokio::spawn(watch_signals(tx.clone()));
-    *terminal = back?;
-    terminal.clear()?;
-    Ok(edited)
-}
-
-/// `$VISUAL`, else `$EDITOR`, else `vi`, on a temporary file holding `text`; the file's text
-/// once the editor exits successfully.
-async fn run_editor(text: &str) -> Result<String, String> {
-    let editor = ["VISUAL", "EDITOR"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| "vi".to_string());
-    let path = editor_file_path();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    drop(file);
-    // As git does: the variable may hold arguments (`code --wait`), so a shell runs it.
-    let status = if cfg!(unix) {
-        tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{editor} \"$1\""))
-            .arg("promptdeck-editor")
-            .arg(&path)
-            .status()
-            .await
-    } else {
-        tokio::process::Command::new(&editor)
-            .arg(&path)
-            .status()
-            .await
-    };
-    let result = match status {
-        Ok(s) if s.success() => tokio::fs::read_to_string(&path)
-            .await
-            .map_err(|e| format!("cannot read {}: {e}", path.display())),
-        Ok(s) => Err(format!("{editor} exited with {s}")),
-        Err(e) => Err(format!("cannot run {editor}: {e}")),
-    };
-    let _ = std::fs::remove_file(&path);
-    result
-}
-
-/// A file name of this process that no other edit uses.
-fn editor_file_path() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("promptdeck-message-{}-{n}.md", std::process::id()))
-}
-
-/// Passes the database thread's messages to the status line.
-async fn forward_warnings(
-    mut warnings: mpsc::UnboundedReceiver<String>,
-    tx: mpsc::UnboundedSender<AppEvent>,
-) {
-    while let Some(warning) = warnings.recv().await {
-        if tx
-            .send(AppEvent::Warning(format!("history database: {warning}")))
-            .is_err()
-        {
-            break;
-        }
-    }
-}
-
 impl Services {
     /// Forgets finished request tasks; one that panicked is reported as that request's
     /// failure (a bug, but the app keeps running and the chat is usable again).
@@ -700,86 +614,6 @@ async fn load_conversation(
         lanes,
         focus,
     })
-}
-
-/// Reads and parses the theme file at `path`.
-fn load_theme(path: &Path) -> Result<Theme, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read theme file {}: {e}", path.display()))?;
-    Theme::with_overrides(&text, &path.display().to_string()).map_err(|e| e.to_string())
-}
-
-/// Watches the theme file at `path` (through its directory, so that editors that replace the
-/// file on save are seen); each change sends [`AppEvent::ThemeFileChanged`].
-fn watch_theme(
-    path: PathBuf,
-    tx: mpsc::UnboundedSender<AppEvent>,
-) -> Option<notify_debouncer_full::notify::RecommendedWatcher> {
-    use notify_debouncer_full::notify::{self, RecursiveMode, Watcher};
-    let name = path.file_name()?.to_owned();
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && !matches!(event.kind, notify::EventKind::Access(_))
-            && event.paths.iter().any(|p| p.file_name() == Some(&name))
-        {
-            let _ = tx.send(AppEvent::ThemeFileChanged);
-        }
-    })
-    .ok()?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive).ok()?;
-    Some(watcher)
-}
-
-async fn read_terminal(tx: mpsc::UnboundedSender<AppEvent>) {
-    let mut events = EventStream::new();
-    while let Some(event) = events.next().await {
-        let app_event = match event {
-            Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => AppEvent::Key(key),
-            Ok(Event::Paste(text)) => AppEvent::Paste(text),
-            Ok(Event::Resize(width, height)) => AppEvent::Resize { width, height },
-            Ok(_) => continue,
-            Err(e) => {
-                // The terminal is gone (e.g. an SSH drop): stop as if asked to.
-                tracing::warn!("terminal input failed: {e}");
-                AppEvent::Terminate
-            }
-        };
-        let stop = matches!(app_event, AppEvent::Terminate);
-        if tx.send(app_event).is_err() || stop {
-            return;
-        }
-    }
-    let _ = tx.send(AppEvent::Terminate);
-}
-
-#[cfg(unix)]
-async fn watch_signals(tx: mpsc::UnboundedSender<AppEvent>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("could not install signal handlers");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-        _ = int.recv() => {}
-    }
-    let _ = tx.send(AppEvent::Terminate);
-}
-
-#[cfg(not(unix))]
-async fn watch_signals(tx: mpsc::UnboundedSender<AppEvent>) {
-    if tokio::signal::ctrl_c().await.is_ok() {
-        let _ = tx.send(AppEvent::Terminate);
-    }
 }
 
 #[cfg(test)]
