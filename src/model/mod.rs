@@ -17,6 +17,7 @@ pub mod help;
 pub mod history;
 pub mod inspector;
 pub mod lane;
+pub mod picker;
 pub mod prompt;
 pub mod reply;
 mod send;
