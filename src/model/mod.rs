@@ -16,6 +16,7 @@ mod held_keys;
 pub mod help;
 pub mod history;
 pub mod inspector;
+mod key_map;
 pub mod lane;
 pub mod picker;
 pub mod prompt;
@@ -29,7 +30,7 @@ mod variables;
 use std::cell::Cell;
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui_textarea::{TextArea, WrapMode};
 
 use crate::event::{AppEvent, RequestId, ResolvePurpose};
@@ -460,151 +461,6 @@ impl Model {
         }
     }
 
-    fn on_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
-        if key.kind == KeyEventKind::Release {
-            return Vec::new();
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
-            return self.quit(now);
-        }
-        if self.hold_key(key) {
-            return Vec::new();
-        }
-        self.apply_key(key, now)
-    }
-
-    /// Applies a key now (it was not held, or its pane has what it needs).
-    fn apply_key(&mut self, key: KeyEvent, now: Instant) -> Vec<Effect> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
-        if let Some(effects) = self.global_key(key) {
-            return effects;
-        }
-        match self.mode {
-            Mode::Picker(_) => return self.picker_key(key),
-            Mode::Variables(_) => return self.variables_key(key),
-            Mode::Inspector(_) => return self.inspector_key(key),
-            Mode::Conversations(_) => return self.conversations_key(key),
-            Mode::Models(_) => return self.switcher_key(key),
-            Mode::Chat => {}
-        }
-        if let Some(effects) = self.compare_key(key, now) {
-            return effects;
-        }
-        if let Some(effects) = self.chat_key(key, now) {
-            return effects;
-        }
-        match key.code {
-            KeyCode::Char('p') if ctrl => self.open_picker(),
-            KeyCode::Char('o') if ctrl => self.open_conversations(),
-            KeyCode::Char('r') if ctrl => self.retry(now),
-            KeyCode::Char('m') if alt => self.open_switcher(),
-            KeyCode::Char('y') if alt => self.copy(),
-            KeyCode::Char('k') if alt => {
-                self.next_code_block();
-                Vec::new()
-            }
-            // Ctrl-Z undoes (Ctrl-U and the other shell keys: `chat_keys`).
-            KeyCode::Char('z') if ctrl => {
-                if self.composer.undo() {
-                    self.composer_changed(now);
-                }
-                Vec::new()
-            }
-            KeyCode::Char('g') if ctrl => {
-                self.open_variables();
-                Vec::new()
-            }
-            KeyCode::Char('d') if ctrl && self.composer.is_empty() => self.quit(now),
-            KeyCode::Enter if alt || shift => {
-                self.composer.insert_newline();
-                self.composer_changed(now);
-                Vec::new()
-            }
-            KeyCode::Char('t') if ctrl => {
-                self.panel = if self.panel_drawn.get() {
-                    PanelVisibility::Hidden
-                } else {
-                    PanelVisibility::Shown
-                };
-                Vec::new()
-            }
-            KeyCode::Up if alt => {
-                let from = self.lane.selected_reply;
-                let earlier = match from {
-                    None => self
-                        .lane
-                        .transcript
-                        .neighbour_reply(None, Step::Later)
-                        .and_then(|last| {
-                            self.lane
-                                .transcript
-                                .neighbour_reply(Some(last), Step::Earlier)
-                        }),
-                    Some(_) => self.lane.transcript.neighbour_reply(from, Step::Earlier),
-                };
-                if let Some(id) = earlier {
-                    self.lane.selected_reply = Some(id);
-                    self.lane.show_reply(id);
-                }
-                Vec::new()
-            }
-            KeyCode::Down if alt => {
-                let later = self
-                    .lane
-                    .transcript
-                    .neighbour_reply(self.lane.selected_reply, Step::Later);
-                // Past the newest: follow the latest again.
-                self.lane.selected_reply = later.filter(|id| {
-                    self.lane
-                        .transcript
-                        .neighbour_reply(Some(*id), Step::Later)
-                        .is_some()
-                });
-                match self.lane.selected_reply {
-                    Some(id) => self.lane.show_reply(id),
-                    None => self.lane.scroll = Scroll::Follow,
-                }
-                Vec::new()
-            }
-            KeyCode::Char('j') if ctrl => {
-                self.composer.insert_newline();
-                self.composer_changed(now);
-                Vec::new()
-            }
-            KeyCode::Enter => self.send(now),
-            KeyCode::Esc => self.cancel(now),
-            KeyCode::PageUp => {
-                self.scroll_by(-(self.page_rows() as isize));
-                Vec::new()
-            }
-            KeyCode::PageDown => {
-                self.scroll_by(self.page_rows() as isize);
-                Vec::new()
-            }
-            KeyCode::Home => {
-                for lane in self.scrolled_lanes() {
-                    lane.scroll = Scroll::Fixed { top_row: 0 };
-                }
-                Vec::new()
-            }
-            KeyCode::End => {
-                for lane in self.scrolled_lanes() {
-                    lane.scroll = Scroll::Follow;
-                }
-                Vec::new()
-            }
-            _ => {
-                if self.composer.input(key) {
-                    self.composer_changed(now);
-                }
-                Vec::new()
-            }
-        }
-    }
-
     /// Streaming replies' live numbers, refreshed when due ([`reply::COUNTER_REFRESH`]).
     fn refresh_live_numbers(&mut self, now: Instant) {
         // Fields, not `lanes_mut()`: the calibration is read while the lanes change.
@@ -629,19 +485,6 @@ impl Model {
             }
         }
         due
-    }
-
-    fn page_rows(&self) -> usize {
-        let (_, rows) = self.lane.view.get();
-        (rows as usize).saturating_sub(2).max(1)
-    }
-
-    /// Moves the view by `delta` rows (negative is up): the focused lane's, or every lane's
-    /// when they scroll together.
-    fn scroll_by(&mut self, delta: isize) {
-        for lane in self.scrolled_lanes() {
-            lane.scroll_by(delta);
-        }
     }
 }
 
