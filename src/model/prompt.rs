@@ -283,34 +283,7 @@ impl Model {
                 self.lane.unresolved = Some(reference.to_string());
                 self.set_status(StatusTone::Error, describe_error(&e));
             }
-            (ResolvePurpose::Reload, Ok(loaded)) if self.is_comparing() => {
-                return self.reload_lanes(loaded, now);
-            }
-            (ResolvePurpose::Reload, Ok(loaded)) => {
-                let still_active = self
-                    .lane
-                    .prompt
-                    .as_ref()
-                    .is_some_and(|a| a.provenance.name == reference.name);
-                let changed = self.lane.prompt.as_ref().is_some_and(|a| {
-                    a.provenance != loaded.provenance || a.tracking == Tracking::Pinned
-                });
-                if still_active && changed {
-                    self.set_status(
-                        StatusTone::Info,
-                        format!("reloaded {}", loaded.provenance.describe()),
-                    );
-                    let prompt = self.prompts.activate(
-                        loaded.provenance,
-                        Arc::from(loaded.text),
-                        Tracking::WorkingTree,
-                    );
-                    if let Some(effects) = self.rerun_on_save(&prompt, now) {
-                        return effects;
-                    }
-                    self.lane.prompt = Some(prompt);
-                }
-            }
+            (ResolvePurpose::Reload, Ok(loaded)) => return self.reload_lanes(loaded, now),
             (ResolvePurpose::Reload, Err(e)) => {
                 if let Some(active) = &self.lane.prompt {
                     let text = format!(
@@ -325,19 +298,23 @@ impl Model {
         Vec::new()
     }
 
-    /// A lane's prompt file was saved, in a compare: re-run on save opens a lane for the new
-    /// text; otherwise the lanes that follow the file take it, and pinned lanes (an older
-    /// commit, a session edit) stay as they are — that is what they are compared against.
+    /// A prompt's file was saved. The lanes that follow the file take the new text — a
+    /// lane on the working file, and in a plain chat the one lane whatever version it had
+    /// (the user is editing that prompt and wants to try the edit); in a compare, pinned
+    /// lanes (an older commit, a session edit) stay: they are the baseline. With re-run on
+    /// save, a new lane re-runs the last message on the new text instead.
     fn reload_lanes(&mut self, loaded: LoadedPrompt, now: Instant) -> Vec<Effect> {
         let name = loaded.provenance.name.clone();
-        let followers = self.lanes().iter().any(|l| {
+        let comparing = self.is_comparing();
+        let follows = |a: &ActivePrompt| {
+            a.provenance.name == name && (a.tracking == Tracking::WorkingTree || !comparing)
+        };
+        let changed = self.lanes_in_order().any(|l| {
             l.prompt.as_ref().is_some_and(|a| {
-                a.provenance.name == name
-                    && a.tracking == Tracking::WorkingTree
-                    && a.provenance != loaded.provenance
+                follows(a) && (a.provenance != loaded.provenance || a.tracking == Tracking::Pinned)
             })
         });
-        if !followers {
+        if !changed {
             return Vec::new();
         }
         let prompt = self.prompts.activate(
@@ -351,20 +328,20 @@ impl Model {
         let mut count = 0;
         for lane in self.lanes_mut() {
             if let Some(active) = &mut lane.prompt
-                && active.provenance.name == name
-                && active.tracking == Tracking::WorkingTree
+                && follows(active)
             {
                 *active = prompt.clone();
                 count += 1;
             }
         }
+        let lanes = if comparing {
+            format!(" in {count} lane{}", if count == 1 { "" } else { "s" })
+        } else {
+            String::new()
+        };
         self.set_status(
             StatusTone::Info,
-            format!(
-                "reloaded {} in {count} lane{}",
-                prompt.provenance.describe(),
-                if count == 1 { "" } else { "s" }
-            ),
+            format!("reloaded {}{lanes}", prompt.provenance.describe()),
         );
         Vec::new()
     }
