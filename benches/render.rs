@@ -87,15 +87,16 @@ fn frame_cost(messages: usize) -> Duration {
     let model = model_with(messages);
     let theme = Theme::default();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    let mut view = ui::View::default();
     // Warm the layout cache as the first real frame would.
     terminal
-        .draw(|f| ui::render(&model, &theme, f))
+        .draw(|f| ui::render(&model, &theme, &mut view, f))
         .expect("draw");
     let samples = (0..200)
         .map(|_| {
             let start = Instant::now();
             terminal
-                .draw(|f| ui::render(&model, &theme, f))
+                .draw(|f| ui::render(&model, &theme, &mut view, f))
                 .expect("draw");
             start.elapsed()
         })
@@ -107,6 +108,7 @@ fn streaming_cost() -> (Duration, Duration) {
     let mut model = model_with(20);
     let theme = Theme::default();
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    let mut view = ui::View::default();
     let now = Instant::now();
     let id = send(&mut model, "write a long answer", now).expect("sent");
     let mut frames = Vec::new();
@@ -120,7 +122,7 @@ fn streaming_cost() -> (Duration, Duration) {
         if i % 16 == 15 {
             let f = Instant::now();
             terminal
-                .draw(|f| ui::render(&model, &theme, f))
+                .draw(|f| ui::render(&model, &theme, &mut view, f))
                 .expect("draw");
             frames.push(f.elapsed());
         }

@@ -231,14 +231,26 @@ async fn event_loop(
         })
     };
     let mut quit = false;
-    for effect in model.start(config.initial_prompt, config.resume) {
+    // What the screen keeps between frames: layouts and scroll positions.
+    let mut view = ui::View::default();
+    for effect in view.take_scrolls(model.start(config.initial_prompt, config.resume)) {
         quit |= services.run(effect);
+    }
+    // The model knows the screen's size from resize events; this is the first.
+    if let Ok(size) = terminal.size() {
+        let resize = AppEvent::Resize {
+            width: size.width,
+            height: size.height,
+        };
+        for effect in view.take_scrolls(model.update(resize, clock_now())) {
+            quit |= services.run(effect);
+        }
     }
 
     // A failed draw (the terminal is gone, e.g. an SSH drop) ends the loop like a signal
     // would, so that the shutdown below always runs.
     let mut failure: Option<anyhow::Error> = terminal
-        .draw(|f| ui::render(model, &theme, f))
+        .draw(|f| ui::render(model, &theme, &mut view, f))
         .err()
         .map(Into::into);
     quit |= failure.is_some();
@@ -277,6 +289,7 @@ async fn event_loop(
                     for effect in model.update(event, clock_now()) {
                         // The effects on the terminal itself are the loop's: it owns it.
                         match effect {
+                            Effect::Scroll { target, to } => view.scroll(target, to),
                             Effect::Repaint => {
                                 if let Err(e) = terminal.clear() {
                                     failure = Some(e.into());
@@ -309,7 +322,7 @@ async fn event_loop(
             }
             () = sleep_until_some(frames.due()) => {
                 frames.drawn(tokio::time::Instant::now());
-                if let Err(e) = terminal.draw(|f| ui::render(model, &theme, f)) {
+                if let Err(e) = terminal.draw(|f| ui::render(model, &theme, &mut view, f)) {
                     failure = Some(e.into());
                     break;
                 }
@@ -523,8 +536,8 @@ impl Services {
                     let _ = tx.send(AppEvent::ConversationBranched(result));
                 });
             }
-            // The loop carries these out: they need the terminal.
-            Effect::Repaint | Effect::EditInEditor { .. } => {}
+            // The loop's own: it owns the terminal and the view.
+            Effect::Repaint | Effect::EditInEditor { .. } | Effect::Scroll { .. } => {}
             Effect::LoadConversation { target } => {
                 let (store, tx) = (self.store.clone(), self.tx.clone());
                 tokio::spawn(async move {

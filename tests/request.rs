@@ -250,7 +250,7 @@ mod chat {
             self.model.update(AppEvent::Tick, now);
             let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
             terminal
-                .draw(|f| ui::render(&self.model, &Theme::default(), f))
+                .draw(|f| ui::render(&self.model, &Theme::default(), &mut ui::View::default(), f))
                 .unwrap();
             let buffer = terminal.backend().buffer().clone();
             (0..buffer.area.height)

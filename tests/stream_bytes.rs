@@ -44,8 +44,11 @@ fn stream(tokens: usize, rate: u64, frame: Duration, prior_messages: usize) -> (
     });
     let mut terminal = Terminal::new(backend).unwrap();
     let theme = Theme::default();
-    let draw = |model: &Model, terminal: &mut Terminal<LeanBackend<Vec<u8>>>| {
-        terminal.draw(|f| ui::render(model, &theme, f)).unwrap();
+    let mut view = ui::View::default();
+    let mut draw = |model: &Model, terminal: &mut Terminal<LeanBackend<Vec<u8>>>| {
+        terminal
+            .draw(|f| ui::render(model, &theme, &mut view, f))
+            .unwrap();
     };
     let send = |model: &mut Model, text: &str, at: Instant| -> RequestId {
         model.update(AppEvent::Paste(text.into()), at);

@@ -2,6 +2,7 @@
 //! 120x40, idle and mid-stream, plus the edge cases users hit: tiny terminals, wide characters,
 //! control sequences in model output, errors.
 
+use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -27,6 +28,8 @@ fn session(start: StartKind) -> Session {
 
 pub struct Screen {
     pub model: Model,
+    /// What the screen keeps between frames (layouts, scroll positions).
+    pub view: RefCell<ui::View>,
     t0: Instant,
 }
 
@@ -34,8 +37,17 @@ impl Screen {
     pub fn new(start: StartKind) -> Screen {
         Screen {
             model: Model::new(session(start)),
+            view: RefCell::new(ui::View::default()),
             t0: Instant::now(),
         }
+    }
+
+    /// A key, with the scrolling it asks for handed to the view as the app does.
+    pub fn key(&mut self, code: KeyCode, modifiers: KeyModifiers, ms: u64) -> Vec<Effect> {
+        let effects = self
+            .model
+            .update(AppEvent::Key(KeyEvent::new(code, modifiers)), self.at(ms));
+        self.view.borrow_mut().take_scrolls(effects)
     }
 
     pub fn at(&self, ms: u64) -> Instant {
@@ -91,7 +103,14 @@ impl Screen {
     pub fn draw(&self, width: u16, height: u16) -> Terminal<TestBackend> {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
-            .draw(|f| ui::render(&self.model, &Theme::default(), f))
+            .draw(|f| {
+                ui::render(
+                    &self.model,
+                    &Theme::default(),
+                    &mut self.view.borrow_mut(),
+                    f,
+                )
+            })
             .unwrap();
         terminal
     }
@@ -562,10 +581,7 @@ mod inspector {
     #[test]
     fn inspector_record_80x24() {
         let mut s = screen();
-        s.model.update(
-            AppEvent::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-            Instant::now(),
-        );
+        s.key(KeyCode::Enter, KeyModifiers::NONE, 0);
         // Before the database answers: the row's parameters, and what is being read.
         let shown = s.render(80, 24);
         assert!(
@@ -684,7 +700,7 @@ mod inspector {
         s.model.update(key(KeyCode::F(2)), Instant::now());
         s.model
             .update(AppEvent::RequestLogLoaded(Ok(rows)), Instant::now());
-        let effects = s.model.update(key(KeyCode::Enter), Instant::now());
+        let effects = s.key(KeyCode::Enter, KeyModifiers::NONE, 0);
         let id = match effects.as_slice() {
             [Effect::LoadRequestContext { id }] => *id,
             other => panic!("{other:?}"),
@@ -718,16 +734,10 @@ mod inspector {
     fn inspector_raw_reply_at_the_end_80x24() {
         let mut s = sent_screen();
         s.render(80, 24);
-        s.model.update(
-            AppEvent::Key(KeyEvent::new(KeyCode::End, KeyModifiers::NONE)),
-            Instant::now(),
-        );
+        s.key(KeyCode::End, KeyModifiers::NONE, 0);
         // Up to the reply, above the log row.
         for _ in 0..16 {
-            s.model.update(
-                AppEvent::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)),
-                Instant::now(),
-            );
+            s.key(KeyCode::Up, KeyModifiers::NONE, 0);
         }
         let shown = s.render(80, 24);
         assert!(shown.contains("```sh"), "raw, not rendered: {shown}");
@@ -839,10 +849,7 @@ fn the_reply_chosen_for_the_panel_is_marked_in_the_transcript_120x40() {
         },
         2200,
     );
-    s.model.update(
-        AppEvent::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
-        s.at(2300),
-    );
+    s.key(KeyCode::Up, KeyModifiers::ALT, 2300);
     let screen = s.render(120, 40);
     assert!(
         screen.contains("▶ ◆ claude-sonnet-4-5-20250929 · 1.21s"),

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{Effect, Entry, Model, Scroll, StatusTone};
+use super::{Effect, Entry, Model, StatusTone};
 use crate::records::{ConversationId, HistoryError};
 
 /// An earlier message in the composer, to re-send as a branch.
@@ -208,7 +208,6 @@ impl Model {
             self.lane.transcript.truncate(*entry);
         }
         self.lane.selected_reply = None;
-        self.lane.scroll = Scroll::Follow;
     }
 
     /// Sends `text` from the lane as Enter would.

@@ -20,7 +20,7 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::{CursorMove, DataCursor};
 
-use super::{Effect, Entry, Model, Scroll, StatusTone, Transcript, fresh_composer};
+use super::{Effect, Entry, Model, StatusTone, Transcript, fresh_composer};
 
 /// The messages sent this session, and where ↑/↓ are among them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,11 +187,11 @@ impl Model {
                     .entries()
                     .any(|e| matches!(e, Entry::User { .. }))
         });
+        // A new transcript is a new view, at the bottom.
         for lane in self.lanes_mut() {
             lane.transcript = Transcript::default();
             lane.conversation = None;
             lane.selected_reply = None;
-            lane.scroll = Scroll::Follow;
         }
         self.editing = None;
         self.branching = None;

@@ -363,9 +363,15 @@ fn question_mark_in_an_empty_composer_and_f1_anywhere_open_the_keys_of_the_pane(
     assert_eq!(c.model.help.as_ref().map(|h| h.pane), Some(Pane::Chat));
     // Keys go to the help while it is open.
     c.type_text("x");
-    c.press(KeyCode::Down, NONE);
+    let scrolled = c.press(KeyCode::Down, NONE);
     assert_eq!(c.text(), "");
-    assert_eq!(c.model.help.as_ref().map(|h| h.scroll), Some(1));
+    assert_eq!(
+        scrolled,
+        vec![Effect::Scroll {
+            target: crate::model::ScrollTarget::Help,
+            to: crate::model::ScrollTo::Rows(1)
+        }]
+    );
     c.press(KeyCode::Esc, NONE);
     assert!(c.model.help.is_none());
     c.press(KeyCode::Char('o'), CTRL);

@@ -456,11 +456,9 @@ impl Model {
     }
 
     /// The lanes the paging keys move.
-    pub(super) fn scrolled_lanes(&mut self) -> Vec<&mut Lane> {
-        match self.compare.scroll {
-            ScrollLink::Together => self.lanes_mut().collect(),
-            ScrollLink::Independent => vec![&mut self.lane],
-        }
+    pub(super) fn scrolled_lanes(&self) -> impl Iterator<Item = &Lane> {
+        let all = self.compare.scroll == ScrollLink::Together;
+        std::iter::once(&self.lane).chain(self.others.iter().filter(move |_| all))
     }
 
     /// Says which lane a request's warning is about, in a compare.

@@ -9,7 +9,7 @@ use super::compare::{DiffView, MAX_REPEAT, RerunOnSave};
 use super::lane::Lane;
 use super::prompt::{ActivePrompt, Tracking};
 use super::reply::Run;
-use super::{Effect, Entry, Model, Scroll, StatusTone, fresh_composer, normalize_history};
+use super::{Effect, Entry, Model, StatusTone, fresh_composer, normalize_history};
 use crate::event::RequestId;
 use crate::llm::{Message, Role};
 use crate::request::RequestSpec;
@@ -88,7 +88,6 @@ impl Model {
             lane.runs = ids.iter().skip(1).copied().collect();
             lane.waiting_runs = waiting;
             lane.selected_reply = None;
-            lane.scroll = Scroll::Follow;
             if let Some(id) = ids.first() {
                 effects.push(Effect::StartRequest {
                     id: *id,

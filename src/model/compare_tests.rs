@@ -13,7 +13,7 @@ use crate::llm::retry::Progress;
 use crate::llm::{LlmError, StopReason, StreamEvent, Usage};
 use crate::model::lane::{self, Lane};
 use crate::model::prompt::{PromptState, Tracking};
-use crate::model::{Entry, ReplyState, Scroll};
+use crate::model::{Entry, ReplyState, ScrollTarget, ScrollTo};
 use crate::model::{Session, StartKind};
 use crate::prompts::{GitState, LoadedPrompt, Provenance, Reference, WatchEvent, content_hash};
 use crate::request::verdict::verdict;
@@ -318,25 +318,34 @@ fn four_lanes_at_most() {
 #[test]
 fn paging_moves_every_lane_together_or_only_the_focused_one() {
     let mut h = Harness::two_lanes();
-    for lane in h.model.lanes_mut() {
-        lane.view.set((20, 4));
-        for n in 0..20 {
-            lane.transcript.push(Entry::User {
-                text: format!("line {n}"),
-            });
-        }
-    }
-    h.key(KeyCode::Home, KeyModifiers::NONE);
-    assert!(
-        h.model
-            .lanes()
-            .iter()
-            .all(|l| l.scroll == Scroll::Fixed { top_row: 0 })
+    let transcripts: Vec<ScrollTarget> = h
+        .model
+        .lanes()
+        .iter()
+        .map(|l| ScrollTarget::Transcript(l.transcript.id()))
+        .collect();
+    let scrolled = |effects: Vec<Effect>| -> Vec<(ScrollTarget, ScrollTo)> {
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Scroll { target, to } => Some((target, to)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut home = scrolled(h.key(KeyCode::Home, KeyModifiers::NONE));
+    home.sort_by_key(|(target, _)| transcripts.iter().position(|t| t == target));
+    assert_eq!(
+        home,
+        vec![
+            (transcripts[0], ScrollTo::Top),
+            (transcripts[1], ScrollTo::Top)
+        ]
     );
     h.alt('s');
-    h.key(KeyCode::End, KeyModifiers::NONE);
-    let scrolls: Vec<Scroll> = h.model.lanes().iter().map(|l| l.scroll).collect();
-    assert_eq!(scrolls, vec![Scroll::Fixed { top_row: 0 }, Scroll::Follow]);
+    let end = h.key(KeyCode::End, KeyModifiers::NONE);
+    let focused = ScrollTarget::Transcript(h.model.lane.transcript.id());
+    assert_eq!(scrolled(end), vec![(focused, ScrollTo::Bottom)]);
 }
 
 const V1: &str = "Greet {{name}}.";

@@ -6,23 +6,16 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{Effect, Mode, Model};
+use super::{Effect, Mode, Model, ScrollTarget, ScrollTo};
 use crate::keys::Pane;
 
 /// The open help overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelpOverlay {
-    /// Whose keys it lists.
+    /// Whose keys it lists (where it is scrolled is the screen's: the rows depend on how the
+    /// descriptions wrap).
     pub pane: Pane,
-    /// First row shown.
-    pub scroll: u16,
-    /// The last first row that still fills the box (written by the renderer, which knows
-    /// how the descriptions wrap), so that scrolling stops at the end.
-    pub max_scroll: std::cell::Cell<u16>,
 }
-
-/// Rows PgUp / PgDn move the help by.
-const HELP_PAGE_ROWS: u16 = 10;
 
 impl Model {
     /// The pane that has the keyboard, as the key tables name it.
@@ -46,23 +39,27 @@ impl Model {
         if ctrl && key.code == KeyCode::Char('l') {
             return Some(vec![Effect::Repaint]);
         }
-        if let Some(help) = &mut self.help {
-            match key.code {
-                KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') => self.help = None,
-                KeyCode::Up => help.scroll = help.scroll.saturating_sub(1),
-                KeyCode::Down => {
-                    help.scroll = help.scroll.saturating_add(1).min(help.max_scroll.get())
+        if self.help.is_some() {
+            let to = match key.code {
+                KeyCode::Esc | KeyCode::F(1) | KeyCode::Char('?') => {
+                    self.help = None;
+                    None
                 }
-                KeyCode::PageUp => help.scroll = help.scroll.saturating_sub(HELP_PAGE_ROWS),
-                KeyCode::PageDown => {
-                    help.scroll =
-                        (help.scroll.saturating_add(HELP_PAGE_ROWS)).min(help.max_scroll.get());
-                }
-                KeyCode::Home => help.scroll = 0,
+                KeyCode::Up => Some(ScrollTo::Rows(-1)),
+                KeyCode::Down => Some(ScrollTo::Rows(1)),
+                KeyCode::PageUp => Some(ScrollTo::Pages(-1)),
+                KeyCode::PageDown => Some(ScrollTo::Pages(1)),
+                KeyCode::Home => Some(ScrollTo::Top),
+                KeyCode::End => Some(ScrollTo::Bottom),
                 // Any other key is for the screen under the help, which waits until it closes.
-                _ => {}
-            }
-            return Some(Vec::new());
+                _ => None,
+            };
+            let target = ScrollTarget::Help;
+            return Some(
+                to.map(|to| Effect::Scroll { target, to })
+                    .into_iter()
+                    .collect(),
+            );
         }
         let question = key.code == KeyCode::Char('?')
             && !ctrl
@@ -70,12 +67,11 @@ impl Model {
             && self.mode == Mode::Chat
             && self.composer.is_empty();
         if key.code == KeyCode::F(1) || question {
-            self.help = Some(HelpOverlay {
-                pane: self.pane(),
-                scroll: 0,
-                max_scroll: std::cell::Cell::new(u16::MAX),
-            });
-            return Some(Vec::new());
+            self.help = Some(HelpOverlay { pane: self.pane() });
+            return Some(vec![Effect::Scroll {
+                target: ScrollTarget::Help,
+                to: ScrollTo::Top,
+            }]);
         }
         let inspector_key = key.code == KeyCode::F(2) || (alt && key.code == KeyCode::Char('i'));
         if inspector_key {

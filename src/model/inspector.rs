@@ -3,12 +3,10 @@
 //! sent and got back (system text with its variables filled, the messages, the raw reply),
 //! read off the UI thread for that row only.
 
-use std::cell::Cell;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::prompt::Loadable;
-use super::{Effect, Mode, Model};
+use super::{Effect, Mode, Model, ScrollTarget, ScrollTo};
 use crate::llm::Role;
 use crate::records::{
     HistoryError, LogId, MessageRow, MessageState, RequestContext, RequestParams, RequestRow,
@@ -36,33 +34,8 @@ pub struct Inspector {
 pub struct Detail {
     /// The log row shown (answers for another row are stale and ignored).
     pub id: LogId,
-    /// First line shown.
-    pub scroll: usize,
     /// What the request sent and got back, read from the database.
     pub sent: Loadable<Sent>,
-    /// The largest useful `scroll` and the rows the record had at the last frame, written by
-    /// the renderer (the wrapped length depends on the width) so that End and paging stop at
-    /// the bottom.
-    pub view: Cell<DetailView>,
-}
-
-/// The record's size at the last frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DetailView {
-    /// `scroll` that shows the last line at the bottom.
-    pub max_scroll: usize,
-    /// Rows of the view.
-    pub rows: u16,
-}
-
-impl Default for DetailView {
-    /// Before the first frame: no limit, a page of [`PAGE_ROWS`].
-    fn default() -> Self {
-        DetailView {
-            max_scroll: usize::MAX,
-            rows: PAGE_ROWS as u16,
-        }
-    }
 }
 
 /// What one request sent and got back, ready to show.
@@ -174,21 +147,17 @@ impl Detail {
     fn open(id: LogId) -> Detail {
         Detail {
             id,
-            scroll: 0,
             sent: Loadable::Loading,
-            view: Cell::new(DetailView::default()),
         }
     }
+}
 
-    /// Moves the view by `delta` lines (negative is up), within the record.
-    fn scroll_by(&mut self, delta: isize) {
-        let max = self.view.get().max_scroll;
-        self.scroll = self.scroll.min(max).saturating_add_signed(delta).min(max);
-    }
-
-    fn page(&self) -> isize {
-        self.view.get().rows.saturating_sub(1).max(1) as isize
-    }
+/// Moves the open record's view (the screen keeps where it is: the rows depend on the width).
+fn detail_scroll(to: ScrollTo) -> Vec<Effect> {
+    vec![Effect::Scroll {
+        target: ScrollTarget::Detail,
+        to,
+    }]
 }
 
 impl Model {
@@ -265,12 +234,12 @@ impl Model {
             match key.code {
                 KeyCode::Esc | KeyCode::Enter => inspector.detail = None,
                 KeyCode::Char('q') => self.mode = Mode::Chat,
-                KeyCode::Up | KeyCode::Char('k') => detail.scroll_by(-1),
-                KeyCode::Down | KeyCode::Char('j') => detail.scroll_by(1),
-                KeyCode::PageUp => detail.scroll_by(-detail.page()),
-                KeyCode::PageDown => detail.scroll_by(detail.page()),
-                KeyCode::Home => detail.scroll = 0,
-                KeyCode::End => detail.scroll = detail.view.get().max_scroll,
+                KeyCode::Up | KeyCode::Char('k') => return detail_scroll(ScrollTo::Rows(-1)),
+                KeyCode::Down | KeyCode::Char('j') => return detail_scroll(ScrollTo::Rows(1)),
+                KeyCode::PageUp => return detail_scroll(ScrollTo::Pages(-1)),
+                KeyCode::PageDown => return detail_scroll(ScrollTo::Pages(1)),
+                KeyCode::Home => return detail_scroll(ScrollTo::Top),
+                KeyCode::End => return detail_scroll(ScrollTo::Bottom),
                 KeyCode::Char('r') => {
                     // Read the row (a reply may have ended since) and what it sent again.
                     detail.sent = Loadable::Loading;
@@ -303,7 +272,9 @@ impl Model {
             KeyCode::Enter => {
                 if let Some(id) = inspector.selected_row().map(|r| r.id) {
                     inspector.detail = Some(Detail::open(id));
-                    return vec![Effect::LoadRequestContext { id }];
+                    let mut effects = detail_scroll(ScrollTo::Top);
+                    effects.push(Effect::LoadRequestContext { id });
+                    return effects;
                 }
             }
             KeyCode::Char('f') => {

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyModifiers};
 use pretty_assertions::assert_eq;
 
-use super::{Detail, DetailView, Inspector, Sent, SentMessage, SystemText};
+use super::{Detail, Inspector, Sent, SentMessage, SystemText};
 use crate::event::AppEvent;
 use crate::llm::Role;
+use crate::model::ScrollTo;
 use crate::model::chat_keys::tests::Chat;
 use crate::model::prompt::Loadable;
 use crate::model::{Effect, Mode};
@@ -129,7 +130,13 @@ fn enter_opens_the_record_loading_and_the_answer_fills_the_system_text() {
     let mut c = inspector();
     assert_eq!(
         c.press(KeyCode::Enter, NONE),
-        vec![Effect::LoadRequestContext { id: LogId(7) }]
+        vec![
+            Effect::Scroll {
+                target: crate::model::ScrollTarget::Detail,
+                to: ScrollTo::Top
+            },
+            Effect::LoadRequestContext { id: LogId(7) }
+        ]
     );
     assert_eq!(detail(&c).sent, Loadable::Loading);
     c.event(AppEvent::RequestContextLoaded {
@@ -232,31 +239,30 @@ fn the_system_text_is_filled_as_sent_or_says_why_not() {
 }
 
 #[test]
-fn record_keys_scroll_within_what_the_last_frame_drew() {
+fn record_keys_scroll_the_record() {
     let mut c = inspector();
-    c.press(KeyCode::Enter, NONE);
-    // Before a frame: a page of ten, no known bottom.
-    c.press(KeyCode::PageDown, NONE);
-    assert_eq!(detail(&c).scroll, 9);
-    detail(&c).view.set(DetailView {
-        max_scroll: 30,
-        rows: 20,
-    });
-    c.press(KeyCode::PageDown, NONE);
-    assert_eq!(detail(&c).scroll, 28);
-    c.press(KeyCode::Down, NONE);
-    c.press(KeyCode::Char('j'), NONE);
-    c.press(KeyCode::Down, NONE);
-    assert_eq!(detail(&c).scroll, 30, "stops at the bottom");
-    c.press(KeyCode::Home, NONE);
-    assert_eq!(detail(&c).scroll, 0);
-    c.press(KeyCode::Up, NONE);
-    assert_eq!(detail(&c).scroll, 0);
-    c.press(KeyCode::End, NONE);
-    c.press(KeyCode::Char('k'), NONE);
-    assert_eq!(detail(&c).scroll, 29);
-    c.press(KeyCode::PageUp, NONE);
-    assert_eq!(detail(&c).scroll, 10);
+    let opened = c.press(KeyCode::Enter, NONE);
+    let scroll = |to| Effect::Scroll {
+        target: crate::model::ScrollTarget::Detail,
+        to,
+    };
+    assert_eq!(
+        opened[0],
+        scroll(ScrollTo::Top),
+        "a record opens at its top"
+    );
+    for (code, to) in [
+        (KeyCode::PageDown, ScrollTo::Pages(1)),
+        (KeyCode::PageUp, ScrollTo::Pages(-1)),
+        (KeyCode::Down, ScrollTo::Rows(1)),
+        (KeyCode::Char('j'), ScrollTo::Rows(1)),
+        (KeyCode::Up, ScrollTo::Rows(-1)),
+        (KeyCode::Char('k'), ScrollTo::Rows(-1)),
+        (KeyCode::Home, ScrollTo::Top),
+        (KeyCode::End, ScrollTo::Bottom),
+    ] {
+        assert_eq!(c.press(code, NONE), vec![scroll(to)], "{code:?}");
+    }
     // The table's keys do not act under the record.
     assert_eq!(c.press(KeyCode::Char('f'), NONE), vec![]);
     assert_eq!(state(&c).selected, 0);
@@ -269,7 +275,13 @@ fn esc_and_enter_go_back_to_the_list_and_q_closes_the_inspector() {
     c.press(KeyCode::Down, NONE);
     assert_eq!(
         c.press(KeyCode::Enter, NONE),
-        vec![Effect::LoadRequestContext { id: LogId(5) }]
+        vec![
+            Effect::Scroll {
+                target: crate::model::ScrollTarget::Detail,
+                to: ScrollTo::Top
+            },
+            Effect::LoadRequestContext { id: LogId(5) }
+        ]
     );
     c.press(KeyCode::Enter, NONE);
     assert_eq!(state(&c).detail, None);

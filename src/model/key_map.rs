@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{Effect, Mode, Model, PanelVisibility, Scroll, Step};
+use super::{Effect, Mode, Model, PanelVisibility, ScrollTo, Step};
 
 impl Model {
     /// One key press.
@@ -74,7 +74,8 @@ impl Model {
                 Vec::new()
             }
             KeyCode::Char('t') if ctrl => {
-                self.panel = if self.panel_drawn.get() {
+                let drawn = !self.is_comparing() && self.panel.shown_at(self.screen.0);
+                self.panel = if drawn {
                     PanelVisibility::Hidden
                 } else {
                     PanelVisibility::Shown
@@ -95,11 +96,13 @@ impl Model {
                         }),
                     Some(_) => self.lane.transcript.neighbour_reply(from, Step::Earlier),
                 };
-                if let Some(id) = earlier {
-                    self.lane.selected_reply = Some(id);
-                    self.lane.show_reply(id);
+                match earlier {
+                    Some(id) => {
+                        self.lane.selected_reply = Some(id);
+                        vec![self.lane.scroll(ScrollTo::Reply(id))]
+                    }
+                    None => Vec::new(),
                 }
-                Vec::new()
             }
             KeyCode::Down if alt => {
                 let later = self
@@ -113,11 +116,10 @@ impl Model {
                         .neighbour_reply(Some(*id), Step::Later)
                         .is_some()
                 });
-                match self.lane.selected_reply {
-                    Some(id) => self.lane.show_reply(id),
-                    None => self.lane.scroll = Scroll::Follow,
-                }
-                Vec::new()
+                vec![self.lane.scroll(match self.lane.selected_reply {
+                    Some(id) => ScrollTo::Reply(id),
+                    None => ScrollTo::Bottom,
+                })]
             }
             KeyCode::Char('j') if ctrl => {
                 self.composer.insert_newline();
@@ -126,26 +128,10 @@ impl Model {
             }
             KeyCode::Enter => self.send(now),
             KeyCode::Esc => self.cancel(now),
-            KeyCode::PageUp => {
-                self.scroll_by(-(self.page_rows() as isize));
-                Vec::new()
-            }
-            KeyCode::PageDown => {
-                self.scroll_by(self.page_rows() as isize);
-                Vec::new()
-            }
-            KeyCode::Home => {
-                for lane in self.scrolled_lanes() {
-                    lane.scroll = Scroll::Fixed { top_row: 0 };
-                }
-                Vec::new()
-            }
-            KeyCode::End => {
-                for lane in self.scrolled_lanes() {
-                    lane.scroll = Scroll::Follow;
-                }
-                Vec::new()
-            }
+            KeyCode::PageUp => self.scroll_lanes(ScrollTo::Pages(-1)),
+            KeyCode::PageDown => self.scroll_lanes(ScrollTo::Pages(1)),
+            KeyCode::Home => self.scroll_lanes(ScrollTo::Top),
+            KeyCode::End => self.scroll_lanes(ScrollTo::Bottom),
             _ => {
                 if self.composer.input(key) {
                     self.composer_changed(now);
@@ -155,16 +141,8 @@ impl Model {
         }
     }
 
-    fn page_rows(&self) -> usize {
-        let (_, rows) = self.lane.view.get();
-        (rows as usize).saturating_sub(2).max(1)
-    }
-
-    /// Moves the view by `delta` rows (negative is up): the focused lane's, or every lane's
-    /// when they scroll together.
-    fn scroll_by(&mut self, delta: isize) {
-        for lane in self.scrolled_lanes() {
-            lane.scroll_by(delta);
-        }
+    /// Moves the focused lane's view, or every lane's when they scroll together.
+    fn scroll_lanes(&self, to: ScrollTo) -> Vec<Effect> {
+        self.scrolled_lanes().map(|lane| lane.scroll(to)).collect()
     }
 }

@@ -6,12 +6,11 @@
 //! (through the one request path) and its own numbers. Reopening a conversation (Ctrl-O,
 //! `--resume`) restores exactly its lanes' prompt versions and variables, or none.
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use super::prompt::ActivePrompt;
 use super::transcript::{Measure, Reply};
-use super::{Scroll, Session, Transcript};
+use super::{Effect, ScrollTarget, ScrollTo, Session, Transcript};
 use crate::event::RequestId;
 use crate::records::ConversationId;
 use crate::request::RequestSpec;
@@ -48,11 +47,6 @@ pub struct Lane {
     pub unresolved: Option<String>,
     /// The stored conversation it appends to (after its first message, or resumed).
     pub conversation: Option<ConversationId>,
-    /// Where its transcript view is.
-    pub scroll: Scroll,
-    /// Size of its transcript viewport at the last frame (columns, rows), written by the
-    /// renderer so that paging moves by what the user actually sees.
-    pub view: Cell<(u16, u16)>,
 }
 
 /// How much the runs of a repeated message differ.
@@ -104,43 +98,12 @@ impl Lane {
         })
     }
 
-    /// Scrolls so that reply `id`'s header is in view (if it is not already).
-    pub fn show_reply(&mut self, id: RequestId) {
-        let (width, rows) = self.view.get();
-        let Some((start, _)) = self.transcript.rows_of_reply(id, width) else {
-            return;
-        };
-        let total = self.transcript.total_rows(width);
-        let max_top = total.saturating_sub(rows as usize);
-        let top = match self.scroll {
-            Scroll::Follow => max_top,
-            Scroll::Fixed { top_row } => top_row.min(max_top),
-        };
-        if start < top || start >= top + rows as usize {
-            let new_top = start.min(max_top);
-            self.scroll = if new_top >= max_top {
-                Scroll::Follow
-            } else {
-                Scroll::Fixed { top_row: new_top }
-            };
+    /// Moves its transcript's view (the screen keeps where it is).
+    pub fn scroll(&self, to: ScrollTo) -> Effect {
+        Effect::Scroll {
+            target: ScrollTarget::Transcript(self.transcript.id()),
+            to,
         }
-    }
-
-    /// Moves its view by `delta` rows (negative is up), switching to follow at the bottom.
-    pub fn scroll_by(&mut self, delta: isize) {
-        let (width, rows) = self.view.get();
-        let total = self.transcript.total_rows(width);
-        let max_top = total.saturating_sub(rows as usize);
-        let top = match self.scroll {
-            Scroll::Follow => max_top,
-            Scroll::Fixed { top_row } => top_row.min(max_top),
-        };
-        let new_top = top.saturating_add_signed(delta).min(max_top);
-        self.scroll = if new_top >= max_top {
-            Scroll::Follow
-        } else {
-            Scroll::Fixed { top_row: new_top }
-        };
     }
 
     /// An empty lane with the session's model and parameters, and no prompt.
@@ -159,8 +122,6 @@ impl Lane {
             selected_reply: None,
             unresolved: None,
             conversation: None,
-            scroll: Scroll::Follow,
-            view: Cell::new((80, 20)),
         }
     }
 }

@@ -27,7 +27,6 @@ pub mod timers;
 pub mod transcript;
 mod variables;
 
-use std::cell::Cell;
 use std::time::Instant;
 
 use crossterm::event::KeyEvent;
@@ -46,7 +45,7 @@ use lane::Lane;
 pub use lane::SessionTotals;
 use prompt::{Picker, PromptState, VariablesForm};
 use std::sync::Arc;
-pub use transcript::{Entry, Reply, ReplyState, RetryWait, Step, Transcript};
+pub use transcript::{Entry, Reply, ReplyState, RetryWait, Step, Transcript, TranscriptId};
 
 /// What the app must do after an update.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,6 +115,9 @@ pub enum Effect {
     /// Put `text` on the clipboard of the user's terminal (OSC 52: works over SSH, and in
     /// tmux with `set-clipboard on`).
     Copy { text: String },
+    /// Move a view (a transcript, the help, the inspector's record): the screen knows its
+    /// layout and keeps where it is.
+    Scroll { target: ScrollTarget, to: ScrollTo },
     /// Restore the terminal and exit.
     Quit,
 }
@@ -149,13 +151,31 @@ pub enum StartKind {
     FirstRun { config_path: String },
 }
 
-/// Where the transcript view is.
+/// A view that scroll keys move. Where a view is scrolled is the screen's to keep (`ui::View`):
+/// only it knows how many rows the text takes at the width it is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScrollTarget {
+    /// A lane's transcript.
+    Transcript(TranscriptId),
+    /// The key help overlay.
+    Help,
+    /// The inspector's record of one request.
+    Detail,
+}
+
+/// Where a scroll key moves a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scroll {
-    /// Pinned to the bottom: new text scrolls into view.
-    Follow,
-    /// The first visible row, counted from the top of the transcript.
-    Fixed { top_row: usize },
+pub enum ScrollTo {
+    /// By this many rows (negative is up).
+    Rows(isize),
+    /// By this many pages of what the view shows (negative is up).
+    Pages(isize),
+    /// To the first row.
+    Top,
+    /// To the last row; a transcript then follows new text again.
+    Bottom,
+    /// So that reply `id`'s header is in view (if it is not already).
+    Reply(RequestId),
 }
 
 /// A short message on the status line.
@@ -196,8 +216,8 @@ pub struct Model {
     pub now: Option<Instant>,
     /// Whether the usage panel is shown.
     pub panel: PanelVisibility,
-    /// Whether the last frame had room for the panel and drew it (written by the renderer).
-    pub panel_drawn: Cell<bool>,
+    /// The terminal's size (columns, rows), from resize events: whether the panel fits.
+    pub screen: (u16, u16),
     /// The prompt library: active prompt, variables, session versions.
     pub prompts: PromptState,
     /// Which screen has the keyboard.
@@ -248,12 +268,28 @@ pub enum Mode {
 /// Whether the usage panel beside the transcript is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanelVisibility {
-    /// Shown when the terminal is wide enough (the UI decides: `PANEL_MIN_SCREEN_COLUMNS`).
+    /// Shown when the terminal is wide enough ([`PANEL_MIN_SCREEN_COLUMNS`]).
     Auto,
-    /// Shown whenever it fits at all.
+    /// Shown whenever it fits at all ([`PANEL_MIN_FORCED_COLUMNS`]).
     Shown,
     /// Hidden.
     Hidden,
+}
+
+/// The usage panel shows by default from this screen width on.
+pub const PANEL_MIN_SCREEN_COLUMNS: u16 = 110;
+/// Below this width the panel never shows, even when asked for.
+pub const PANEL_MIN_FORCED_COLUMNS: u16 = 70;
+
+impl PanelVisibility {
+    /// Whether the panel is drawn on a screen `width` columns wide.
+    pub fn shown_at(self, width: u16) -> bool {
+        match self {
+            PanelVisibility::Auto => width >= PANEL_MIN_SCREEN_COLUMNS,
+            PanelVisibility::Shown => width >= PANEL_MIN_FORCED_COLUMNS,
+            PanelVisibility::Hidden => false,
+        }
+    }
 }
 
 impl Model {
@@ -281,7 +317,7 @@ impl Model {
             next_request: 1,
             now: None,
             panel: PanelVisibility::Auto,
-            panel_drawn: Cell::new(false),
+            screen: (0, 0),
             prompts: PromptState::new("prompts".into(), Default::default()),
             mode: Mode::Chat,
             admission: AdmissionState::default(),
@@ -401,7 +437,11 @@ impl Model {
                 }
                 Vec::new()
             }
-            AppEvent::Resize { .. } | AppEvent::ThemeFileChanged => Vec::new(),
+            AppEvent::Resize { width, height } => {
+                self.screen = (width, height);
+                Vec::new()
+            }
+            AppEvent::ThemeFileChanged => Vec::new(),
             AppEvent::Tick => {
                 self.expire_refusal(now);
                 Vec::new()

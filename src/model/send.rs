@@ -7,8 +7,7 @@ use std::time::Instant;
 use super::admission::PendingSend;
 use super::prompt::SystemPrompt;
 use super::{
-    Effect, Entry, Lane, Model, Reply, Scroll, Status, StatusTone, fresh_composer,
-    normalize_history,
+    Effect, Entry, Lane, Model, Reply, Status, StatusTone, fresh_composer, normalize_history,
 };
 use crate::event::RequestId;
 use crate::llm::retry::Progress;
@@ -244,7 +243,8 @@ impl Model {
         }]
     }
 
-    /// The request was admitted: its message leaves the composer and its reply appears.
+    /// The request was admitted: its message leaves the composer and its reply appears (the
+    /// view follows a message sent: `ui::layout`).
     pub(super) fn commit(&mut self, pending: PendingSend, now: Instant) {
         if let Some(text) = &pending.user_text {
             self.lane
@@ -262,7 +262,6 @@ impl Model {
         self.lane.transcript.push(Entry::Reply(Box::new(reply)));
         self.lane.active = Some(pending.id);
         self.status = None;
-        self.lane.scroll = Scroll::Follow;
     }
 
     /// A fresh id for a request.

@@ -325,39 +325,18 @@ fn a_huge_paste_lands_in_the_composer_normalized() {
 }
 
 #[test]
-fn paging_scrolls_up_and_back_down_to_follow() {
+fn scroll_keys_move_the_focused_transcript() {
     let mut h = Harness::new();
-    h.model.lane.view.set((40, 10));
-    for i in 0..10 {
-        let id = h.send(&format!("message {i}"), i * 10);
-        h.stream(id, text("- one\n- two\n- three"), i * 10 + 1);
-        h.stream(
-            id,
-            StreamEvent::Finished {
-                stop_reason: StopReason::EndTurn,
-            },
-            i * 10 + 2,
-        );
+    let view = ScrollTarget::Transcript(h.model.lane.transcript.id());
+    let scroll = |to| Effect::Scroll { target: view, to };
+    for (code, to) in [
+        (KeyCode::PageUp, ScrollTo::Pages(-1)),
+        (KeyCode::PageDown, ScrollTo::Pages(1)),
+        (KeyCode::Home, ScrollTo::Top),
+        (KeyCode::End, ScrollTo::Bottom),
+    ] {
+        assert_eq!(h.key(code, KeyModifiers::NONE, 0), vec![scroll(to)]);
     }
-    // Each exchange: user (header + 1 + blank) + reply (header + 3 + blank) = 8 rows.
-    assert_eq!(h.model.lane.transcript.total_rows(40), 80);
-    h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: 62 });
-    h.key(KeyCode::Home, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: 0 });
-    h.key(KeyCode::PageDown, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: 8 });
-    h.key(KeyCode::End, KeyModifiers::NONE, 200);
-    assert_eq!(h.model.lane.scroll, Scroll::Follow);
-    h.key(KeyCode::PageUp, KeyModifiers::NONE, 200);
-    for _ in 0..20 {
-        h.key(KeyCode::PageDown, KeyModifiers::NONE, 200);
-    }
-    assert_eq!(
-        h.model.lane.scroll,
-        Scroll::Follow,
-        "paging past the end follows again"
-    );
 }
 
 #[test]
@@ -400,39 +379,19 @@ fn the_first_run_shows_the_welcome_screen() {
 }
 
 #[test]
-fn row_index_tracks_growing_replies_and_width_changes() {
-    let mut h = Harness::new();
-    let id = h.send("q", 0);
-    let width = 30;
-    let sum = |t: &Transcript, w: u16| (0..t.len()).map(|i| t.entry_rows(i, w)).sum::<usize>();
-    assert_eq!(h.model.lane.transcript.total_rows(width), 3 + 3);
-    for n in 0..20 {
-        h.stream(id, text("some more words to wrap "), n);
-        assert_eq!(
-            h.model.lane.transcript.total_rows(width),
-            sum(&h.model.lane.transcript, width)
-        );
-    }
-    assert_eq!(
-        h.model.lane.transcript.total_rows(80),
-        sum(&h.model.lane.transcript, 80)
-    );
-    // Row 0..3 is the user message, row 3 starts the reply.
-    assert_eq!(h.model.lane.transcript.entry_at_row(2, width), Some((0, 0)));
-    assert_eq!(h.model.lane.transcript.entry_at_row(3, width), Some((1, 3)));
-    let total = h.model.lane.transcript.total_rows(width);
-    assert_eq!(h.model.lane.transcript.entry_at_row(total, width), None);
-}
-
-#[test]
 fn ctrl_t_toggles_the_usage_panel_from_what_is_on_screen() {
     let mut h = Harness::new();
     assert_eq!(h.model.panel, PanelVisibility::Auto);
-    // A wide screen drew it: Ctrl-T hides it.
-    h.model.panel_drawn.set(true);
+    // A wide screen shows it: Ctrl-T hides it, and shows it again.
+    let resize = |width| AppEvent::Resize { width, height: 40 };
+    h.model.update(resize(120), h.at(0));
     h.key(KeyCode::Char('t'), KeyModifiers::CONTROL, 0);
     assert_eq!(h.model.panel, PanelVisibility::Hidden);
-    h.model.panel_drawn.set(false);
+    h.key(KeyCode::Char('t'), KeyModifiers::CONTROL, 0);
+    assert_eq!(h.model.panel, PanelVisibility::Shown);
+    // A narrow one has no room for it by default: Ctrl-T asks for it.
+    h.model.panel = PanelVisibility::Auto;
+    h.model.update(resize(90), h.at(0));
     h.key(KeyCode::Char('t'), KeyModifiers::CONTROL, 0);
     assert_eq!(h.model.panel, PanelVisibility::Shown);
 }
@@ -518,22 +477,11 @@ fn thinking_that_came_first_is_shown_above_the_text() {
         },
         3,
     );
-    let rows: Vec<String> = h
-        .model
-        .lane
-        .transcript
-        .body(1, 80)
-        .iter()
-        .map(|r| r.iter().map(|s| s.text.as_str()).collect())
-        .collect();
-    assert_eq!(
-        rows,
-        vec![
-            "▸ thinking: thinking (15 chars) (collapsed)",
-            "The answer.",
-            "▸ tool call: tool_use lookup (20 bytes of input) (collapsed)",
-        ]
-    );
+    // The layout (`ui::layout`) shows the notes before the text above it, the others below.
+    let reply = h.reply(id);
+    assert_eq!(reply.notes.len(), 2);
+    assert_eq!(reply.notes_before_text, 1);
+    assert_eq!(reply.text(), "The answer.");
 }
 
 #[test]
@@ -594,4 +542,34 @@ fn the_draft_is_written_a_second_after_the_last_keystroke_and_removed_once_sent(
         written.extend(saves(&h.model.update(AppEvent::Tick, h.at(ms))));
     }
     assert_eq!(written, vec![String::new()]);
+}
+
+#[test]
+fn a_transcript_says_which_entries_changed_since_a_revision() {
+    let mut t = Transcript::default();
+    assert_eq!(t.changed_since(0), transcript::Changed::Nothing);
+    t.push(Entry::User { text: "a".into() });
+    t.push(Entry::User { text: "b".into() });
+    let seen = t.revision();
+    assert_eq!(t.changed_since(seen), transcript::Changed::Nothing);
+    t.push(Entry::User { text: "c".into() });
+    assert_eq!(t.changed_since(seen), transcript::Changed::From(2));
+    assert_eq!(t.changed_since(0), transcript::Changed::From(0));
+    t.truncate(1);
+    assert_eq!(t.changed_since(seen), transcript::Changed::From(1));
+    assert_eq!(t.entry_revision(0), Some(1), "an entry keeps its revision");
+    // A reader far behind, past what is remembered, starts over.
+    for n in 0..5000 {
+        t.push(Entry::User {
+            text: n.to_string(),
+        });
+    }
+    assert_eq!(t.changed_since(seen), transcript::Changed::From(0));
+    let recent = t.revision() - 1;
+    assert_eq!(
+        t.changed_since(recent),
+        transcript::Changed::From(t.len() - 1)
+    );
+    // Another transcript is another identity.
+    assert_ne!(Transcript::default().id(), t.id());
 }

@@ -5,15 +5,13 @@
 //! entries are turned into styled terminal lines. Text is kept raw (it is what the model said
 //! and what goes back into the history) and sanitized when it is laid out.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Instant;
 
 use crate::event::RequestId;
 use crate::llm::retry::{Next, Progress};
-use crate::llm::{LlmError, Message, NoteKind, Role, StopReason, StreamEvent};
+use crate::llm::{LlmError, Message, Role, StreamEvent};
 use crate::request::Stamped;
-use crate::text::{self, StyledLine, StyledSpan, Tone};
+use crate::text::{StyledLine, Tone};
 
 /// A direction through the replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,43 +40,126 @@ pub enum Entry {
 #[derive(Debug)]
 struct Item {
     entry: Entry,
-    /// Body rows laid out for one width.
-    layout: RefCell<Option<(u16, Rc<[Row]>)>>,
-    /// For a streaming reply: the rows of its complete lines, kept while it grows (only the
-    /// unfinished line and the line that completes are laid out again).
-    live: RefCell<Option<text::markdown::LiveLayout>>,
+    /// The transcript's revision when this entry last changed in a way its layout shows.
+    revision: Revision,
 }
 
-/// Cumulative row counts for one width: `ends[i]` is the first row after entry `i`.
-/// Entries change almost only at the tail (the streaming reply), so the sums stay valid up
-/// to the first changed entry and are extended from there.
-#[derive(Debug, Default)]
-struct RowIndex {
-    width: u16,
-    ends: Vec<usize>,
+/// A transcript's identity: the screen keeps its scroll position and layout per transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TranscriptId(u64);
+
+/// A count of changes to one transcript; it only grows.
+pub type Revision = u64;
+
+/// What changed since a revision, as [`Transcript::changed_since`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    /// Nothing: every entry looks as it did.
+    Nothing,
+    /// Entries from this index on (an append, a streaming reply, a cut) may differ; those
+    /// before it are as they were.
+    From(usize),
 }
 
-/// The list of entries with their layout caches.
-#[derive(Debug, Default)]
+/// Changes remembered for [`Transcript::changed_since`]; older ones are forgotten and a
+/// reader that far behind starts over.
+const EDITS_KEPT: usize = 1024;
+
+/// The list of entries, with a revision per change so that a view can keep what it laid out
+/// for the entries that did not change (layout and its caches are the UI's: `ui::layout`).
+#[derive(Debug)]
 pub struct Transcript {
+    id: TranscriptId,
     items: Vec<Item>,
-    index: RefCell<RowIndex>,
+    revision: Revision,
+    /// `(revision, index)` of recent changes, oldest first; a run of changes to one entry
+    /// (a streaming reply) is one element.
+    edits: std::collections::VecDeque<(Revision, usize)>,
+    /// Changes at or before this revision are forgotten.
+    forgotten: Revision,
+}
+
+impl Default for Transcript {
+    fn default() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Transcript {
+            id: TranscriptId(NEXT.fetch_add(1, Ordering::Relaxed)),
+            items: Vec::new(),
+            revision: 0,
+            edits: Default::default(),
+            forgotten: 0,
+        }
+    }
 }
 
 impl Transcript {
     /// Appends an entry.
     pub fn push(&mut self, entry: Entry) {
-        self.items.push(Item {
-            entry,
-            layout: RefCell::new(None),
-            live: RefCell::new(None),
-        });
+        let revision = self.changed(self.items.len());
+        self.items.push(Item { entry, revision });
     }
 
     /// Keeps the first `len` entries (a branch drops what followed the edited message).
     pub fn truncate(&mut self, len: usize) {
-        self.items.truncate(len);
-        self.index.get_mut().ends.truncate(len);
+        if len < self.items.len() {
+            self.items.truncate(len);
+            self.changed(len);
+        }
+    }
+
+    /// Notes a change at entry `index`; returns the new revision.
+    fn changed(&mut self, index: usize) -> Revision {
+        self.revision += 1;
+        match self.edits.back_mut() {
+            Some((revision, at)) if *at == index => *revision = self.revision,
+            _ => self.edits.push_back((self.revision, index)),
+        }
+        if self.edits.len() > EDITS_KEPT {
+            let dropped = self.edits.len() - EDITS_KEPT / 2;
+            if let Some((revision, _)) = self.edits.get(dropped - 1) {
+                self.forgotten = *revision;
+            }
+            self.edits.drain(..dropped);
+        }
+        self.revision
+    }
+
+    /// This transcript's identity (a new conversation is a new transcript).
+    pub fn id(&self) -> TranscriptId {
+        self.id
+    }
+
+    /// Its revision now.
+    pub fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// The revision at which entry `index` last changed.
+    pub fn entry_revision(&self, index: usize) -> Option<Revision> {
+        self.items.get(index).map(|i| i.revision)
+    }
+
+    /// What changed after revision `since`: the first entry that may look different.
+    pub fn changed_since(&self, since: Revision) -> Changed {
+        if since >= self.revision {
+            return Changed::Nothing;
+        }
+        if since < self.forgotten {
+            return Changed::From(0);
+        }
+        let first = self
+            .edits
+            .partition_point(|(revision, _)| *revision <= since);
+        let from = self.edits.range(first..).map(|(_, at)| *at).min();
+        from.map_or(Changed::Nothing, Changed::From)
+    }
+
+    /// The index of the entry of reply `id`.
+    pub fn position_of_reply(&self, id: RequestId) -> Option<usize> {
+        self.items
+            .iter()
+            .rposition(|i| matches!(&i.entry, Entry::Reply(r) if r.id == id))
     }
 
     /// Entries, oldest first.
@@ -138,10 +219,10 @@ impl Transcript {
             .items
             .iter()
             .rposition(|i| matches!(&i.entry, Entry::Reply(r) if r.id == id))?;
-        // Whoever mutates a reply changes its layout, and the row sums from it on.
-        self.index.get_mut().ends.truncate(position);
+        // Whoever mutates a reply changes its layout, and the rows from it on.
+        let revision = self.changed(position);
         let item = &mut self.items[position];
-        *item.layout.get_mut() = None;
+        item.revision = revision;
         match &mut item.entry {
             Entry::Reply(r) => Some(r.as_mut()),
             _ => None,
@@ -309,212 +390,8 @@ impl Transcript {
         super::normalize_history(messages)
     }
 
-    /// Height in rows of entry `index` at `width` (header, body, separator).
-    pub fn entry_rows(&self, index: usize, width: u16) -> usize {
-        self.body(index, width).len() + header_rows(&self.items[index].entry) + 1
-    }
-
-    /// Total height of the transcript at `width`.
-    pub fn total_rows(&self, width: u16) -> usize {
-        self.update_index(width);
-        self.index.borrow().ends.last().copied().unwrap_or(0)
-    }
-
-    /// The entry containing row `row` at `width`, and the row at which that entry starts.
-    /// `None` past the end.
-    pub fn entry_at_row(&self, row: usize, width: u16) -> Option<(usize, usize)> {
-        self.update_index(width);
-        let index = self.index.borrow();
-        let i = index.ends.partition_point(|&end| end <= row);
-        (i < index.ends.len()).then(|| (i, if i == 0 { 0 } else { index.ends[i - 1] }))
-    }
-
-    /// The rows reply `id` spans at `width` (from its header to its end), if it is here.
-    pub fn rows_of_reply(&self, id: RequestId, width: u16) -> Option<(usize, usize)> {
-        let at = self
-            .items
-            .iter()
-            .position(|i| matches!(&i.entry, Entry::Reply(r) if r.id == id))?;
-        self.update_index(width);
-        let index = self.index.borrow();
-        let start = if at == 0 { 0 } else { index.ends[at - 1] };
-        Some((start, index.ends[at]))
-    }
-
-    /// Extends the cumulative row counts to every entry, for `width`.
-    fn update_index(&self, width: u16) {
-        let mut index = self.index.borrow_mut();
-        if index.width != width {
-            index.width = width;
-            index.ends.clear();
-        }
-        let mut end = index.ends.last().copied().unwrap_or(0);
-        for i in index.ends.len()..self.items.len() {
-            end += self.entry_rows(i, width);
-            index.ends.push(end);
-        }
-    }
-
-    /// The laid-out body rows of entry `index` at `width`, from the cache when possible.
-    pub fn body(&self, index: usize, width: u16) -> Rc<[Row]> {
-        let item = &self.items[index];
-        if let Some((w, rows)) = item.layout.borrow().as_ref()
-            && *w == width
-        {
-            return rows.clone();
-        }
-        let mut live = item.live.borrow_mut();
-        let live = match &item.entry {
-            Entry::Reply(reply) if reply.is_live() => {
-                Some(live.get_or_insert_with(text::markdown::LiveLayout::new))
-            }
-            _ => {
-                // Finished: the complete layout from now on.
-                *live = None;
-                None
-            }
-        };
-        let rows: Rc<[Row]> = layout_body(&item.entry, width as usize, live).into();
-        *item.layout.borrow_mut() = Some((width, rows.clone()));
-        rows
-    }
-
     /// The entry at `index`.
     pub fn get(&self, index: usize) -> Option<&Entry> {
         self.items.get(index).map(|i| &i.entry)
-    }
-}
-
-/// Rows above the body: a header line for messages, none for the welcome screen.
-pub fn header_rows(entry: &Entry) -> usize {
-    match entry {
-        Entry::Welcome { .. } => 0,
-        Entry::User { .. } | Entry::Reply(_) => 1,
-    }
-}
-
-fn span(tone: Tone, text: impl Into<String>) -> StyledSpan<Tone> {
-    StyledSpan {
-        style: tone,
-        text: text.into(),
-    }
-}
-
-/// Wraps a block of (sanitized) text, one logical line at a time, with an indent.
-fn wrap_block(out: &mut Vec<Row>, raw: &str, tone: Tone, width: usize) {
-    let clean = text::sanitize(raw);
-    for line in clean.split('\n') {
-        out.extend(text::wrap(&[span(tone, line)], width));
-    }
-}
-
-/// Text indent for message bodies, in columns.
-pub const BODY_INDENT_COLUMNS: usize = 2;
-
-fn layout_body(
-    entry: &Entry,
-    width: usize,
-    live: Option<&mut text::markdown::LiveLayout>,
-) -> Vec<Row> {
-    let inner = width.saturating_sub(BODY_INDENT_COLUMNS).max(1);
-    let mut rows = Vec::new();
-    match entry {
-        Entry::Welcome { config_path } => layout_welcome(&mut rows, config_path, width),
-        Entry::User { text } => wrap_block(&mut rows, text, Tone::Normal, inner),
-        Entry::Reply(reply) => {
-            let note_rows = |rows: &mut Vec<Row>, notes: &[(NoteKind, String)]| {
-                for (kind, summary) in notes {
-                    let what = match kind {
-                        NoteKind::Thinking => "thinking",
-                        NoteKind::ToolUse => "tool call",
-                        NoteKind::Other => "block",
-                    };
-                    let line = format!("▸ {what}: {} (collapsed)", text::sanitize(summary));
-                    rows.extend(text::wrap(&[span(Tone::Muted, line)], inner));
-                }
-            };
-            let split = reply.notes_before_text.min(reply.notes.len());
-            note_rows(&mut rows, &reply.notes[..split]);
-            if !reply.text().is_empty() {
-                // While it streams, the complete lines are Markdown and the unfinished one
-                // plain text, so half-typed markup never flickers.
-                match live {
-                    Some(live) => rows.extend(live.layout(reply.text(), inner)),
-                    None => rows.extend(text::markdown::layout(reply.text(), inner)),
-                }
-            }
-            note_rows(&mut rows, &reply.notes[split..]);
-            let footer: Option<(Tone, String)> = match &reply.state {
-                ReplyState::Waiting => Some((Tone::Muted, "…".into())),
-                ReplyState::Streaming => None,
-                ReplyState::Finished(StopReason::MaxTokens) => Some((
-                    Tone::Warning,
-                    "⚠ cut short: the reply reached max_tokens".into(),
-                )),
-                ReplyState::Finished(StopReason::Refusal) => Some((
-                    Tone::Warning,
-                    "⚠ the provider refused or filtered this reply".into(),
-                )),
-                ReplyState::Finished(_) => None,
-                ReplyState::Cancelled => Some((Tone::Muted, "⏹ cancelled".into())),
-                ReplyState::Failed(error) => {
-                    let prefix = if reply.text().is_empty() {
-                        "✗ "
-                    } else {
-                        "✗ interrupted — "
-                    };
-                    Some((
-                        Tone::Error,
-                        format!("{prefix}{}", text::sanitize(&error.to_string())),
-                    ))
-                }
-            };
-            if let Some((tone, line)) = footer {
-                rows.extend(text::wrap(&[span(tone, line)], inner));
-            }
-            if reply.superseded && reply.run.is_none() {
-                rows.extend(text::wrap(
-                    &[span(Tone::Muted, "↻ retried below (not sent as history)")],
-                    inner,
-                ));
-            }
-        }
-    }
-    rows
-}
-
-fn layout_welcome(rows: &mut Vec<Row>, config_path: &str, width: usize) {
-    let lines: Vec<(Tone, String)> = vec![
-        (Tone::Heading, "Welcome to promptdeck".into()),
-        (Tone::Normal, String::new()),
-        (
-            Tone::Normal,
-            "No model provider is configured, so this chat uses the built-in demo provider \
-             (demo — not a model): it streams a canned reply offline and costs nothing. Try it: \
-             type below and press Enter."
-                .into(),
-        ),
-        (Tone::Normal, String::new()),
-        (
-            Tone::Normal,
-            "To chat with a real model, set one of:".into(),
-        ),
-        (Tone::Code, "  export ANTHROPIC_API_KEY=sk-ant-…".into()),
-        (Tone::Code, "  export OPENAI_API_KEY=sk-…".into()),
-        (
-            Tone::Code,
-            "  export OPENAI_BASE_URL=http://127.0.0.1:11434/v1   # Ollama, llama.cpp, vLLM".into(),
-        ),
-        (Tone::Normal, format!("or write {config_path}:")),
-        (Tone::Code, "  provider = \"anthropic\"".into()),
-        (Tone::Code, "  model = \"claude-sonnet-4-5\"".into()),
-        (Tone::Normal, String::new()),
-        (
-            Tone::Muted,
-            "Then start promptdeck again. `promptdeck --help` lists every option.".into(),
-        ),
-    ];
-    for (tone, line) in lines {
-        rows.extend(text::wrap(&[span(tone, line)], width.max(1)));
     }
 }

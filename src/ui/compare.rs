@@ -17,6 +17,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::theme::Theme;
 use super::transcript::{Headers, render_lane, seconds};
+use super::view::{LaneView, View};
 use crate::model::Model;
 use crate::model::compare::{RerunOnSave, Zoom};
 use crate::model::lane::{Lane, Variation};
@@ -28,7 +29,7 @@ use crate::text::{self, diff};
 pub const COLUMNS_MIN_WIDTH: u16 = 100;
 
 /// Draws the lanes and the summary row into `area`.
-pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+pub fn render(model: &Model, theme: &Theme, view: &mut View, frame: &mut Frame<'_>, area: Rect) {
     let [lanes_area, summary_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let now = model.now.unwrap_or_else(Instant::now);
@@ -45,15 +46,15 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
     } else {
         Layout::vertical(constraints).split(lanes_area)
     };
+    // The word diff is worked out again only when one of the two transcripts changed.
     let diff = model.diff_pair().and_then(|(a, b)| {
-        let text_of = |i: usize| {
-            lanes
-                .get(i)
-                .and_then(|l| l.transcript.last_reply())
-                .map(|r| text::sanitize(r.text()))
-        };
-        let (left, right) = diff::word_diff(&text_of(a)?, &text_of(b)?);
-        Some([(a, b, left), (b, a, right)])
+        let (left, right) = (lanes.get(a)?, lanes.get(b)?);
+        let key = [left, right].map(|l| (l.transcript.id(), l.transcript.revision()));
+        let pieces = view.word_diff(key, || {
+            let text_of = |l: &Lane| l.transcript.last_reply().map(|r| text::sanitize(r.text()));
+            Some(diff::word_diff(&text_of(left)?, &text_of(right)?))
+        })?;
+        Some([(a, b, pieces.clone(), 0), (b, a, pieces, 1)])
     });
     for (slot, &i) in shown.iter().enumerate() {
         let Some(lane) = lanes.get(i) else {
@@ -61,33 +62,40 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         };
         let pieces = diff
             .as_ref()
-            .and_then(|d| d.iter().find(|(at, _, _)| *at == i))
-            .map(|(_, other, pieces)| (other + 1, pieces.as_slice()));
+            .and_then(|d| d.iter().find(|(at, _, _, _)| *at == i))
+            .map(|(_, other, pieces, side)| {
+                let side = if *side == 0 { &pieces.0 } else { &pieces.1 };
+                (other + 1, side.as_slice())
+            });
         let place = LanePlace {
             number: i + 1,
             focused: i == focus,
             // A separator left of every column but the first.
             separator: columns && slot > 0,
+            now,
         };
-        render_one(lane, place, pieces, now, theme, frame, areas[slot]);
+        let lane_view = view.lane(lane.transcript.id());
+        render_one(lane, lane_view, place, pieces, theme, frame, areas[slot]);
     }
     summary(model, theme, frame, summary_area);
 }
 
-/// Where a lane is drawn.
+/// Where (and when) a lane is drawn.
 #[derive(Debug, Clone, Copy)]
 struct LanePlace {
     /// 1-based screen number.
     number: usize,
     focused: bool,
     separator: bool,
+    /// The time its live numbers are drawn for.
+    now: Instant,
 }
 
 fn render_one(
     lane: &Lane,
+    view: &mut LaneView,
     place: LanePlace,
     diff: Option<(usize, &[diff::Piece])>,
-    now: Instant,
     theme: &Theme,
     frame: &mut Frame<'_>,
     area: Rect,
@@ -128,7 +136,15 @@ fn render_one(
             let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
             frame.render_widget(paragraph, body_area);
         }
-        None => render_lane(lane, Headers::InLane, now, theme, frame, body_area),
+        None => render_lane(
+            lane,
+            view,
+            Headers::InLane,
+            place.now,
+            theme,
+            frame,
+            body_area,
+        ),
     }
     if footer_rows > 0 {
         frame.render_widget(

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::theme::Theme;
+use super::view::Scroller;
 use crate::keys;
 use crate::model::help::HelpOverlay;
 
@@ -15,7 +16,13 @@ use crate::model::help::HelpOverlay;
 const MAX_WIDTH_COLUMNS: u16 = 100;
 
 /// Draws the help over `area`.
-pub fn render(help: &HelpOverlay, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+pub fn render(
+    help: &HelpOverlay,
+    scroll: &mut Scroller,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
     // Over everything but the status line; narrow screens give it every column, wide ones
     // a margin.
     let area = Rect {
@@ -37,11 +44,9 @@ pub fn render(help: &HelpOverlay, theme: &Theme, frame: &mut Frame<'_>, area: Re
     frame.render_widget(Clear, popup);
     frame.render_widget(block, popup);
     let lines = lines(help.pane, inner.width as usize, theme);
-    let max_scroll = lines.len().saturating_sub(inner.height as usize);
-    let max_scroll = u16::try_from(max_scroll).unwrap_or(u16::MAX);
-    help.max_scroll.set(max_scroll);
-    let scroll = help.scroll.min(max_scroll);
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    let top = scroll.settle(lines.len(), usize::from(inner.height), |_| None);
+    let visible: Vec<Line<'static>> = lines.into_iter().skip(top).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
 }
 
 /// Every row of the help at `width`: a title per section, then each key with its

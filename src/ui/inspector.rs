@@ -10,9 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 
 use super::theme::Theme;
+use super::view::Scroller;
 use crate::llm::Role;
 use crate::llm::pricing::CostView;
-use crate::model::inspector::{Detail, DetailView, Inspector, SentMessage, SystemText};
+use crate::model::inspector::{Detail, Inspector, SentMessage, SystemText};
 use crate::model::prompt::Loadable;
 use crate::store::report::{format_ms, format_tokens, format_utc_ms};
 use crate::store::{MessageState, RequestRow, RequestStatus};
@@ -34,7 +35,13 @@ fn status_text(row: &RequestRow) -> String {
 }
 
 /// Draws the inspector into `area`.
-pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+pub fn render(
+    inspector: &Inspector,
+    scroll: &mut Scroller,
+    theme: &Theme,
+    frame: &mut Frame<'_>,
+    area: Rect,
+) {
     let [help_area, body] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     let filter = match &inspector.prompt_filter {
@@ -75,7 +82,7 @@ pub fn render(inspector: &Inspector, theme: &Theme, frame: &mut Frame<'_>, area:
         return;
     }
     if let (Some(detail), Some(row)) = (&inspector.detail, inspector.detail_row()) {
-        render_detail(row, detail, theme, frame, body);
+        render_detail(row, detail, scroll, theme, frame, body);
         return;
     }
     let table_rows = rows.iter().map(|r| {
@@ -383,11 +390,11 @@ fn record(row: &RequestRow, detail: &Detail, theme: &Theme) -> Record {
     r
 }
 
-/// Draws one attempt's record, from its scroll position; tells the model how far it can
-/// scroll.
+/// Draws one attempt's record, from its scroll position.
 fn render_detail(
     row: &RequestRow,
     detail: &Detail,
+    scroll: &mut Scroller,
     theme: &Theme,
     frame: &mut Frame<'_>,
     area: Rect,
@@ -407,12 +414,7 @@ fn render_detail(
         .into_iter()
         .flat_map(|line| wrap_under_lead(line, width))
         .collect();
-    let max_scroll = rows.len().saturating_sub(usize::from(inner.height));
-    detail.view.set(DetailView {
-        max_scroll,
-        rows: inner.height,
-    });
-    let top = detail.scroll.min(max_scroll);
+    let top = scroll.settle(rows.len(), usize::from(inner.height), |_| None);
     let visible: Vec<Line<'static>> = rows
         .into_iter()
         .skip(top)

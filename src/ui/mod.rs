@@ -1,14 +1,16 @@
 //! Rendering: a pure function from the model to a frame.
 //!
 //! One file per pane. [`render`] splits the screen and asks each pane to draw itself; panes
-//! read the model and never change it (except the transcript, which records the size of its
-//! viewport so that paging moves by what the user sees).
+//! read the model and never change it. What the screen keeps between frames (each
+//! transcript's layout, where each view is scrolled) is the [`View`]'s, owned by the app
+//! beside the model.
 
 pub mod compare;
 pub mod composer;
 pub mod conversations;
 pub mod help;
 pub mod inspector;
+pub mod layout;
 pub mod models;
 pub mod picker;
 pub mod stats;
@@ -16,6 +18,7 @@ pub mod status;
 pub mod theme;
 pub mod transcript;
 pub mod variables;
+pub mod view;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -24,34 +27,31 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::model::{Mode, Model, PanelVisibility};
 use theme::Theme;
+pub use view::View;
 
 /// Below this size the panes cannot be drawn usefully; a short notice is shown instead.
 pub const MIN_WIDTH_COLUMNS: u16 = 20;
 /// See [`MIN_WIDTH_COLUMNS`].
 pub const MIN_HEIGHT_ROWS: u16 = 6;
 
-/// The usage panel shows by default from this screen width on.
-pub const PANEL_MIN_SCREEN_COLUMNS: u16 = 110;
-/// Below this width the panel never shows, even when asked for.
-pub const PANEL_MIN_FORCED_COLUMNS: u16 = 70;
-
 /// Most rows the composer grows to before it scrolls.
 pub const COMPOSER_MAX_TEXT_ROWS: u16 = 8;
 
 /// Draws the whole screen, and the key help over it when open.
-pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
-    render_screen(model, theme, frame);
+pub fn render(model: &Model, theme: &Theme, view: &mut View, frame: &mut Frame<'_>) {
+    render_screen(model, theme, view, frame);
     let area = frame.area();
     if let Some(overlay) = &model.help
         && area.width >= MIN_WIDTH_COLUMNS
         && area.height >= MIN_HEIGHT_ROWS
     {
-        help::render(overlay, theme, frame, area);
+        help::render(overlay, &mut view.help, theme, frame, area);
     }
+    view.forget_gone(model);
 }
 
 /// Draws the panes of the screen.
-fn render_screen(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
+fn render_screen(model: &Model, theme: &Theme, view: &mut View, frame: &mut Frame<'_>) {
     let area = frame.area();
     if area.width < MIN_WIDTH_COLUMNS || area.height < MIN_HEIGHT_ROWS {
         let notice = Paragraph::new(Line::styled(
@@ -75,7 +75,7 @@ fn render_screen(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
             return;
         }
         Mode::Inspector(inspector) => {
-            inspector::render(inspector, theme, frame, main_area);
+            inspector::render(inspector, &mut view.detail, theme, frame, main_area);
             return;
         }
         Mode::Conversations(list) => {
@@ -86,21 +86,15 @@ fn render_screen(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
     }
     if model.is_comparing() {
         // Each lane's footer carries its numbers: no panel beside the lanes.
-        model.panel_drawn.set(false);
         let [lanes_area, composer_area] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(composer_rows)])
                 .areas(main_area);
-        compare::render(model, theme, frame, lanes_area);
+        compare::render(model, theme, view, frame, lanes_area);
         composer::render(model, theme, frame, composer_area);
         draw_popups(model, theme, frame, main_area);
         return;
     }
-    let show_panel = match model.panel {
-        PanelVisibility::Auto => area.width >= PANEL_MIN_SCREEN_COLUMNS,
-        PanelVisibility::Shown => area.width >= PANEL_MIN_FORCED_COLUMNS,
-        PanelVisibility::Hidden => false,
-    };
-    model.panel_drawn.set(show_panel);
+    let show_panel = model.panel.shown_at(area.width);
     let chat_area = if show_panel {
         let [chat, panel] = Layout::horizontal([
             Constraint::Min(1),
@@ -120,7 +114,7 @@ fn render_screen(model: &Model, theme: &Theme, frame: &mut Frame<'_>) {
         Constraint::Length(composer_rows),
     ])
     .areas(chat_area);
-    transcript::render(model, theme, frame, transcript_area);
+    transcript::render(model, theme, view, frame, transcript_area);
     if strip_rows > 0 {
         stats::render_strip(model, theme, frame, strip_area);
     }

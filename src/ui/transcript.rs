@@ -1,8 +1,8 @@
 //! The transcript pane: messages and replies, newest at the bottom.
 //!
 //! Only the entries that intersect the viewport are turned into terminal lines; their bodies
-//! come from the per-width layout cache in [`crate::model::transcript`]. Reply headers are
-//! built per frame because they carry live numbers (elapsed time, tokens so far).
+//! come from the lane's [`super::layout::TranscriptLayout`], kept in the [`View`]. Reply
+//! headers are built per frame because they carry live numbers (elapsed time, tokens so far).
 
 use std::time::Instant;
 
@@ -11,19 +11,28 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
+use super::layout::{BODY_INDENT_COLUMNS, header_rows};
 use super::theme::{Theme, Tone};
+use super::view::{LaneView, View};
 use crate::llm::pricing::CostView;
+use crate::model::Model;
 use crate::model::lane::Lane;
-use crate::model::transcript::{
-    BODY_INDENT_COLUMNS, Entry, Measure, Reply, ReplyState, Row, header_rows,
-};
-use crate::model::{Model, Scroll};
+use crate::model::transcript::{Entry, Measure, Reply, ReplyState, Row};
 use crate::text;
 
 /// Draws the visible part of the focused lane's transcript into `area`.
-pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
+pub fn render(model: &Model, theme: &Theme, view: &mut View, frame: &mut Frame<'_>, area: Rect) {
     let now = model.now.unwrap_or_else(Instant::now);
-    render_lane(&model.lane, Headers::Full, now, theme, frame, area);
+    let lane_view = view.lane(model.lane.transcript.id());
+    render_lane(
+        &model.lane,
+        lane_view,
+        Headers::Full,
+        now,
+        theme,
+        frame,
+        area,
+    );
 }
 
 /// How much a reply header says.
@@ -39,6 +48,7 @@ pub enum Headers {
 /// Draws the visible part of `lane`'s transcript into `area`.
 pub fn render_lane(
     lane: &Lane,
+    view: &mut LaneView,
     headers: Headers,
     now: Instant,
     theme: &Theme,
@@ -50,22 +60,25 @@ pub fn render_lane(
     }
     // One column for the scrollbar.
     let text_width = area.width.saturating_sub(1).max(1);
-    lane.view.set((text_width, area.height));
     let transcript = &lane.transcript;
     let rows_visible = area.height as usize;
-
-    let total = transcript.total_rows(text_width);
+    let layout = &mut view.layout;
+    if layout.sync(transcript, text_width) {
+        view.scroll.follow();
+    }
+    let total = layout.total_rows();
     let max_top = total.saturating_sub(rows_visible);
-    let top = match lane.scroll {
-        Scroll::Follow if lane.is_streaming() => follow_a_page_at_a_time(max_top, rows_visible),
-        Scroll::Follow => max_top,
-        Scroll::Fixed { top_row } => top_row.min(max_top),
+    let top = view.scroll.settle(total, rows_visible, |id| {
+        transcript.position_of_reply(id).map(|i| layout.start_of(i))
+    });
+    let top = if view.scroll.at_bottom() && lane.is_streaming() {
+        follow_a_page_at_a_time(max_top, rows_visible)
+    } else {
+        top
     };
 
     // The first entry that reaches into the viewport, found by binary search.
-    let (mut index, entry_top) = transcript
-        .entry_at_row(top, text_width)
-        .unwrap_or((transcript.len(), top));
+    let (mut index, entry_top) = layout.entry_at_row(top).unwrap_or((transcript.len(), top));
     let mut skip = top - entry_top;
     let mut lines: Vec<Line<'static>> = Vec::with_capacity(rows_visible);
     // A streaming reply whose header scrolled above the view keeps it on the top row.
@@ -107,7 +120,7 @@ pub fn render_lane(
             Entry::Welcome { .. } => 0,
             _ => BODY_INDENT_COLUMNS,
         };
-        for row in transcript.body(index, text_width).iter() {
+        for row in layout.body(transcript, index).iter() {
             entry_lines.push(styled(row, theme, indent));
         }
         entry_lines.push(Line::default());

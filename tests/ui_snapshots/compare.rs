@@ -37,11 +37,7 @@ fn resolve(s: &mut Screen, reference: &str, text: &str, git: GitState) {
 }
 
 fn alt(s: &mut Screen, c: char) {
-    let now = s.at(0);
-    s.model.update(
-        AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT)),
-        now,
-    );
+    s.key(KeyCode::Char(c), KeyModifiers::ALT, 0);
 }
 
 /// Presses Enter; returns the requests started (one per lane, or per lane's first run).

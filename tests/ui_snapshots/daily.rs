@@ -1,15 +1,14 @@
 //! The daily-driver screens: the key help over the chat and over the picker, the conversation
 //! list searching (branches named, matches highlighted), and an earlier message being edited.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 use promptdeck::event::AppEvent;
 use promptdeck::records::{ConversationId, ConversationRow, ListedConversation};
 
 use super::{Screen, StartKind, finished_exchange};
 
 fn press(s: &mut Screen, code: KeyCode, modifiers: KeyModifiers, ms: u64) {
-    s.model
-        .update(AppEvent::Key(KeyEvent::new(code, modifiers)), s.at(ms));
+    s.key(code, modifiers, ms);
 }
 
 #[test]

@@ -171,15 +171,10 @@ fn a_cancelled_reply_counts_its_output_as_a_marked_estimate_not_the_placeholder(
 #[test]
 fn the_reply_chosen_with_alt_up_is_scrolled_into_view() {
     let mut h = Harness::new();
-    h.model.lane.view.set((40, 6));
     let mut ids = Vec::new();
-    for i in 0..6 {
+    for i in 0..3 {
         let id = h.send(&format!("question {i}"), i * 10);
-        h.stream(
-            id,
-            text("a reply long enough to take a few rows of the view"),
-            i * 10 + 1,
-        );
+        h.stream(id, text("a reply"), i * 10 + 1);
         h.stream(
             id,
             StreamEvent::Finished {
@@ -189,22 +184,24 @@ fn the_reply_chosen_with_alt_up_is_scrolled_into_view() {
         );
         ids.push(id);
     }
-    for _ in 0..5 {
-        h.key(KeyCode::Up, KeyModifiers::ALT, 100);
-    }
+    let view = ScrollTarget::Transcript(h.model.lane.transcript.id());
+    let scroll = |to| vec![Effect::Scroll { target: view, to }];
+    assert_eq!(
+        h.key(KeyCode::Up, KeyModifiers::ALT, 100),
+        scroll(ScrollTo::Reply(ids[1]))
+    );
+    assert_eq!(
+        h.key(KeyCode::Up, KeyModifiers::ALT, 100),
+        scroll(ScrollTo::Reply(ids[0]))
+    );
     assert_eq!(h.model.lane.selected_reply, Some(ids[0]));
-    let (start, _) = h
-        .model
-        .lane
-        .transcript
-        .rows_of_reply(ids[0], 40)
-        .expect("its rows");
-    assert_eq!(h.model.lane.scroll, Scroll::Fixed { top_row: start });
+    h.key(KeyCode::Down, KeyModifiers::ALT, 100);
     // Back past the newest: the view follows again.
-    for _ in 0..6 {
-        h.key(KeyCode::Down, KeyModifiers::ALT, 100);
-    }
-    assert_eq!(h.model.lane.scroll, Scroll::Follow);
+    assert_eq!(
+        h.key(KeyCode::Down, KeyModifiers::ALT, 100),
+        scroll(ScrollTo::Bottom)
+    );
+    assert_eq!(h.model.lane.selected_reply, None);
 }
 
 #[test]
