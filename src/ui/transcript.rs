@@ -89,7 +89,8 @@ pub fn render_lane(
             break;
         };
         let selected = matches!(entry, Entry::Reply(r) if lane.selected_reply == Some(r.id));
-        let mut entry_lines = Vec::new();
+        // Rows above the view are skipped, and only the rows in it are styled: a long reply
+        // costs a frame what the view shows of it.
         if header_rows(entry) > 0 {
             // The last run of a repeated message says how much the runs varied.
             let note = match entry {
@@ -114,25 +115,23 @@ pub fn render_lane(
             if index == first_index && skip > 0 && live {
                 sticky = Some(line.clone());
             }
-            entry_lines.push(line);
+            place(line, &mut skip, &mut lines, rows_visible);
         }
         let indent = match entry {
             Entry::Welcome { .. } => 0,
             _ => BODY_INDENT_COLUMNS,
         };
-        for row in layout.body(transcript, index).iter() {
-            entry_lines.push(styled(row, theme, indent));
-        }
-        entry_lines.push(Line::default());
-        for line in entry_lines {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            if lines.len() < rows_visible {
-                lines.push(line);
-            }
-        }
+        let body = layout.body(transcript, index);
+        let from = skip.min(body.len());
+        skip -= from;
+        let room = rows_visible - lines.len();
+        lines.extend(
+            body[from..]
+                .iter()
+                .take(room)
+                .map(|row| styled(row, theme, indent)),
+        );
+        place(Line::default(), &mut skip, &mut lines, rows_visible);
         index += 1;
     }
     if let (Some(header), Some(first)) = (sticky, lines.first_mut()) {
@@ -154,6 +153,15 @@ pub fn render_lane(
             area,
             &mut state,
         );
+    }
+}
+
+/// Puts `line` in the view, or skips it while rows above the view are being skipped.
+fn place(line: Line<'static>, skip: &mut usize, lines: &mut Vec<Line<'static>>, visible: usize) {
+    if *skip > 0 {
+        *skip -= 1;
+    } else if lines.len() < visible {
+        lines.push(line);
     }
 }
 
