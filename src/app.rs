@@ -273,6 +273,9 @@ async fn event_loop(
                     matches!(e, AppEvent::Key(_) | AppEvent::Paste(_) | AppEvent::Resize { .. })
                 });
                 for event in batch {
+                    if let AppEvent::Resize { width, height } = event {
+                        terminal.backend_mut().resized(ratatui::layout::Size { width, height });
+                    }
                     if let AppEvent::ThemeFileChanged = event {
                         if let Some(path) = &config.theme_path {
                             match load_theme(path) {
@@ -291,6 +294,7 @@ async fn event_loop(
                         match effect {
                             Effect::Scroll { target, to } => view.scroll(target, to),
                             Effect::Repaint => {
+                                terminal.backend_mut().forget_size();
                                 if let Err(e) = terminal.clear() {
                                     failure = Some(e.into());
                                     quit = true;

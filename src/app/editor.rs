@@ -33,6 +33,11 @@ pub(super) async fn hand_to_editor(
     *signals = tokio::spawn(watch_signals(tx.clone()));
     *terminal = back?;
     terminal.clear()?;
+    // The window may have been resized meanwhile, unseen: tell the model its size now.
+    if let Ok(size) = terminal.size() {
+        let (width, height) = (size.width, size.height);
+        let _ = tx.send(AppEvent::Resize { width, height });
+    }
     Ok(edited)
 }
 

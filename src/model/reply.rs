@@ -116,6 +116,8 @@ pub struct Shown {
     pub output: (u64, Measure),
     pub cost: CostView,
     pub speed: Option<(f64, Measure)>,
+    /// Token counts as reported so far (input, cache).
+    pub usage: Usage,
 }
 
 /// One of the runs of a message sent several times, to see how much replies vary.
@@ -175,6 +177,7 @@ impl Reply {
                 output: (0, Measure::Estimated),
                 cost: CostView::NotReported,
                 speed: None,
+                usage: Usage::default(),
             },
         }
     }
@@ -207,11 +210,13 @@ impl Reply {
                 _ => (rate, measure),
             }
         });
+        let totals = self.ledger.totals();
         self.shown = Shown {
             at: Some(now),
             output,
-            cost: self.cost(),
+            cost: totals.cost,
             speed,
+            usage: totals.usage,
         };
         true
     }
@@ -233,6 +238,15 @@ impl Reply {
             self.shown.output
         } else {
             self.output_tokens()
+        }
+    }
+
+    /// Token counts as shown (see [`Reply::shown_elapsed`]).
+    pub fn shown_usage(&self) -> Usage {
+        if self.is_live() {
+            self.shown.usage
+        } else {
+            self.usage()
         }
     }
 

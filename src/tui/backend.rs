@@ -105,6 +105,9 @@ pub struct LeanBackend<W: Write> {
     palette: Palette,
     /// A fixed size instead of the terminal's (tests).
     fixed_size: Option<Size>,
+    /// The terminal's size as last asked or told by a resize event: asking costs opening
+    /// the tty and an ioctl, and ratatui asks before every frame.
+    known_size: std::cell::Cell<Option<Size>>,
     /// The size seen by the last [`Backend::size`], for the last-column rule and the screen.
     width: std::cell::Cell<u16>,
     height: std::cell::Cell<u16>,
@@ -124,6 +127,7 @@ impl<W: Write> LeanBackend<W> {
             screen: Screen::default(),
             palette: Palette::TrueColor,
             fixed_size: None,
+            known_size: std::cell::Cell::new(None),
             width: std::cell::Cell::new(u16::MAX),
             height: std::cell::Cell::new(0),
         }
@@ -141,6 +145,17 @@ impl<W: Write> LeanBackend<W> {
         self.width.set(size.width);
         self.height.set(size.height);
         self
+    }
+
+    /// The terminal now has this size (a resize event said so).
+    pub fn resized(&mut self, size: Size) {
+        self.known_size.set(Some(size));
+    }
+
+    /// Asks the terminal for its size again at the next frame (after the terminal was handed
+    /// to another program, whose resizes the app did not see).
+    pub fn forget_size(&mut self) {
+        self.known_size.set(None);
     }
 
     /// Bytes written to the terminal so far.
@@ -404,11 +419,13 @@ impl<W: Write> Backend for LeanBackend<W> {
     }
 
     fn size(&self) -> io::Result<Size> {
-        let size = match self.fixed_size {
+        let size = match self.fixed_size.or(self.known_size.get()) {
             Some(size) => size,
             None => {
                 let (width, height) = crossterm::terminal::size()?;
-                Size { width, height }
+                let size = Size { width, height };
+                self.known_size.set(Some(size));
+                size
             }
         };
         self.width.set(size.width);

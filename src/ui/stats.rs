@@ -57,7 +57,7 @@ fn reply_rows(
     };
     lines.push(row("prompt", prompt, theme, width));
     let live = reply.is_live();
-    let u = reply.usage();
+    let u = reply.shown_usage();
     lines.push(row("input", tokens(u.input_tokens, live), theme, width));
     let output = match reply.shown_output() {
         (n, Measure::Reported) => (Tone::Normal, thousands(n)),
@@ -298,7 +298,7 @@ pub fn render_strip(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: R
         if let Some(number) = reply.number() {
             parts.push((Tone::Muted, format!(" {number}")));
         }
-        let u = reply.usage();
+        let u = reply.shown_usage();
         let input = u.input_tokens.map_or("-".to_string(), thousands);
         let output = match reply.shown_output() {
             (n, Measure::Reported) => thousands(n),

@@ -9,7 +9,7 @@ use std::time::Instant;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
+use ratatui::widgets::{Scrollbar, ScrollbarOrientation, ScrollbarState};
 
 use super::layout::{BODY_INDENT_COLUMNS, header_rows};
 use super::theme::{Theme, Tone};
@@ -141,7 +141,12 @@ pub fn render_lane(
         width: text_width,
         ..area
     };
-    frame.render_widget(Paragraph::new(lines), text_area);
+    // The rows are wrapped already: each goes straight into the buffer (a `Paragraph` would
+    // style the whole area and walk every row's graphemes once more to truncate it).
+    let buffer = frame.buffer_mut();
+    for (y, line) in (text_area.y..text_area.bottom()).zip(&lines) {
+        buffer.set_line(text_area.x, y, line, text_area.width);
+    }
 
     if total > rows_visible {
         let mut state = ScrollbarState::new(max_top).position(top);

@@ -195,3 +195,24 @@ fn the_cursor_is_hidden_or_shown_only_when_that_changes() {
     let all = String::from_utf8_lossy(t.backend().writer()).into_owned();
     assert_eq!(all.matches("\u{1b}[?25l").count(), 1, "{all:?}");
 }
+
+#[test]
+fn the_size_a_resize_event_gave_is_used_without_asking_the_terminal_each_frame() {
+    // No tty here: asking would fail or give another size; the size told is what counts.
+    let mut backend = LeanBackend::new(Vec::new());
+    backend.resized(Size {
+        width: 50,
+        height: 10,
+    });
+    assert_eq!(
+        backend.size().unwrap(),
+        Size {
+            width: 50,
+            height: 10
+        }
+    );
+    let mut terminal = Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| assert_eq!((f.area().width, f.area().height), (50, 10)))
+        .unwrap();
+}
