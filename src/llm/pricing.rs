@@ -173,7 +173,7 @@ pub enum PriceScope {
 }
 
 /// The prices of one session: the config's entries over the dataset, for one provider.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PriceTable {
     /// The user's `[prices."model"]` entries (and the free demo), checked first.
     entries: BTreeMap<String, (Price, PriceSource)>,
@@ -183,6 +183,26 @@ pub struct PriceTable {
     scope: PriceScope,
     /// Prices are those in force at this time (the session's start).
     at: SystemTime,
+    /// Whether the dataset prices a model, per model asked about: finding out runs the
+    /// dataset's calculator, and the usage panel asks on every frame.
+    dataset_knows: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+}
+
+impl Clone for PriceTable {
+    fn clone(&self) -> Self {
+        let known = self
+            .dataset_knows
+            .lock()
+            .map(|k| k.clone())
+            .unwrap_or_default();
+        PriceTable {
+            entries: self.entries.clone(),
+            dataset_provider: self.dataset_provider.clone(),
+            scope: self.scope.clone(),
+            at: self.at,
+            dataset_knows: std::sync::Mutex::new(known),
+        }
+    }
 }
 
 impl PartialEq for PriceTable {
@@ -232,6 +252,7 @@ impl PriceTable {
             dataset_provider,
             scope,
             at,
+            dataset_knows: Default::default(),
         }
     }
 
@@ -327,12 +348,18 @@ impl PriceTable {
         if let Some((_, source)) = self.entry(model) {
             return Some(*source);
         }
+        if let Ok(cache) = self.dataset_knows.lock()
+            && let Some(known) = cache.get(model)
+        {
+            return known.then_some(PriceSource::Dataset);
+        }
         let usage = genai_prices::Usage::new();
         let request = self.dataset_request(model, &usage)?;
-        Calculator::bundled()
-            .calculate(&request)
-            .is_ok()
-            .then_some(PriceSource::Dataset)
+        let known = Calculator::bundled().calculate(&request).is_ok();
+        if let Ok(mut cache) = self.dataset_knows.lock() {
+            cache.insert(model.to_string(), known);
+        }
+        known.then_some(PriceSource::Dataset)
     }
 
     /// Whether `model` has a price at all.
