@@ -177,8 +177,12 @@ async fn event_loop(
     config: AppConfig,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
-    let mut input = tokio::spawn(read_terminal(tx.clone()));
-    let mut signals = tokio::spawn(watch_signals(tx.clone()));
+    // What the user does (keys, pastes, resizes, signals) has its own channel: it is read at
+    // once, while everything else (streamed text above all) is read when the next frame is
+    // due — one wake-up a frame instead of one a token.
+    let (user_tx, mut user_rx) = mpsc::unbounded_channel::<AppEvent>();
+    let mut input = tokio::spawn(read_terminal(user_tx.clone()));
+    let mut signals = tokio::spawn(watch_signals(user_tx.clone()));
     let store_warnings = config
         .store_warnings
         .map(|warnings| tokio::spawn(forward_warnings(warnings, tx.clone())));
@@ -258,82 +262,92 @@ async fn event_loop(
     frames.drawn(tokio::time::Instant::now());
 
     while !quit {
-        tokio::select! {
-            event = rx.recv() => {
+        // What woke the loop, and the events to apply before drawing.
+        let (batch, by_user, draw) = tokio::select! {
+            event = user_rx.recv() => {
                 let Some(event) = event else { break };
-                let mut batch = vec![event];
-                while batch.len() < EVENTS_PER_BATCH {
-                    match rx.try_recv() {
-                        Ok(e) => batch.push(e),
-                        Err(_) => break,
-                    }
-                }
-                // What the user did shows at once; streamed text at the pace of --max-fps.
-                let by_user = batch.iter().any(|e| {
-                    matches!(e, AppEvent::Key(_) | AppEvent::Paste(_) | AppEvent::Resize { .. })
-                });
-                for event in batch {
-                    if let AppEvent::Resize { width, height } = event {
-                        terminal.backend_mut().resized(ratatui::layout::Size { width, height });
-                    }
-                    if let AppEvent::ThemeFileChanged = event {
-                        if let Some(path) = &config.theme_path {
-                            match load_theme(path) {
-                                Ok(new) => theme = fit(new),
-                                Err(e) => {
-                                    let _ = tx.send(AppEvent::Warning(format!(
-                                        "{e} — keeping the theme in use"
-                                    )));
-                                }
-                            }
-                        }
-                        continue;
-                    }
-                    for effect in model.update(event, clock_now()) {
-                        // The effects on the terminal itself are the loop's: it owns it.
-                        match effect {
-                            Effect::Scroll { target, to } => view.scroll(target, to),
-                            Effect::Repaint => {
-                                terminal.backend_mut().forget_size();
-                                if let Err(e) = terminal.clear() {
-                                    failure = Some(e.into());
-                                    quit = true;
-                                }
-                            }
-                            Effect::EditInEditor { text } => {
-                                let handles = (&mut input, &mut signals);
-                                match hand_to_editor(terminal, handles, &tx, text).await {
-                                    Ok(edited) => {
-                                        let _ = tx.send(AppEvent::EditorClosed(edited));
-                                    }
-                                    Err(e) => {
-                                        failure = Some(e);
-                                        quit = true;
-                                    }
-                                }
-                            }
-                            effect => quit |= services.run(effect),
-                        }
-                    }
-                }
-                services.reap_finished_tasks();
-                let now = tokio::time::Instant::now();
-                if by_user {
-                    frames.request_now(now);
-                } else {
-                    frames.request(now);
-                }
+                // Whatever came before the key goes first, as it happened.
+                let mut batch = drain(&mut rx, Vec::new());
+                batch.push(event);
+                (drain(&mut user_rx, batch), true, false)
             }
-            () = sleep_until_some(frames.due()) => {
-                frames.drawn(tokio::time::Instant::now());
-                if let Err(e) = terminal.draw(|f| ui::render(model, &theme, &mut view, f)) {
-                    failure = Some(e.into());
-                    break;
-                }
+            // While a frame is pending, the rest waits for it.
+            event = rx.recv(), if frames.due().is_none() => {
+                let Some(event) = event else { break };
+                (drain(&mut rx, vec![event]), false, false)
             }
+            () = sleep_until_some(frames.due()) => (drain(&mut rx, Vec::new()), false, true),
             () = sleep_until_some(services.wake.at()) => {
                 services.wake.rang();
-                let _ = tx.send(AppEvent::Tick);
+                (vec![AppEvent::Tick], false, false)
+            }
+        };
+        let had_events = !batch.is_empty();
+        for event in batch {
+            if let AppEvent::Resize { width, height } = event {
+                terminal
+                    .backend_mut()
+                    .resized(ratatui::layout::Size { width, height });
+            }
+            if let AppEvent::ThemeFileChanged = event {
+                if let Some(path) = &config.theme_path {
+                    match load_theme(path) {
+                        Ok(new) => theme = fit(new),
+                        Err(e) => {
+                            let _ = tx
+                                .send(AppEvent::Warning(format!("{e} — keeping the theme in use")));
+                        }
+                    }
+                }
+                continue;
+            }
+            for effect in model.update(event, clock_now()) {
+                // The effects on the terminal itself are the loop's: it owns it.
+                match effect {
+                    Effect::Scroll { target, to } => view.scroll(target, to),
+                    Effect::Repaint => {
+                        terminal.backend_mut().forget_size();
+                        if let Err(e) = terminal.clear() {
+                            failure = Some(e.into());
+                            quit = true;
+                        }
+                    }
+                    Effect::EditInEditor { text } => {
+                        let handles = (&mut input, &mut signals);
+                        match hand_to_editor(terminal, handles, &user_tx, text).await {
+                            Ok(edited) => {
+                                let _ = tx.send(AppEvent::EditorClosed(edited));
+                            }
+                            Err(e) => {
+                                failure = Some(e);
+                                quit = true;
+                            }
+                        }
+                    }
+                    effect => quit |= services.run(effect),
+                }
+            }
+        }
+        if had_events {
+            services.reap_finished_tasks();
+            let now = tokio::time::Instant::now();
+            if by_user {
+                // What the user did shows at once; streamed text at the pace of --max-fps.
+                frames.request_now(now);
+            } else if !draw {
+                frames.request(now);
+            }
+        }
+        if draw
+            || (by_user
+                && frames
+                    .due()
+                    .is_some_and(|due| due <= tokio::time::Instant::now()))
+        {
+            frames.drawn(tokio::time::Instant::now());
+            if let Err(e) = terminal.draw(|f| ui::render(model, &theme, &mut view, f)) {
+                failure = Some(e.into());
+                break;
             }
         }
     }
@@ -360,6 +374,17 @@ async fn event_loop(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// `batch` and what `rx` holds now, up to [`EVENTS_PER_BATCH`] in all.
+fn drain(rx: &mut mpsc::UnboundedReceiver<AppEvent>, mut batch: Vec<AppEvent>) -> Vec<AppEvent> {
+    while batch.len() < EVENTS_PER_BATCH {
+        match rx.try_recv() {
+            Ok(event) => batch.push(event),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 impl Services {
