@@ -132,6 +132,16 @@ fn draw_popups(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) 
     }
 }
 
+/// Lines that fit their row already (wrapped or cut to `area`'s width), one a row from the
+/// top of `area`, straight into the buffer: a `Paragraph` would style the whole area and walk
+/// every line's graphemes once more to cut it, on every frame.
+pub fn draw_lines(lines: &[Line<'_>], frame: &mut Frame<'_>, area: Rect) {
+    let buffer = frame.buffer_mut();
+    for (y, line) in (area.y..area.bottom()).zip(lines) {
+        buffer.set_line(area.x, y, line, area.width);
+    }
+}
+
 /// A `width` x `height` box centred in `area`: where the popups (variables form, model
 /// switcher) are drawn.
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders};
 
 use super::theme::{Theme, Tone};
 use super::transcript::seconds;
@@ -286,7 +286,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
             }
         }
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    super::draw_lines(&lines, frame, inner);
 }
 
 /// The panel in one row, for a terminal too narrow for it: the request the panel would show
@@ -362,5 +362,5 @@ pub fn render_strip(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: R
         used += w;
         spans.push(Span::styled(part, theme.style(tone)));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    super::draw_lines(&[Line::from(spans)], frame, area);
 }

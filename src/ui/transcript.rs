@@ -141,12 +141,7 @@ pub fn render_lane(
         width: text_width,
         ..area
     };
-    // The rows are wrapped already: each goes straight into the buffer (a `Paragraph` would
-    // style the whole area and walk every row's graphemes once more to truncate it).
-    let buffer = frame.buffer_mut();
-    for (y, line) in (text_area.y..text_area.bottom()).zip(&lines) {
-        buffer.set_line(text_area.x, y, line, text_area.width);
-    }
+    super::draw_lines(&lines, frame, text_area);
 
     if total > rows_visible {
         let mut state = ScrollbarState::new(max_top).position(top);
