@@ -14,6 +14,11 @@ pub const FILE_SUFFIX: &str = "log";
 /// How many daily files are kept; older ones are deleted when a new day's file starts.
 pub const KEPT_FILES: usize = 7;
 
+/// Log lines queued for the writer thread before new ones are dropped. The appender's
+/// default (128,000) preallocates a 4 MB channel, a tenth of the app's peak RSS, for a log
+/// that writes a few lines a request; the writer drains far faster than that fills.
+pub const BUFFERED_LINES: usize = 1024;
+
 /// Why there is no log file this run, for the chat's status line (stderr is hidden by the
 /// full-screen UI).
 pub static LOG_WARNING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -42,7 +47,9 @@ pub fn init(dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
             return None;
         }
     };
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("PROMPTDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()

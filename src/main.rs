@@ -66,7 +66,8 @@ fn main() -> ExitCode {
         _ => logging::init(&log_dir),
     };
     // The price dataset is decoded off the first reply's path.
-    std::thread::spawn(promptdeck::llm::pricing::warm_up);
+    let prices = std::sync::Arc::clone(&resolved.prices);
+    std::thread::spawn(move || prices.warm_up());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -8,7 +8,8 @@
 //!    prices offline ([`PriceSource::Dataset`]). It matches snapshot names and aliases
 //!    (`claude-sonnet-5-20260101`, `gpt-5.4-2026-03-05`), applies dated price changes (the
 //!    rate in force when the session started), long-context tiers and Anthropic's 5-minute and
-//!    1-hour cache-write rates. Updating prices is updating the crate.
+//!    1-hour cache-write rates. Updating prices is updating the crate (and its compressed copy,
+//!    `scripts/update-prices.sh`; see [`dataset`] for why a copy).
 //!
 //! Which provider's list prices apply is decided once per session ([`PriceScope`]): the
 //! Anthropic API is priced as `anthropic`; an OpenAI-compatible endpoint by its URL (OpenAI,
@@ -33,13 +34,14 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use genai_prices::{Calculator, PriceRequest};
+use genai_prices::PriceRequest;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Usage;
 
 mod cost;
+mod dataset;
 
 pub use cost::{Completeness, Cost, CostView, format_usd};
 use cost::{completeness, config_cost, dataset_usage};
@@ -48,13 +50,6 @@ use cost::{completeness, config_cost, dataset_usage};
 /// The crate carries no separate data version: its release is the dataset's version. Kept
 /// equal to the version in Cargo.lock by `dataset_label_matches_cargo_lock`.
 pub const DATASET_LABEL: &str = "genai-prices 0.2.1";
-
-/// Decodes the bundled dataset (tens of milliseconds in a release build) so the first price
-/// lookup — at the end of the first reply, or in the first frame of the usage panel — does
-/// not pay for it. Call it on a thread of its own at start-up.
-pub fn warm_up() {
-    let _ = Calculator::bundled();
-}
 
 /// Anthropic's multiplier on the input price for 5-minute cache writes (config overrides
 /// without their own cache prices).
@@ -223,11 +218,7 @@ impl PriceTable {
     pub fn new(scope: PriceScope, at: SystemTime) -> PriceTable {
         let dataset_provider = match &scope {
             PriceScope::Provider(id) => Some(id.clone()),
-            PriceScope::ApiUrl(url) => Calculator::bundled()
-                .find_provider(None, Some(url))
-                .ok()
-                .flatten()
-                .map(|p| p.id().to_string()),
+            PriceScope::ApiUrl(url) => dataset::provider_for_url(url),
             PriceScope::AnyProvider | PriceScope::ConfigOnly => None,
         };
         let mut entries = BTreeMap::new();
@@ -253,6 +244,25 @@ impl PriceTable {
             scope,
             at,
             dataset_knows: Default::default(),
+        }
+    }
+
+    /// Decodes the part of the dataset this table prices with (a few milliseconds for one
+    /// provider, tens for the whole set) so the first price lookup — at the end of the first
+    /// reply, or in the first frame of the usage panel — does not pay for it. Call it on a
+    /// thread of its own at start-up.
+    pub fn warm_up(&self) {
+        if self.dataset_applies() {
+            let _ = dataset::calculator(self.dataset_provider.as_deref());
+        }
+    }
+
+    /// Whether any request can be priced from the dataset (see [`Self::dataset_request`]).
+    fn dataset_applies(&self) -> bool {
+        match self.scope {
+            PriceScope::ConfigOnly => false,
+            PriceScope::AnyProvider => true,
+            PriceScope::Provider(_) | PriceScope::ApiUrl(_) => self.dataset_provider.is_some(),
         }
     }
 
@@ -355,7 +365,9 @@ impl PriceTable {
         }
         let usage = genai_prices::Usage::new();
         let request = self.dataset_request(model, &usage)?;
-        let known = Calculator::bundled().calculate(&request).is_ok();
+        let known = dataset::calculator(self.dataset_provider.as_deref())?
+            .calculate(&request)
+            .is_ok();
         if let Ok(mut cache) = self.dataset_knows.lock() {
             cache.insert(model.to_string(), known);
         }
@@ -374,7 +386,9 @@ impl PriceTable {
         }
         let wanted = dataset_usage(usage);
         let request = self.dataset_request(model, &wanted)?;
-        let priced = Calculator::bundled().calculate(&request).ok()?;
+        let priced = dataset::calculator(self.dataset_provider.as_deref())?
+            .calculate(&request)
+            .ok()?;
         Some(Cost {
             usd: priced.total_price,
             completeness: completeness(usage),

@@ -317,3 +317,108 @@ fn cost_view_round_trips_through_its_parts() {
         assert_eq!(CostView::from_parts(Some(v.kind()), v.usd()), v);
     }
 }
+
+/// Every (provider, model) of a calculator with what each costs for one usage: the dataset as
+/// pricing sees it.
+fn priced_catalog(calc: &genai_prices::Calculator) -> Vec<String> {
+    let mut usage = genai_prices::Usage::new();
+    usage.insert(genai_prices::UsageKey::INPUT_TOKENS, 12_345.0);
+    usage.insert(genai_prices::UsageKey::OUTPUT_TOKENS, 678.0);
+    usage.insert(genai_prices::UsageKey::CACHE_READ_TOKENS, 1_000.0);
+    let mut rows = Vec::new();
+    for provider in calc.providers() {
+        let flavors: Vec<&str> = provider.api_flavors().collect();
+        rows.push(format!("{} {} {flavors:?}", provider.id(), provider.name()));
+        for model in provider.models() {
+            let request = PriceRequest::new(model.id(), &usage)
+                .with_provider_id(provider.id())
+                .with_timestamp(december_2026());
+            let price = calc
+                .calculate(&request)
+                .map(|p| (p.model_id, p.total_price));
+            rows.push(format!(
+                "  {} {:?} {:?} {price:?}",
+                model.id(),
+                model.name(),
+                model.context_window()
+            ));
+        }
+    }
+    rows
+}
+
+#[test]
+fn the_compressed_dataset_is_the_crates() {
+    // After bumping genai-prices: scripts/update-prices.sh.
+    let ours = genai_prices::Calculator::from_json(dataset::text()).expect("decodes");
+    let crates = genai_prices::Calculator::bundled();
+    assert!(crates.providers().count() > 10);
+    assert_eq!(priced_catalog(&ours), priced_catalog(crates));
+}
+
+#[test]
+fn one_provider_decoded_alone_prices_as_the_whole_dataset() {
+    let whole = dataset::calculator(None).expect("decodes");
+    let mut usage = genai_prices::Usage::new();
+    usage.insert(genai_prices::UsageKey::INPUT_TOKENS, 1_000.0);
+    usage.insert(genai_prices::UsageKey::OUTPUT_TOKENS, 100.0);
+    // Its own models, and the models of the providers others fall back to.
+    let common = [
+        "openai",
+        "anthropic",
+        "deepseek",
+        "x-ai",
+        "moonshotai",
+        "google",
+    ];
+    let mut checked = 0;
+    for provider in whole.providers() {
+        let alone = dataset::calculator(Some(provider.id())).expect("decodes");
+        for other in whole.providers() {
+            if other.id() != provider.id() && !common.contains(&other.id()) {
+                continue;
+            }
+            for model in other.models() {
+                let request = PriceRequest::new(model.id(), &usage)
+                    .with_provider_id(provider.id())
+                    .with_timestamp(december_2026());
+                let a = alone
+                    .calculate(&request)
+                    .map(|p| (p.model_id, p.total_price));
+                let b = whole
+                    .calculate(&request)
+                    .map(|p| (p.model_id, p.total_price));
+                assert_eq!(a.is_ok(), b.is_ok(), "{} {}", provider.id(), model.id());
+                assert_eq!(a.ok(), b.ok(), "{} {}", provider.id(), model.id());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1_000);
+}
+
+#[test]
+fn providers_are_found_by_url_without_decoding_their_models() {
+    let whole = dataset::calculator(None).expect("decodes");
+    for url in [
+        "https://api.openai.com/v1",
+        "https://openrouter.ai/api/v1",
+        "https://api.groq.com/openai/v1",
+        "https://api.anthropic.com",
+        "https://api.x.ai/v1",
+        "https://generativelanguage.googleapis.com/v1beta/openai/",
+        "http://localhost:11434/v1",
+        "http://127.0.0.1:8080",
+    ] {
+        let expected = whole
+            .find_provider(None, Some(url))
+            .ok()
+            .flatten()
+            .map(|p| p.id().to_string());
+        assert_eq!(dataset::provider_for_url(url), expected, "{url}");
+    }
+    assert_eq!(
+        dataset::provider_for_url("https://api.openai.com/v1").as_deref(),
+        Some("openai")
+    );
+}
