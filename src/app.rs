@@ -276,7 +276,9 @@ async fn event_loop(
                 let Some(event) = event else { break };
                 (drain(&mut rx, vec![event]), false, false)
             }
-            () = sleep_until_some(frames.due()) => (drain(&mut rx, Vec::new()), false, true),
+            // Everything that came while the frame waited is in it (a burst at full speed
+            // is one frame, not one a thousand events).
+            () = sleep_until_some(frames.due()) => (drain_all(&mut rx), false, true),
             () = sleep_until_some(services.wake.at()) => {
                 services.wake.rang();
                 (vec![AppEvent::Tick], false, false)
@@ -383,6 +385,15 @@ fn drain(rx: &mut mpsc::UnboundedReceiver<AppEvent>, mut batch: Vec<AppEvent>) -
             Ok(event) => batch.push(event),
             Err(_) => break,
         }
+    }
+    batch
+}
+
+/// Everything `rx` holds now.
+fn drain_all(rx: &mut mpsc::UnboundedReceiver<AppEvent>) -> Vec<AppEvent> {
+    let mut batch = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        batch.push(event);
     }
     batch
 }
