@@ -3,7 +3,7 @@
 //! Producers send [`AppEvent`]s into two channels: what the user does (keys, pastes, resizes,
 //! signals), taken at once, and everything else (streamed text above all), taken when the next
 //! frame is due, so that a token does not wake the loop. The loop passes each event to the
-//! pure `Model::update`, carries out the effects (most through [`services`]), and asks for a
+//! pure `Model::update`, carries out the effects (most through `services`), and asks for a
 //! frame.
 //! Frames are coalesced and paced by a [`FramePacer`]: however many events arrive (a burst of
 //! tokens, a huge paste), at most one frame is drawn per
