@@ -44,9 +44,6 @@ use editor::hand_to_editor;
 use services::Services;
 use sources::{forward_warnings, load_theme, read_terminal, watch_signals, watch_theme};
 
-/// Most events handled before a frame is considered (bounds latency under a flood).
-const EVENTS_PER_BATCH: usize = 1024;
-
 /// Where the unsent composer text is kept between runs.
 pub fn draft_path(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("draft.txt")
@@ -257,7 +254,7 @@ async fn event_loop(
             }
             // Everything that came while the frame waited is in it (a burst at full speed
             // is one frame, not one a thousand events).
-            () = sleep_until_some(frames.due()) => (drain_all(&mut rx), false, true),
+            () = sleep_until_some(frames.due()) => (drain(&mut rx, Vec::new()), false, true),
             () = sleep_until_some(services.wake.at()) => {
                 services.wake.rang();
                 (vec![AppEvent::Tick], false, false)
@@ -357,20 +354,9 @@ async fn event_loop(
     }
 }
 
-/// `batch` and what `rx` holds now, up to [`EVENTS_PER_BATCH`] in all.
+/// `batch` and everything `rx` holds now. Keys have their own channel, so a burst of streamed
+/// events taken whole never keeps one waiting.
 fn drain(rx: &mut mpsc::UnboundedReceiver<AppEvent>, mut batch: Vec<AppEvent>) -> Vec<AppEvent> {
-    while batch.len() < EVENTS_PER_BATCH {
-        match rx.try_recv() {
-            Ok(event) => batch.push(event),
-            Err(_) => break,
-        }
-    }
-    batch
-}
-
-/// Everything `rx` holds now.
-fn drain_all(rx: &mut mpsc::UnboundedReceiver<AppEvent>) -> Vec<AppEvent> {
-    let mut batch = Vec::new();
     while let Ok(event) = rx.try_recv() {
         batch.push(event);
     }

@@ -121,6 +121,15 @@ fn state(c: &Chat) -> &Inspector {
     }
 }
 
+/// What Enter on row `id` asks for: the record's view at its top, and what it sent.
+fn opening(id: LogId) -> Vec<Effect> {
+    let top = Effect::Scroll {
+        target: crate::model::ScrollTarget::Detail,
+        to: ScrollTo::Top,
+    };
+    vec![top, Effect::LoadRequestContext { id }]
+}
+
 fn detail(c: &Chat) -> &Detail {
     state(c).detail.as_ref().expect("a record is open")
 }
@@ -128,16 +137,7 @@ fn detail(c: &Chat) -> &Detail {
 #[test]
 fn enter_opens_the_record_loading_and_the_answer_fills_the_system_text() {
     let mut c = inspector();
-    assert_eq!(
-        c.press(KeyCode::Enter, NONE),
-        vec![
-            Effect::Scroll {
-                target: crate::model::ScrollTarget::Detail,
-                to: ScrollTo::Top
-            },
-            Effect::LoadRequestContext { id: LogId(7) }
-        ]
-    );
+    assert_eq!(c.press(KeyCode::Enter, NONE), opening(LogId(7)));
     assert_eq!(detail(&c).sent, Loadable::Loading);
     c.event(AppEvent::RequestContextLoaded {
         id: LogId(7),
@@ -273,16 +273,7 @@ fn record_keys_scroll_the_record() {
 fn esc_and_enter_go_back_to_the_list_and_q_closes_the_inspector() {
     let mut c = inspector();
     c.press(KeyCode::Down, NONE);
-    assert_eq!(
-        c.press(KeyCode::Enter, NONE),
-        vec![
-            Effect::Scroll {
-                target: crate::model::ScrollTarget::Detail,
-                to: ScrollTo::Top
-            },
-            Effect::LoadRequestContext { id: LogId(5) }
-        ]
-    );
+    assert_eq!(c.press(KeyCode::Enter, NONE), opening(LogId(5)));
     c.press(KeyCode::Enter, NONE);
     assert_eq!(state(&c).detail, None);
     assert_eq!(state(&c).selected, 1);
