@@ -26,18 +26,13 @@
 
 use std::ops::Range;
 
-use pulldown_cmark::{
-    Alignment, CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd,
-};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use crate::text::highlight::{self, CodeHighlighter, HighlightCache};
 use crate::text::{self, StyledLine, StyledSpan, Tone};
 
 /// Code block lines are indented this much under their language label.
 pub const CODE_INDENT_COLUMNS: usize = 2;
-
-/// Between two table cells.
-const CELL_SEPARATOR: &str = " │ ";
 
 /// A logical line before wrapping: its prefix for the first row, for the following rows, and
 /// its spans.
@@ -77,6 +72,8 @@ pub fn layout(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
 }
 
 mod live;
+mod table;
+use table::Table;
 
 pub use live::{LiveLayout, layout_live};
 
@@ -195,14 +192,6 @@ struct CodeBlock {
     text: String,
     /// The fence character when the block has no closing fence (yet).
     unclosed: Option<char>,
-}
-
-/// A table being read: cells are gathered so columns can be padded to their widest cell.
-#[derive(Default)]
-struct Table {
-    alignments: Vec<Alignment>,
-    rows: Vec<Vec<Vec<StyledSpan<Tone>>>>,
-    header_rows: usize,
 }
 
 /// A link being read: its URL is shown after its text unless the text says it already.
@@ -577,61 +566,6 @@ impl Builder<'_> {
             });
         }
         self.code = None;
-    }
-
-    fn end_table(&mut self) {
-        self.flush();
-        let Some(table) = self.table.take() else {
-            return;
-        };
-        let columns = table.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let cell_width = |cell: &[StyledSpan<Tone>]| -> usize {
-            cell.iter().map(|s| text::width(&s.text)).sum()
-        };
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|r| r.get(c))
-                    .map(|cell| cell_width(cell))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for (r, row) in table.rows.iter().enumerate() {
-            let mut spans: Vec<StyledSpan<Tone>> = Vec::new();
-            for (c, width) in widths.iter().enumerate() {
-                let last = c + 1 == columns;
-                if c > 0 {
-                    push_span(&mut spans, Tone::Muted, CELL_SEPARATOR);
-                }
-                let cell = row.get(c).map(Vec::as_slice).unwrap_or(&[]);
-                let pad = width.saturating_sub(cell_width(cell));
-                let (before, after) = match table.alignments.get(c) {
-                    Some(Alignment::Right) => (pad, 0),
-                    Some(Alignment::Center) => (pad / 2, pad - pad / 2),
-                    _ => (0, pad),
-                };
-                push_span(&mut spans, Tone::Normal, &" ".repeat(before));
-                for span in cell {
-                    push_span(&mut spans, span.style, &span.text);
-                }
-                if !last {
-                    push_span(&mut spans, Tone::Normal, &" ".repeat(after));
-                }
-            }
-            self.line().spans = spans;
-            self.flush();
-            if r + 1 == table.header_rows {
-                let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
-                self.line().spans = vec![StyledSpan {
-                    style: Tone::Muted,
-                    text: rule.join("─┼─"),
-                }];
-                self.flush();
-            }
-        }
     }
 }
 
