@@ -68,7 +68,12 @@ fn main() -> ExitCode {
     // The price dataset is decoded off the first reply's path.
     let prices = std::sync::Arc::clone(&resolved.prices);
     std::thread::spawn(move || prices.warm_up());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs the UI, the requests' streams and their bookkeeping. A streamed token
+    // then costs one wake-up: a multi-thread runtime read it on a worker and woke the main
+    // thread (or another worker) for it, ~15% of the CPU a token costs at 80 tokens/s
+    // (scripts/bench-tty.py). Nothing here needs a second core: SQLite and the price dataset
+    // have their own threads, the limiter's file store runs on the blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
