@@ -260,9 +260,7 @@ mod tests {
 
     fn drawn_by_draw_lines(lines: &[Line<'_>], area: Rect, width: u16) -> Buffer {
         let mut terminal = Terminal::new(TestBackend::new(width, 4)).expect("test backend");
-        let frame = terminal
-            .draw(|f| draw_lines(lines, f, area))
-            .expect("draw");
+        let frame = terminal.draw(|f| draw_lines(lines, f, area)).expect("draw");
         frame.buffer.clone()
     }
 
@@ -271,9 +269,13 @@ mod tests {
         let lines = vec![
             Line::from(vec![
                 Span::styled("plain ", Style::new().fg(Color::Red)),
-                Span::styled("text\tthat runs past the edge", Style::new().fg(Color::Blue)),
+                Span::styled(
+                    "text\tthat runs past the edge",
+                    Style::new().fg(Color::Blue),
+                ),
             ]),
-            Line::from("héllo wide 漢字 and emoji 🎉 past the edge").style(Style::new().bg(Color::Black)),
+            Line::from("héllo wide 漢字 and emoji 🎉 past the edge")
+                .style(Style::new().bg(Color::Black)),
         ];
         let area = Rect::new(2, 1, 14, 3);
         let ours = drawn_by_draw_lines(&lines, area, 20);

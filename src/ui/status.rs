@@ -173,5 +173,7 @@ pub fn render(model: &Model, theme: &Theme, frame: &mut Frame<'_>, area: Rect) {
         Span::styled(" ".repeat(pad), theme.status_bar),
         Span::styled(right, theme.status_bar),
     ]);
-    frame.render_widget(Paragraph::new(line).style(theme.status_bar), line_area);
+    // The spans fill the row; the bar's style under them covers any column they leave.
+    frame.buffer_mut().set_style(line_area, theme.status_bar);
+    super::draw_lines(&[line], frame, line_area);
 }
