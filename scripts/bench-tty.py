@@ -13,6 +13,8 @@ full speed, in a fresh chat and after a 200-message transcript:
   * idle wake-ups per second (context switches of every thread) with nothing happening;
   * time to first frame (spawn to the status line on screen);
   * peak RSS (VmHWM);
+  * the socket's own cost: CPU ms per token of the same paced stream read without a
+    screen, by `promptdeck ask` (same request path, text to /dev/null) and by curl;
   * where the bytes go: cursor positioning, SGR, other escapes, text (and spaces), controls.
 
 Python 3 standard library only. Usage:
@@ -957,6 +959,51 @@ class Bench:
             "screen_at_end": s.screen_text(),
         }
 
+    def floor(self, tmp):
+        """CPU ms per token of reading the same paced stream without a screen: `promptdeck
+        ask` (the same request path, text to /dev/null) and, when installed, curl. Each is
+        measured from wait4's rusage (all threads, microseconds) and its startup cost (the
+        least of three 1-token replies) taken off."""
+        a = self.args
+        os.makedirs(os.path.join(tmp, "home"), exist_ok=True)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.path.join(tmp, "home"),
+            "XDG_CONFIG_HOME": os.path.join(tmp, "config"),
+            "PROMPTDECK_DATA_DIR": os.path.join(tmp, "data"),
+            "ANTHROPIC_API_KEY": "sk-test",
+            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{self.server.port}",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+
+        def cpu_ms(cmd_for, ntok, rate):
+            self.counter += 1
+            key = f"floor{self.counter:03d}"
+            toks, markers = make_tokens(ntok, self.counter, a.marker_every, "fl")
+            self.server.add_plan(StreamPlan(key, toks, markers, rate, None))
+            p = subprocess.Popen(cmd_for(key), env=env, cwd=tmp, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+            if status != 0:
+                raise RuntimeError(f"{cmd_for(key)[0]} exited with status {status}")
+            return (ru.ru_utime + ru.ru_stime) * 1000
+
+        def per_token(cmd_for):
+            startup = min(cpu_ms(cmd_for, 1, 0) for _ in range(3))
+            return (cpu_ms(cmd_for, a.tokens, a.rate) - startup) / a.tokens
+
+        out = {"ask_cpu_ms_per_token": per_token(lambda key: [
+            a.binary, "--provider", "anthropic", "--model", MODEL, "--rate-limit", "off",
+            "ask", f"Please write a long answer {key}"])}
+        curl = shutil.which("curl")
+        if curl:
+            url = f"http://127.0.0.1:{self.server.port}/v1/messages"
+            out["curl_cpu_ms_per_token"] = per_token(lambda key: [
+                curl, "-sN", "-o", "/dev/null", "-H", "content-type: application/json",
+                "--data", json.dumps({"model": MODEL, "stream": True, "max_tokens": 4096,
+                                      "messages": [{"role": "user", "content": key}]}), url])
+        return out
+
     def exchanges(self, s, n):
         t0 = time.monotonic()
         for i in range(1, n + 1):
@@ -1014,7 +1061,10 @@ class Bench:
                 res["rss_peak_kb_fresh_full"] = status_kb(s.pid, "VmHWM")
             finally:
                 s.quit()
-            # 3. After a transcript of 2 × exchanges messages.
+            # 3. The same paced stream read without a screen: the socket's own cost.
+            self.log(f"run {run_no}: the paced stream without a screen (ask, curl)")
+            res["floor"] = self.floor(os.path.join(tmp_root, "floor"))
+            # 4. After a transcript of 2 × exchanges messages.
             self.log(f"run {run_no}: {a.exchanges} short exchanges, then both streams")
             tmp = os.path.join(tmp_root, "long")
             s, _, _ = self.start(tmp)
@@ -1078,6 +1128,8 @@ def build_summary(runs):
     for k in ("first_frame_ms", "first_byte_ms", "rss_peak_kb_fresh_paced",
               "rss_peak_kb_fresh_full", "rss_peak_kb_after_transcript", "exchanges_s"):
         out[k] = summarize([r[k] for r in runs])
+    for k in ("ask_cpu_ms_per_token", "curl_cpu_ms_per_token"):
+        out[k] = summarize([r.get("floor", {}).get(k) for r in runs])
     for k in ("idle_start", "idle_after_reply"):
         out[k + "_wakeups_per_s"] = summarize([r[k]["wakeups_per_s"] for r in runs])
         out[k + "_bytes_written"] = summarize([r[k]["bytes_written"] for r in runs])
@@ -1109,6 +1161,10 @@ def print_table(args, runs, summary):
         (f"peak RSS KiB, {2 * args.exchanges} msgs + 2 streams",
          summary["rss_peak_kb_after_transcript"], "{:.0f}"),
         (f"{args.exchanges} short exchanges took s", summary["exchanges_s"], "{:.1f}"),
+        (f"CPU ms/token, paced, no screen: ask", summary.get("ask_cpu_ms_per_token"),
+         "{:.3f}"),
+        (f"CPU ms/token, paced, no screen: curl", summary.get("curl_cpu_ms_per_token"),
+         "{:.3f}"),
     )
     for label, s, f in rows:
         print(f"{label:44}{fmt(s, f):>28}")
