@@ -861,6 +861,7 @@ class Bench:
         self.rows, self.cols = args.rows, args.cols
         self.server = MockServer()
         self.counter = 0
+        self.floor_counter = 0
 
     def log(self, msg):
         if not self.args.json or self.args.verbose:
@@ -977,9 +978,11 @@ class Bench:
         }
 
         def cpu_ms(cmd_for, ntok, rate):
-            self.counter += 1
-            key = f"floor{self.counter:03d}"
-            toks, markers = make_tokens(ntok, self.counter, a.marker_every, "fl")
+            # A counter of its own: the screen's streams keep the texts (seeds) they had
+            # before this measurement existed, so runs stay comparable.
+            self.floor_counter += 1
+            key = f"floor{self.floor_counter:03d}"
+            toks, markers = make_tokens(ntok, 1000 + self.floor_counter, a.marker_every, "fl")
             self.server.add_plan(StreamPlan(key, toks, markers, rate, None))
             p = subprocess.Popen(cmd_for(key), env=env, cwd=tmp, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

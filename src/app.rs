@@ -2,7 +2,7 @@
 //!
 //! Producers send [`AppEvent`]s into two channels: what the user does (keys, pastes, resizes,
 //! signals), taken at once, and everything else (streamed text above all), taken when the next
-//! frame is due, so that a token does not wake the loop. The loop passes each event to the
+//! frame is due, so that a token does not wake the loop (`inbox.rs`). The loop passes each event to the
 //! pure `Model::update`, carries out the effects (most through `services`), and asks for a
 //! frame.
 //! Frames are coalesced and paced by a [`FramePacer`]: however many events arrive (a burst of
@@ -22,7 +22,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use crate::event::AppEvent;
-use crate::frames::{FramePacer, sleep_until_some};
+use crate::frames::FramePacer;
 use crate::limit::Limiter;
 use crate::llm::Provider;
 use crate::llm::pricing::PriceTable;
@@ -37,10 +37,12 @@ use crate::tui::{self, Term};
 use crate::ui::{self, theme::Theme};
 
 mod editor;
+mod inbox;
 mod services;
 mod sources;
 
 use editor::hand_to_editor;
+use inbox::{Inbox, Woke};
 use services::Services;
 use sources::{forward_warnings, load_theme, read_terminal, watch_signals, watch_theme};
 
@@ -152,11 +154,11 @@ async fn event_loop(
     model: &mut Model,
     config: AppConfig,
 ) -> anyhow::Result<()> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
+    let (tx, rx) = mpsc::unbounded_channel::<AppEvent>();
     // What the user does (keys, pastes, resizes, signals) has its own channel: it is read at
     // once, while everything else (streamed text above all) is read when the next frame is
     // due — one wake-up a frame instead of one a token.
-    let (user_tx, mut user_rx) = mpsc::unbounded_channel::<AppEvent>();
+    let (user_tx, user_rx) = mpsc::unbounded_channel::<AppEvent>();
     let mut input = tokio::spawn(read_terminal(user_tx.clone()));
     let mut signals = tokio::spawn(watch_signals(user_tx.clone()));
     let store_warnings = config
@@ -234,32 +236,16 @@ async fn event_loop(
         .err()
         .map(Into::into);
     quit |= failure.is_some();
-    let mut frames = FramePacer::with_max_fps(config.max_fps);
-    frames.drawn(tokio::time::Instant::now());
+    let mut inbox = Inbox::new(user_rx, rx, FramePacer::with_max_fps(config.max_fps));
+    inbox.drawn(tokio::time::Instant::now());
 
     while !quit {
-        // What woke the loop, and the events to apply before drawing.
-        let (batch, by_user, draw) = tokio::select! {
-            event = user_rx.recv() => {
-                let Some(event) = event else { break };
-                // Whatever came before the key goes first, as it happened.
-                let mut batch = drain(&mut rx, Vec::new());
-                batch.push(event);
-                (drain(&mut user_rx, batch), true, false)
-            }
-            // While a frame is pending, the rest waits for it.
-            event = rx.recv(), if frames.due().is_none() => {
-                let Some(event) = event else { break };
-                (drain(&mut rx, vec![event]), false, false)
-            }
-            // Everything that came while the frame waited is in it (a burst at full speed
-            // is one frame, not one a thousand events).
-            () = sleep_until_some(frames.due()) => (drain(&mut rx, Vec::new()), false, true),
-            () = sleep_until_some(services.wake.at()) => {
-                services.wake.rang();
-                (vec![AppEvent::Tick], false, false)
-            }
+        let Some((batch, woke)) = inbox.next(services.wake.at()).await else {
+            break;
         };
+        if woke == Woke::Alarm {
+            services.wake.rang();
+        }
         let had_events = !batch.is_empty();
         for event in batch {
             if let AppEvent::Resize { width, height } = event {
@@ -308,21 +294,9 @@ async fn event_loop(
         }
         if had_events {
             services.reap_finished_tasks();
-            let now = tokio::time::Instant::now();
-            if by_user {
-                // What the user did shows at once; streamed text at the pace of --max-fps.
-                frames.request_now(now);
-            } else if !draw {
-                frames.request(now);
-            }
         }
-        if draw
-            || (by_user
-                && frames
-                    .due()
-                    .is_some_and(|due| due <= tokio::time::Instant::now()))
-        {
-            frames.drawn(tokio::time::Instant::now());
+        // What the user did shows at once; streamed text at the pace of --max-fps.
+        if inbox.draw_now(woke, had_events, tokio::time::Instant::now()) {
             if let Err(e) = terminal.draw(|f| ui::render(model, &theme, &mut view, f)) {
                 failure = Some(e.into());
                 break;
@@ -352,15 +326,6 @@ async fn event_loop(
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-/// `batch` and everything `rx` holds now. Keys have their own channel, so a burst of streamed
-/// events taken whole never keeps one waiting.
-fn drain(rx: &mut mpsc::UnboundedReceiver<AppEvent>, mut batch: Vec<AppEvent>) -> Vec<AppEvent> {
-    while let Ok(event) = rx.try_recv() {
-        batch.push(event);
-    }
-    batch
 }
 
 #[cfg(test)]

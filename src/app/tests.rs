@@ -8,6 +8,7 @@ use pretty_assertions::assert_eq;
 
 use super::*;
 use crate::event::RequestId;
+use crate::frames::sleep_until_some;
 use crate::limit::{Admission, Decision};
 use crate::limit::{LimitConfig, RefusalReason};
 use crate::llm::{StopReason, StreamEvent};
