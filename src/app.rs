@@ -296,11 +296,11 @@ async fn event_loop(
             services.reap_finished_tasks();
         }
         // What the user did shows at once; streamed text at the pace of --max-fps.
-        if inbox.draw_now(woke, had_events, tokio::time::Instant::now()) {
-            if let Err(e) = terminal.draw(|f| ui::render(model, &theme, &mut view, f)) {
-                failure = Some(e.into());
-                break;
-            }
+        if inbox.draw_now(woke, had_events, tokio::time::Instant::now())
+            && let Err(e) = terminal.draw(|f| ui::render(model, &theme, &mut view, f))
+        {
+            failure = Some(e.into());
+            break;
         }
     }
     // Whatever still streams is cut short by the shutdown (a signal, an SSH drop): its
