@@ -83,25 +83,32 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn frame_cost(messages: usize) -> Duration {
-    let model = model_with(messages);
+/// The median frame of the chat screen at 10 and at 10,000 messages. Frames of the two are
+/// drawn alternately (200 of each), so that the machine's slow and fast moments fall on both
+/// alike and their ratio holds even when the times themselves move.
+fn frame_costs() -> (Duration, Duration) {
     let theme = Theme::default();
-    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-    let mut view = ui::View::default();
-    // Warm the layout cache as the first real frame would.
-    terminal
-        .draw(|f| ui::render(&model, &theme, &mut view, f))
-        .expect("draw");
-    let samples = (0..200)
-        .map(|_| {
+    let mut setups = [10, 10_000].map(|messages| {
+        let model = model_with(messages);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+        let mut view = ui::View::default();
+        // Warm the layout cache as the first real frame would.
+        terminal
+            .draw(|f| ui::render(&model, &theme, &mut view, f))
+            .expect("draw");
+        (model, terminal, view, Vec::with_capacity(200))
+    });
+    for _ in 0..200 {
+        for (model, terminal, view, samples) in &mut setups {
             let start = Instant::now();
             terminal
-                .draw(|f| ui::render(&model, &theme, &mut view, f))
+                .draw(|f| ui::render(model, &theme, view, f))
                 .expect("draw");
-            start.elapsed()
-        })
-        .collect();
-    median(samples)
+            samples.push(start.elapsed());
+        }
+    }
+    let [small, large] = setups.map(|(_, _, _, samples)| median(samples));
+    (small, large)
 }
 
 fn streaming_cost() -> (Duration, Duration) {
@@ -133,8 +140,7 @@ fn streaming_cost() -> (Duration, Duration) {
 }
 
 fn main() {
-    let small = frame_cost(10);
-    let large = frame_cost(10_000);
+    let (small, large) = frame_costs();
     println!("frame at 10 messages:      median {small:?}");
     println!("frame at 10,000 messages:  median {large:?}");
     println!(
