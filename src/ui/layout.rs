@@ -21,12 +21,60 @@ use crate::text::{self, StyledSpan, Tone};
 /// Text indent for message bodies, in columns.
 pub const BODY_INDENT_COLUMNS: usize = 2;
 
+/// An entry's body rows, in parts: a streaming reply's complete lines are one part, shared
+/// with its [`LiveLayout`] from frame to frame rather than copied, so a frame's cost does not
+/// grow with the reply.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    parts: Vec<Rc<[Row]>>,
+    len: usize,
+}
+
+impl Rows {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The rows from row `from` on (whole parts are skipped, not walked).
+    pub fn iter_from(&self, mut from: usize) -> impl Iterator<Item = &Row> {
+        self.parts.iter().flat_map(move |part| {
+            let skip = from.min(part.len());
+            from -= skip;
+            part[skip..].iter()
+        })
+    }
+
+    /// Whether both start with the very same rows (not equal ones: the same allocation).
+    #[cfg(test)]
+    fn shares_first_part_with(&self, other: &Rows) -> bool {
+        matches!(
+            (self.parts.first(), other.parts.first()),
+            (Some(a), Some(b)) if Rc::ptr_eq(a, b)
+        )
+    }
+
+    /// Adds `rows` as a part, unless there are none.
+    fn push(&mut self, rows: impl Into<Rc<[Row]>>) {
+        let rows = rows.into();
+        if !rows.is_empty() {
+            self.len += rows.len();
+            self.parts.push(rows);
+        }
+    }
+}
+
 /// One entry's rows at the layout's width.
 #[derive(Debug)]
 struct Body {
     revision: Revision,
     width: u16,
-    rows: Rc<[Row]>,
+    rows: Rows,
     /// For a streaming reply: its complete lines' rows, kept while it grows.
     live: Option<LiveLayout>,
 }
@@ -119,11 +167,11 @@ impl TranscriptLayout {
     }
 
     /// The body rows of entry `index`, laid out again only if it changed.
-    pub fn body(&mut self, transcript: &Transcript, index: usize) -> Rc<[Row]> {
+    pub fn body(&mut self, transcript: &Transcript, index: usize) -> Rows {
         let (Some(entry), Some(revision)) =
             (transcript.get(index), transcript.entry_revision(index))
         else {
-            return Rc::from([]);
+            return Rows::default();
         };
         if self.bodies.len() <= index {
             self.bodies.resize_with(index + 1, || None);
@@ -142,7 +190,7 @@ impl TranscriptLayout {
             }
             _ => None,
         };
-        let rows: Rc<[Row]> = layout_body(entry, usize::from(self.width), live.as_mut()).into();
+        let rows = layout_body(entry, usize::from(self.width), live.as_mut());
         *slot = Some(Body {
             revision,
             width: self.width,
@@ -176,8 +224,9 @@ fn wrap_block(out: &mut Vec<Row>, raw: &str, tone: Tone, width: usize) {
     }
 }
 
-fn layout_body(entry: &Entry, width: usize, live: Option<&mut LiveLayout>) -> Vec<Row> {
+fn layout_body(entry: &Entry, width: usize, live: Option<&mut LiveLayout>) -> Rows {
     let inner = width.saturating_sub(BODY_INDENT_COLUMNS).max(1);
+    let mut parts = Rows::default();
     let mut rows = Vec::new();
     match entry {
         Entry::Welcome { config_path } => layout_welcome(&mut rows, config_path, width),
@@ -200,7 +249,12 @@ fn layout_body(entry: &Entry, width: usize, live: Option<&mut LiveLayout>) -> Ve
                 // While it streams, the complete lines are Markdown and the unfinished one
                 // plain text, so half-typed markup never flickers.
                 match live {
-                    Some(live) => rows.extend(live.layout(reply.text(), inner)),
+                    Some(live) => {
+                        let (complete, tail) = live.layout_parts(reply.text(), inner);
+                        parts.push(std::mem::take(&mut rows));
+                        parts.push(complete);
+                        rows = tail;
+                    }
                     None => rows.extend(text::markdown::layout(reply.text(), inner)),
                 }
             }
@@ -241,7 +295,8 @@ fn layout_body(entry: &Entry, width: usize, live: Option<&mut LiveLayout>) -> Ve
             }
         }
     }
-    rows
+    parts.push(rows);
+    parts
 }
 
 fn layout_welcome(rows: &mut Vec<Row>, config_path: &str, width: usize) {

@@ -8,7 +8,7 @@ use pretty_assertions::assert_eq;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::TranscriptLayout;
+use super::{Rows, TranscriptLayout};
 use crate::event::{AppEvent, RequestId};
 use crate::llm::{NoteKind, StopReason, StreamEvent};
 use crate::model::{Effect, Model, Session, StartKind};
@@ -173,7 +173,7 @@ fn notes_before_the_text_show_above_it_and_later_ones_below() {
     let mut layout = chat.layout(80);
     let rows: Vec<String> = layout
         .body(&chat.model.lane.transcript, 1)
-        .iter()
+        .iter_from(0)
         .map(|r| r.iter().map(|s| s.text.as_str()).collect())
         .collect();
     assert_eq!(
@@ -280,4 +280,43 @@ fn a_closed_lane_or_conversation_leaves_no_view_behind() {
     chat.frame(60, 16);
     assert!(!chat.view.has_lane(old));
     assert!(chat.view.has_lane(chat.model.lane.transcript.id()));
+}
+
+#[test]
+fn a_streaming_reply_shares_its_complete_lines_from_frame_to_frame() {
+    let mut chat = Chat::new();
+    let id = chat.send("long");
+    chat.stream(
+        id,
+        StreamEvent::TextDelta("First line.\nSecond line.\nThird ".into()),
+    );
+    let mut layout = chat.layout(80);
+    let first = layout.body(&chat.model.lane.transcript, 1);
+    chat.stream(id, StreamEvent::TextDelta("line grows".into()));
+    let second = layout.body(&chat.model.lane.transcript, 1);
+    let text = |rows: &Rows, from: usize| -> Vec<String> {
+        rows.iter_from(from)
+            .map(|r| r.iter().map(|s| s.text.as_str()).collect())
+            .collect()
+    };
+    assert_eq!(
+        text(&second, 0),
+        vec!["First line.", "Second line.", "Third line grows"]
+    );
+    assert_eq!(text(&second, 1), vec!["Second line.", "Third line grows"]);
+    assert_eq!(text(&second, 2), vec!["Third line grows"]);
+    assert_eq!(second.len(), 3);
+    // The complete lines were laid out once: the same rows, not a copy.
+    assert!(
+        first.shares_first_part_with(&second),
+        "the complete lines were copied"
+    );
+    // A new complete line lays them out again.
+    chat.stream(id, StreamEvent::TextDelta("\nFourth".into()));
+    let third = layout.body(&chat.model.lane.transcript, 1);
+    assert!(!second.shares_first_part_with(&third));
+    assert_eq!(
+        text(&third, 0),
+        vec!["First line.", "Second line.", "Third line grows", "Fourth"]
+    );
 }

@@ -126,8 +126,7 @@ pub fn render_lane(
         skip -= from;
         let room = rows_visible - lines.len();
         lines.extend(
-            body[from..]
-                .iter()
+            body.iter_from(from)
                 .take(room)
                 .map(|row| styled(row, theme, indent)),
         );

@@ -2,6 +2,8 @@
 //! line shown as plain text ([`layout_live`]), and [`LiveLayout`], which keeps the complete
 //! lines' rows from one frame to the next. The Markdown itself is read by the parent module.
 
+use std::rc::Rc;
+
 use super::{Highlights, Logical, OpenFence, push_rows, render};
 use crate::text::highlight::HighlightCache;
 use crate::text::{self, StyledLine, StyledSpan, Tone};
@@ -54,9 +56,23 @@ impl LiveLayout {
 
     /// The rows of `source` (the reply so far) at `width`, as [`layout_live`] lays them out.
     pub fn layout(&mut self, source: &str, width: usize) -> Vec<StyledLine<Tone>> {
+        let (complete, tail) = self.layout_parts(source, width);
+        let mut rows = complete.to_vec();
+        rows.extend(tail);
+        rows
+    }
+
+    /// [`LiveLayout::layout`] in two parts: the complete lines' rows, kept from call to call
+    /// and shared (not copied) while no new line completes, and the unfinished line's.
+    pub fn layout_parts(
+        &mut self,
+        source: &str,
+        width: usize,
+    ) -> (Rc<[StyledLine<Tone>]>, Vec<StyledLine<Tone>>) {
         let clean = text::sanitize(source);
         let (complete, tail) = split_live(&clean);
-        self.settled(complete, width).with_tail(tail, width)
+        let settled = self.settled(complete, width);
+        (Rc::clone(&settled.rows), settled.tail_rows(tail, width))
     }
 
     /// The rows of the finished reply, as [`layout`] lays them out.
@@ -68,7 +84,7 @@ impl LiveLayout {
             && settled.open_fence.is_none()
         {
             // Every line was complete and already laid out, trimmed as `layout` trims.
-            return settled.rows.clone();
+            return settled.rows.to_vec();
         }
         let mut doc = render(&clean, Highlights::Own(&mut self.highlights));
         doc.trim_trailing_blanks();
@@ -99,7 +115,7 @@ pub(super) fn split_live(clean: &str) -> (&str, &str) {
 
 /// The complete lines of a streaming reply, laid out.
 pub(super) struct Settled {
-    rows: Vec<StyledLine<Tone>>,
+    rows: Rc<[StyledLine<Tone>]>,
     /// Set when the lines end inside a fenced code block with no closing fence yet.
     open_fence: Option<OpenFence>,
     /// Whether the last complete line is blank (the unfinished one starts a new block).
@@ -114,7 +130,7 @@ pub(super) fn settle(complete: &str, width: usize, highlights: Highlights<'_>) -
         doc.trim_trailing_blanks();
     }
     Settled {
-        rows: doc.rows(width),
+        rows: doc.rows(width).into(),
         open_fence,
         ends_blank: ends_with_blank_line(complete),
     }
@@ -123,7 +139,14 @@ pub(super) fn settle(complete: &str, width: usize, highlights: Highlights<'_>) -
 impl Settled {
     /// These rows followed by the unfinished line's.
     pub(super) fn with_tail(&self, tail: &str, width: usize) -> Vec<StyledLine<Tone>> {
-        let mut rows = self.rows.clone();
+        let mut rows = self.rows.to_vec();
+        rows.extend(self.tail_rows(tail, width));
+        rows
+    }
+
+    /// The rows of the unfinished line `tail`, which follow these.
+    pub(super) fn tail_rows(&self, tail: &str, width: usize) -> Vec<StyledLine<Tone>> {
+        let mut rows = Vec::new();
         match &self.open_fence {
             Some(fence) => {
                 if !tail.is_empty() && !becomes_fence(tail, Some(fence.fence_char)) {
@@ -142,13 +165,13 @@ impl Settled {
                 if tail.trim().is_empty() || becomes_fence(tail, None) {
                     return rows;
                 }
-                if !rows.is_empty() && self.ends_blank {
+                if !self.rows.is_empty() && self.ends_blank {
                     rows.push(Vec::new());
                 }
                 // Markdown drops a line's leading spaces (up to three at the start of a
                 // block, all of them on a paragraph's next line): so does the unfinished line,
                 // or it would shift a column when it completes.
-                let tail = if self.ends_blank || rows.is_empty() {
+                let tail = if self.ends_blank || self.rows.is_empty() {
                     let spaces = tail.len() - tail.trim_start_matches(' ').len();
                     &tail[spaces.min(3)..]
                 } else {
