@@ -305,10 +305,18 @@ impl Transcript {
         now: Instant,
         tokens_per_byte: Option<f64>,
     ) -> bool {
-        self.items.iter_mut().rev().any(|i| match &mut i.entry {
-            Entry::Reply(r) if r.id == id => r.refresh_shown(now, tokens_per_byte),
-            _ => false,
-        })
+        // Found first, then refreshed: `any` over the refresh itself went on through every
+        // older entry whenever the numbers were not due (most events), a cost per streamed
+        // token that grew with the transcript.
+        let reply = self
+            .items
+            .iter_mut()
+            .rev()
+            .find_map(|i| match &mut i.entry {
+                Entry::Reply(r) if r.id == id => Some(r),
+                _ => None,
+            });
+        reply.is_some_and(|r| r.refresh_shown(now, tokens_per_byte))
     }
 
     /// Records reply `id`'s row in the request log (its header shows it; the body's layout
