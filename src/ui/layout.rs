@@ -323,7 +323,11 @@ fn layout_welcome(rows: &mut Vec<Row>, config_path: &str, width: usize) {
         ),
         (Tone::Normal, format!("or write {config_path}:")),
         (Tone::Code, "  provider = \"anthropic\"".into()),
-        (Tone::Code, "  model = \"claude-sonnet-4-5\"".into()),
+        // The default itself, so the example never names a retired model.
+        (
+            Tone::Code,
+            format!("  model = \"{}\"", crate::config::DEFAULT_ANTHROPIC_MODEL),
+        ),
         (Tone::Normal, String::new()),
         (
             Tone::Muted,
