@@ -2,9 +2,9 @@
 //!
 //! Producers send [`AppEvent`]s into two channels: what the user does (keys, pastes, resizes,
 //! signals), taken at once, and everything else (streamed text above all), taken when the next
-//! frame is due, so that a token does not wake the loop (`inbox.rs`). The loop passes each event to the
-//! pure `Model::update`, carries out the effects (most through `services`), and asks for a
-//! frame.
+//! frame is due, so that a token does not wake the loop (`inbox.rs`). The loop passes each
+//! event to the pure `Model::update`, carries out the effects (most through `services`), and
+//! asks for a frame.
 //! Frames are coalesced and paced by a [`FramePacer`]: however many events arrive (a burst of
 //! tokens, a huge paste), at most one frame is drawn per
 //! [`MIN_FRAME_INTERVAL`](crate::frames::MIN_FRAME_INTERVAL), and nothing is drawn while
