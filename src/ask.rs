@@ -8,7 +8,7 @@
 //! `ask` keeps the same promises as the full-screen chat:
 //!
 //! - **Rate limit.** Every attempt (retries and fallbacks included) passes
-//!   [`Limiter::admit`] first. A refusal sends nothing, says when the next slot frees, and exits
+//!   [`Limiter::admit`](crate::limit::Limiter::admit) first. A refusal sends nothing, says when the next slot frees, and exits
 //!   with [`exit::LOCAL_LIMIT`] (10). The message is not lost: it was already stored.
 //! - **History.** The conversation and the user message are stored *before* anything is sent;
 //!   each attempt gets one `requests` row (created when it starts, finished when it ends, with

@@ -144,7 +144,7 @@ pub struct RequestArgs {
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
     /// Local rate limit: at most N requests in any sliding WINDOW (s, m, h, d), e.g. 20/1h,
-    /// or `off` [default: [limit] rate_limit in the config file, else 20/1h]
+    /// or `off` [default: `[limit] rate_limit` in the config file, else 20/1h]
     #[arg(long, value_name = "N/WINDOW|off")]
     pub rate_limit: Option<LimitSetting>,
 }

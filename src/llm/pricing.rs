@@ -9,7 +9,7 @@
 //!    (`claude-sonnet-5-20260101`, `gpt-5.4-2026-03-05`), applies dated price changes (the
 //!    rate in force when the session started), long-context tiers and Anthropic's 5-minute and
 //!    1-hour cache-write rates. Updating prices is updating the crate (and its compressed copy,
-//!    `scripts/update-prices.sh`; see [`dataset`] for why a copy).
+//!    `scripts/update-prices.sh`; see `pricing/dataset.rs` for why a copy).
 //!
 //! Which provider's list prices apply is decided once per session ([`PriceScope`]): the
 //! Anthropic API is priced as `anthropic`; an OpenAI-compatible endpoint by its URL (OpenAI,

@@ -2,7 +2,7 @@
 //! composer.
 //!
 //! Enter starts the request ([`Effect::StartRequest`]); its pump asks the limiter before
-//! anything is stored or sent, and answers with a [`PumpEvent::Admitted`] for every attempt
+//! anything is stored or sent, and answers with a [`PumpEvent::Admitted`](crate::request::PumpEvent::Admitted) for every attempt
 //! (retries and fallbacks pass the same gate). With a limiter, the message leaves the composer
 //! only once attempt 1 is admitted. A refusal leaves it there and puts a live countdown on the
 //! status line ("rate limit 20/1h reached — next slot in 12m03s"); a limiter that fails

@@ -36,7 +36,7 @@ pub struct Picker {
     pub version_selected: usize,
     pub preview: PreviewMode,
     /// The version chosen as the base of a diff (`m`); kept per prompt in
-    /// [`PromptState::marks`], so it survives closing the picker.
+    /// [`PromptState::marks`](crate::model::prompt::PromptState::marks), so it survives closing the picker.
     pub marked: Option<ContentHash>,
     /// First line of the preview shown.
     pub preview_scroll: usize,

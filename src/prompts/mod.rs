@@ -8,8 +8,8 @@
 //! Layout, one concern per file:
 //! - [`library`]: which files are prompts, their names, reading and validating a file;
 //! - [`hash`]: content identity (SHA-256); [`provenance`]: what a request records;
-//! - [`reference`]: the `NAME` / `NAME@REV` / `NAME@#HASH` syntax used everywhere;
-//! - [`git`]: history through the `git` binary, async; [`versions`]: listing versions and
+//! - [`reference`](mod@reference): the `NAME` / `NAME@REV` / `NAME@#HASH` syntax used everywhere;
+//! - [`git`]: history through the `git` binary, async; [`versions`](mod@versions): listing versions and
 //!   resolving a reference to text; [`session`]: texts seen during this session;
 //! - [`template`]: `{{var}}` variables; [`diff`]: line diff between versions;
 //! - [`watch`]: hot reload; [`report`]: the `promptdeck prompts` listing.

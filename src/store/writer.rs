@@ -13,7 +13,7 @@
 //! every earlier command has been carried out.
 //!
 //! Before each command the thread checks that the database file is still the one it opened
-//! (see [`super::recreate`]): a file deleted mid-session is recreated, and the user is told
+//! (see `recreate` in `store`): a file deleted mid-session is recreated, and the user is told
 //! once through the error sink.
 
 use std::collections::HashMap;

@@ -11,12 +11,12 @@ use crate::text::{self, StyledLine, StyledSpan, Tone};
 /// Lays out a reply that is still streaming: the complete lines (up to the last `\n`) as
 /// Markdown, the unfinished last line as plain text, wrapped to `width`.
 ///
-/// The complete lines come out exactly as [`layout`] would lay them out if they were the whole
+/// The complete lines come out exactly as [`layout`](super::layout) would lay them out if they were the whole
 /// reply (plus, inside an open code block, its blank last lines), so a row only changes when a
 /// line completes. Inside an open fenced code block the unfinished line is shown as plain code
 /// where the next code line will be; a line that is becoming a fence (only backticks or tildes
 /// so far, or a fence's start) is not shown until it is complete. Once the reply is finished,
-/// lay it out with [`layout`]. [`LiveLayout`] gives the same rows and re-reads the Markdown
+/// lay it out with [`layout`](super::layout). [`LiveLayout`] gives the same rows and re-reads the Markdown
 /// only when a line completes.
 pub fn layout_live(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
     let clean = text::sanitize(source);
@@ -30,7 +30,7 @@ pub fn layout_live(source: &str, width: usize) -> Vec<StyledLine<Tone>> {
 /// unfinished line. Keep one per streaming reply.
 ///
 /// [`LiveLayout::layout`] gives exactly [`layout_live`]'s rows, [`LiveLayout::finish`] exactly
-/// [`layout`]'s.
+/// [`layout`](super::layout)'s.
 #[derive(Default)]
 pub struct LiveLayout {
     settled: Option<(String, usize, Settled)>,
@@ -75,7 +75,7 @@ impl LiveLayout {
         (Rc::clone(&settled.rows), settled.tail_rows(tail, width))
     }
 
-    /// The rows of the finished reply, as [`layout`] lays them out.
+    /// The rows of the finished reply, as [`layout`](super::layout) lays them out.
     pub fn finish(&mut self, source: &str, width: usize) -> Vec<StyledLine<Tone>> {
         let clean = text::sanitize(source);
         if let Some((complete, w, settled)) = &self.settled
