@@ -19,7 +19,7 @@ use crate::prompts::SessionVersions;
 use crate::records::{HistoryError, Reopened};
 use crate::request::{End, Pump};
 use crate::store::resolve::resolve_with_history;
-use crate::store::{RequestFilter, StoreHandle};
+use crate::store::{Pending, RequestFilter, StoreHandle};
 
 /// The app's side of effects: everything that does IO on the model's behalf.
 pub(super) struct Services {
@@ -43,6 +43,25 @@ pub(super) struct Services {
 }
 
 impl Services {
+    /// Asks the database (`ask` queues the command; the answer is awaited off the loop) and
+    /// sends the model the event `answer` makes of the result; without a database, the
+    /// result is `HistoryError::Unavailable`.
+    fn ask_store<T: Send + 'static>(
+        &self,
+        ask: impl FnOnce(&StoreHandle) -> Pending<T>,
+        answer: impl FnOnce(Result<T, HistoryError>) -> AppEvent + Send + 'static,
+    ) {
+        let pending = self.store.as_ref().map(ask);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = match pending {
+                Some(pending) => pending.wait().await.map_err(HistoryError::from),
+                None => Err(HistoryError::Unavailable),
+            };
+            let _ = tx.send(answer(result));
+        });
+    }
+
     /// Forgets finished request tasks; one that panicked is reported as that request's
     /// failure (a bug, but the app keeps running and the chat is usable again).
     pub(super) fn reap_finished_tasks(&mut self) {
@@ -153,73 +172,35 @@ impl Services {
                     let _ = tx.send(AppEvent::VersionsLoaded { name, result });
                 });
             }
-            Effect::LoadRequestLog { prompt_name, limit } => {
-                let (store, tx) = (self.store.clone(), self.tx.clone());
-                tokio::spawn(async move {
-                    let result = match store {
-                        Some(store) => store
-                            .recent_requests(RequestFilter {
-                                limit,
-                                prompt_name,
-                                compare_id: None,
-                            })
-                            .wait()
-                            .await
-                            .map_err(HistoryError::from),
-                        None => Err(HistoryError::Unavailable),
-                    };
-                    let _ = tx.send(AppEvent::RequestLogLoaded(result));
-                });
-            }
-            Effect::LoadRequestContext { id } => {
-                let (store, tx) = (self.store.clone(), self.tx.clone());
-                tokio::spawn(async move {
-                    let result = match store {
-                        Some(store) => store
-                            .request_context(id)
-                            .wait()
-                            .await
-                            .map_err(HistoryError::from),
-                        None => Err(HistoryError::Unavailable),
-                    };
-                    let _ = tx.send(AppEvent::RequestContextLoaded { id, result });
-                });
-            }
+            Effect::LoadRequestLog { prompt_name, limit } => self.ask_store(
+                |store| {
+                    store.recent_requests(RequestFilter {
+                        limit,
+                        prompt_name,
+                        compare_id: None,
+                    })
+                },
+                AppEvent::RequestLogLoaded,
+            ),
+            Effect::LoadRequestContext { id } => self.ask_store(
+                |store| store.request_context(id),
+                move |result| AppEvent::RequestContextLoaded { id, result },
+            ),
             Effect::LoadConversations {
                 filter,
                 limit,
                 generation,
-            } => {
-                let (store, tx) = (self.store.clone(), self.tx.clone());
-                tokio::spawn(async move {
-                    let result = match store {
-                        Some(store) => store
-                            .search_conversations(filter, limit)
-                            .wait()
-                            .await
-                            .map_err(HistoryError::from),
-                        None => Err(HistoryError::Unavailable),
-                    };
-                    let _ = tx.send(AppEvent::ConversationsListed { generation, result });
-                });
-            }
+            } => self.ask_store(
+                |store| store.search_conversations(filter, limit),
+                move |result| AppEvent::ConversationsListed { generation, result },
+            ),
             Effect::BranchConversation {
                 parent,
                 before_user_message,
-            } => {
-                let (store, tx) = (self.store.clone(), self.tx.clone());
-                tokio::spawn(async move {
-                    let result = match store {
-                        Some(store) => store
-                            .branch_conversation(parent, before_user_message)
-                            .wait()
-                            .await
-                            .map_err(HistoryError::from),
-                        None => Err(HistoryError::Unavailable),
-                    };
-                    let _ = tx.send(AppEvent::ConversationBranched(result));
-                });
-            }
+            } => self.ask_store(
+                |store| store.branch_conversation(parent, before_user_message),
+                AppEvent::ConversationBranched,
+            ),
             // The loop's own: it owns the terminal and the view.
             Effect::Repaint | Effect::EditInEditor { .. } | Effect::Scroll { .. } => {}
             Effect::LoadConversation { target } => {
