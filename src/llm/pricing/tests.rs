@@ -318,6 +318,22 @@ fn cost_view_round_trips_through_its_parts() {
     }
 }
 
+/// What `calc` makes of `usage` of `model` at `provider`, in December 2026: the model it
+/// matched and the total.
+fn price_of(
+    calc: &genai_prices::Calculator,
+    provider: &str,
+    model: &str,
+    usage: &genai_prices::Usage,
+) -> Result<(String, f64), String> {
+    let request = PriceRequest::new(model, usage)
+        .with_provider_id(provider)
+        .with_timestamp(december_2026());
+    calc.calculate(&request)
+        .map(|p| (p.model_id, p.total_price))
+        .map_err(|e| e.to_string())
+}
+
 /// Every (provider, model) of a calculator with what each costs for one usage: the dataset as
 /// pricing sees it.
 fn priced_catalog(calc: &genai_prices::Calculator) -> Vec<String> {
@@ -330,12 +346,7 @@ fn priced_catalog(calc: &genai_prices::Calculator) -> Vec<String> {
         let flavors: Vec<&str> = provider.api_flavors().collect();
         rows.push(format!("{} {} {flavors:?}", provider.id(), provider.name()));
         for model in provider.models() {
-            let request = PriceRequest::new(model.id(), &usage)
-                .with_provider_id(provider.id())
-                .with_timestamp(december_2026());
-            let price = calc
-                .calculate(&request)
-                .map(|p| (p.model_id, p.total_price));
+            let price = price_of(calc, provider.id(), model.id(), &usage);
             rows.push(format!(
                 "  {} {:?} {:?} {price:?}",
                 model.id(),
@@ -379,15 +390,8 @@ fn one_provider_decoded_alone_prices_as_the_whole_dataset() {
                 continue;
             }
             for model in other.models() {
-                let request = PriceRequest::new(model.id(), &usage)
-                    .with_provider_id(provider.id())
-                    .with_timestamp(december_2026());
-                let a = alone
-                    .calculate(&request)
-                    .map(|p| (p.model_id, p.total_price));
-                let b = whole
-                    .calculate(&request)
-                    .map(|p| (p.model_id, p.total_price));
+                let a = price_of(alone, provider.id(), model.id(), &usage);
+                let b = price_of(whole, provider.id(), model.id(), &usage);
                 assert_eq!(a.is_ok(), b.is_ok(), "{} {}", provider.id(), model.id());
                 assert_eq!(a.ok(), b.ok(), "{} {}", provider.id(), model.id());
                 checked += 1;
