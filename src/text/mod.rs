@@ -280,20 +280,25 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Lays out rows of cells as left-aligned columns two spaces apart, one line per row, by
-/// display width (the last column is not padded). For the CLI's tables.
-pub fn columns(table: &[Vec<String>]) -> String {
-    let count = table.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..count)
+/// The width of each column of `rows` (rows may be short): its widest cell by `cell_width`.
+/// For the CLI's tables and Markdown's.
+pub fn column_widths<C>(rows: &[Vec<C>], cell_width: impl Fn(&C) -> usize) -> Vec<usize> {
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    (0..count)
         .map(|c| {
-            table
-                .iter()
+            rows.iter()
                 .filter_map(|r| r.get(c))
-                .map(|cell| width(cell))
+                .map(&cell_width)
                 .max()
                 .unwrap_or(0)
         })
-        .collect();
+        .collect()
+}
+
+/// Lays out rows of cells as left-aligned columns two spaces apart, one line per row, by
+/// display width (the last column is not padded). For the CLI's tables.
+pub fn columns(table: &[Vec<String>]) -> String {
+    let widths = column_widths(table, |cell| width(cell));
     let mut out = String::new();
     for row in table {
         let mut line = String::new();

@@ -24,21 +24,11 @@ impl Builder<'_> {
         let Some(table) = self.table.take() else {
             return;
         };
-        let columns = table.rows.iter().map(Vec::len).max().unwrap_or(0);
         let cell_width = |cell: &[StyledSpan<Tone>]| -> usize {
             cell.iter().map(|s| text::width(&s.text)).sum()
         };
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|r| r.get(c))
-                    .map(|cell| cell_width(cell))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let widths = text::column_widths(&table.rows, |cell| cell_width(cell));
+        let columns = widths.len();
         for (r, row) in table.rows.iter().enumerate() {
             let mut spans: Vec<StyledSpan<Tone>> = Vec::new();
             for (c, width) in widths.iter().enumerate() {
