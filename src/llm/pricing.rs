@@ -183,23 +183,6 @@ pub struct PriceTable {
     dataset_knows: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
-impl Clone for PriceTable {
-    fn clone(&self) -> Self {
-        let known = self
-            .dataset_knows
-            .lock()
-            .map(|k| k.clone())
-            .unwrap_or_default();
-        PriceTable {
-            entries: self.entries.clone(),
-            dataset_provider: self.dataset_provider.clone(),
-            scope: self.scope.clone(),
-            at: self.at,
-            dataset_knows: std::sync::Mutex::new(known),
-        }
-    }
-}
-
 impl PartialEq for PriceTable {
     fn eq(&self, other: &Self) -> bool {
         self.entries == other.entries
